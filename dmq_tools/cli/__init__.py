@@ -1,0 +1,1 @@
+"""The `dmq` command line: thin verbs over Client, Worker, Scheduler and Inspector."""

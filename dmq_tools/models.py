@@ -1,0 +1,199 @@
+"""Public, frozen value types returned by the Client, Inspector, Worker and Scheduler.
+
+Field names are asynq's in snake_case. Times are timezone-aware UTC datetimes and durations
+are timedeltas; raw seconds and nanoseconds live only in `rdb`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from . import _html
+
+__all__ = [
+    "TaskState",
+    "TaskInfo",
+    "QueueInfo",
+    "DailyStats",
+    "GroupInfo",
+    "ServerInfo",
+    "WorkerInfo",
+    "SchedulerEntry",
+    "SchedulerEnqueueEvent",
+    "TaskEvent",
+    "decode_payload",
+]
+
+
+class TaskState(str, enum.Enum):
+    """asynq's task states, with asynq's lower-case strings as values."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    RETRY = "retry"
+    ARCHIVED = "archived"
+    COMPLETED = "completed"
+    AGGREGATING = "aggregating"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def decode_payload(payload: bytes | None) -> Any:
+    """JSON value if the payload is JSON, text if it is UTF-8, else the bytes unchanged."""
+    if payload is None:
+        return None
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class _HtmlRepr:
+    """Notebook rendering shared by every model (a readable table, light and dark themes)."""
+
+    def _repr_html_(self) -> str:
+        return _html.render_record(self)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo(_HtmlRepr):
+    id: str
+    queue: str
+    type: str
+    payload: bytes | None
+    state: TaskState
+    max_retry: int = 25
+    retried: int = 0
+    last_err: str = ""
+    last_failed_at: datetime | None = None
+    timeout: timedelta | None = None
+    deadline: datetime | None = None
+    group: str = ""
+    next_process_at: datetime | None = None
+    is_orphaned: bool = False
+    retention: timedelta | None = None
+    completed_at: datetime | None = None
+    result: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def payload_value(self) -> Any:
+        """The payload decoded: JSON value, text, or bytes."""
+        return decode_payload(self.payload)
+
+    @property
+    def result_value(self) -> Any:
+        return decode_payload(self.result)
+
+    def json(self) -> Any:
+        """The payload parsed as JSON (raises ValueError if it is not JSON)."""
+        if self.payload is None:
+            return None
+        return json.loads(self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo(_HtmlRepr):
+    queue: str
+    memory_usage: int = 0
+    latency: timedelta = timedelta(0)
+    size: int = 0
+    groups: int = 0
+    pending: int = 0
+    active: int = 0
+    scheduled: int = 0
+    retry: int = 0
+    archived: int = 0
+    completed: int = 0
+    aggregating: int = 0
+    processed: int = 0
+    failed: int = 0
+    processed_total: int = 0
+    failed_total: int = 0
+    paused: bool = False
+    timestamp: datetime | None = None
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.processed if self.processed else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DailyStats(_HtmlRepr):
+    queue: str
+    date: date
+    processed: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo(_HtmlRepr):
+    group: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo(_HtmlRepr):
+    task_id: str
+    task_type: str
+    task_payload: bytes | None
+    queue: str
+    started: datetime | None
+    deadline: datetime | None
+    server_id: str = ""
+    host: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo(_HtmlRepr):
+    id: str
+    host: str
+    pid: int
+    concurrency: int
+    queues: dict[str, int]
+    strict_priority: bool
+    started: datetime | None
+    status: str
+    active_workers: tuple[WorkerInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerEntry(_HtmlRepr):
+    id: str
+    spec: str
+    task_type: str
+    task_payload: bytes | None
+    opts: tuple[str, ...]
+    next_enqueue_at: datetime | None
+    prev_enqueue_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerEnqueueEvent(_HtmlRepr):
+    task_id: str
+    enqueued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent(_HtmlRepr):
+    """One record of the per-queue history stream (dmq's addition beside asynq's keys)."""
+
+    time: datetime
+    queue: str
+    event: str
+    task_id: str
+    type: str = ""
+    duration: timedelta | None = None
+    worker: str = ""
+    error: str = ""

@@ -1,0 +1,19 @@
+-- schedule: a new task into the scheduled zset.               asynq rdb.go: scheduleCmd
+-- KEYS[1] -> asynq:{<q>}:t:<id>
+-- KEYS[2] -> asynq:{<q>}:scheduled     zset, score = process-at (Unix s)
+-- KEYS[3] -> dmq:{<q>}:events
+-- ARGV[1] -> encoded TaskMessage
+-- ARGV[2] -> process-at, Unix seconds
+-- ARGV[3] -> task ID
+-- ARGV[4] -> task type
+-- ARGV[5] -> event stream MAXLEN (0 = none)
+-- Returns 1 scheduled, 0 ID exists. (No pending_since and no group field, as asynq.)
+if redis.call("EXISTS", KEYS[1]) == 1 then
+    return 0
+end
+redis.call("HSET", KEYS[1], "msg", ARGV[1], "state", "scheduled")
+redis.call("ZADD", KEYS[2], ARGV[2], ARGV[3])
+if tonumber(ARGV[5]) > 0 then
+    redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[5], "*", "e", "scheduled", "id", ARGV[3], "t", ARGV[4])
+end
+return 1

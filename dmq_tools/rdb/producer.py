@@ -1,0 +1,145 @@
+"""Producer transitions: enqueue, enqueue_unique, schedule, schedule_unique, add_to_group,
+add_to_group_unique, and a pipelined batch of them (asynq rdb.go, client side)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DuplicateTaskError, TaskIDConflictError
+from . import keys
+from .base import RDBBase
+from .records import TaskMessage
+from .wire import encode_task_message
+
+__all__ = ["ProducerMixin", "EnqueueRequest", "ENQUEUED", "CONFLICT", "DUPLICATE"]
+
+ENQUEUED, CONFLICT, DUPLICATE = 1, 0, -1
+
+
+@dataclass(slots=True)
+class EnqueueRequest:
+    """One task to write. process_at 0 = now; unique_key "" = not unique; group "" = none."""
+
+    message: TaskMessage
+    process_at: int = 0
+    unique_key: str = ""
+    unique_ttl: int = 0
+    group: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.process_at:
+            return "scheduled"
+        return "aggregating" if self.group else "pending"
+
+
+def raise_for_code(code: int) -> None:
+    if code == CONFLICT:
+        raise TaskIDConflictError()
+    if code == DUPLICATE:
+        raise DuplicateTaskError()
+
+
+class ProducerMixin(RDBBase):
+    @staticmethod
+    def unique_key(queue: str, task_type: str, payload: bytes | None) -> str:
+        """asynq's lock key: md5 hex of the payload, nothing after the colon for a nil payload."""
+        checksum = "" if payload is None else hashlib.md5(payload).hexdigest()
+        return keys.unique(queue, task_type, checksum)
+
+    def _script_call(self, req: EnqueueRequest, now_ns: int, now_s: int) -> tuple[str, list[Any], list[Any]]:
+        """Which script writes this request, with its KEYS and ARGV."""
+        m = req.message
+        q, tid = m.queue, m.id
+        msg = encode_task_message(m)
+        maxlen = self.events_maxlen
+        if req.process_at:
+            if req.unique_key:
+                return "schedule_unique", [req.unique_key, keys.task(q, tid), keys.scheduled(q), keys.events(q)], \
+                    [tid, req.unique_ttl, req.process_at, msg, m.type, maxlen]
+            return "schedule", [keys.task(q, tid), keys.scheduled(q), keys.events(q)], \
+                [msg, req.process_at, tid, m.type, maxlen]
+        if req.group:
+            if req.unique_key:
+                return "add_to_group_unique", [keys.task(q, tid), keys.group(q, req.group), keys.groups(q),
+                                               req.unique_key, keys.events(q)], \
+                    [msg, tid, now_s, req.group, req.unique_ttl, m.type, maxlen]
+            return "add_to_group", [keys.task(q, tid), keys.group(q, req.group), keys.groups(q), keys.events(q)], \
+                [msg, tid, now_s, req.group, m.type, maxlen]
+        if req.unique_key:
+            return "enqueue_unique", [req.unique_key, keys.task(q, tid), keys.pending(q), keys.wake(q),
+                                      keys.events(q)], \
+                [tid, req.unique_ttl, msg, now_ns, m.type, maxlen]
+        return "enqueue", [keys.task(q, tid), keys.pending(q), keys.wake(q), keys.events(q)], \
+            [msg, tid, now_ns, m.type, maxlen]
+
+    def write_task(self, req: EnqueueRequest) -> None:
+        """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError."""
+        name, k, a = self._script_call(req, self.now_ns(), self.now_s())
+        todo = self.queues_to_register([req.message.queue])
+        if todo:
+            self.scripts.ensure_loaded()
+            pipe = self.client.pipeline(transaction=False)
+            pipe.sadd(keys.ALL_QUEUES, *todo)
+            self.scripts.queue(pipe, name, k, a)
+            try:
+                code = pipe.execute()[-1]
+            except Exception:
+                self.forget_queue(req.message.queue)
+                raise
+        else:
+            code = self.scripts.run(name, k, a)
+        raise_for_code(int(code))
+
+    def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:
+        """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
+        if not reqs:
+            return []
+        now_ns, now_s = self.now_ns(), self.now_s()
+        calls = [self._script_call(r, now_ns, now_s) for r in reqs]
+        todo = self.queues_to_register({r.message.queue for r in reqs})
+        self.scripts.ensure_loaded()
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            if todo:
+                pipe.sadd(keys.ALL_QUEUES, *todo)
+            for name, k, a in calls:
+                self.scripts.queue(pipe, name, k, a)
+            results = pipe.execute(raise_on_error=False)
+            codes = results[1:] if todo else results
+            if attempt == 1 and any(_is_noscript(c) for c in codes):
+                # The server lost its scripts (restart, SCRIPT FLUSH): nothing ran; load and redo.
+                self.scripts.ensure_loaded(force=True)
+                continue
+            break
+        for c in codes:
+            if isinstance(c, Exception):
+                for q in todo:
+                    self.forget_queue(q)
+                raise c
+        return [int(c) for c in codes]
+
+    # asynq's verbs, one per script, for callers that think in transitions.
+    def enqueue(self, msg: TaskMessage) -> None:
+        self.write_task(EnqueueRequest(msg))
+
+    def enqueue_unique(self, msg: TaskMessage, unique_key: str, ttl_s: int) -> None:
+        self.write_task(EnqueueRequest(msg, unique_key=unique_key, unique_ttl=ttl_s))
+
+    def schedule(self, msg: TaskMessage, process_at: int) -> None:
+        self.write_task(EnqueueRequest(msg, process_at=process_at))
+
+    def schedule_unique(self, msg: TaskMessage, process_at: int, unique_key: str, ttl_s: int) -> None:
+        self.write_task(EnqueueRequest(msg, process_at=process_at, unique_key=unique_key, unique_ttl=ttl_s))
+
+    def add_to_group(self, msg: TaskMessage, group: str) -> None:
+        self.write_task(EnqueueRequest(msg, group=group))
+
+    def add_to_group_unique(self, msg: TaskMessage, group: str, unique_key: str, ttl_s: int) -> None:
+        self.write_task(EnqueueRequest(msg, group=group, unique_key=unique_key, unique_ttl=ttl_s))
+
+
+def _is_noscript(value: Any) -> bool:
+    return isinstance(value, Exception) and "NOSCRIPT" in str(value)

@@ -1,0 +1,93 @@
+"""Protobuf encoding of asynq's messages, and the Go time conventions they rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ..errors import CodecError
+from . import asynq_pb2 as pb
+from .records import TaskMessage
+
+__all__ = [
+    "encode_task_message", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
+    "from_timestamp", "pb",
+]
+
+#: Go's zero time.Time (0001-01-01T00:00:00Z) as Unix seconds: asynq's "never".
+GO_ZERO_SECONDS = -62135596800
+
+_UTC = timezone.utc
+
+
+def encode_task_message(m: TaskMessage) -> bytes:
+    msg = pb.TaskMessage(
+        type=m.type,
+        payload=m.payload or b"",
+        id=m.id,
+        queue=m.queue,
+        retry=m.retry,
+        retried=m.retried,
+        error_msg=m.error_msg,
+        last_failed_at=m.last_failed_at,
+        timeout=m.timeout,
+        deadline=m.deadline,
+        unique_key=m.unique_key,
+        group_key=m.group_key,
+        retention=m.retention,
+        completed_at=m.completed_at,
+    )
+    if m.headers:
+        msg.headers.update(m.headers)
+    return msg.SerializeToString()
+
+
+def decode_task_message(data: bytes | None) -> TaskMessage:
+    """Decode a stored `msg`; raises CodecError on bytes that are not a TaskMessage."""
+    if not data:
+        raise CodecError("empty task message")
+    msg = pb.TaskMessage()
+    try:
+        msg.ParseFromString(data)
+    except (DecodeError, TypeError, ValueError) as exc:
+        raise CodecError(f"cannot decode task message ({len(data)} bytes): {exc}") from exc
+    if not msg.type:
+        raise CodecError("task message has no type")
+    return TaskMessage(
+        type=msg.type,
+        payload=msg.payload,
+        id=msg.id,
+        queue=msg.queue,
+        retry=msg.retry,
+        retried=msg.retried,
+        error_msg=msg.error_msg,
+        last_failed_at=msg.last_failed_at,
+        timeout=msg.timeout,
+        deadline=msg.deadline,
+        unique_key=msg.unique_key,
+        group_key=msg.group_key,
+        retention=msg.retention,
+        completed_at=msg.completed_at,
+        headers=dict(msg.headers),
+    )
+
+
+def to_timestamp(when: datetime | None) -> Timestamp:
+    """None becomes Go's zero time, which asynq's CLI prints as "N/A"."""
+    ts = Timestamp()
+    if when is None:
+        ts.seconds = GO_ZERO_SECONDS
+        return ts
+    micros = int(when.timestamp() * 1_000_000)
+    ts.seconds, rem = divmod(micros, 1_000_000)
+    ts.nanos = rem * 1000
+    return ts
+
+
+def from_timestamp(ts: Timestamp) -> datetime | None:
+    """Go's zero time (and an unset Timestamp) become None."""
+    if ts.seconds <= GO_ZERO_SECONDS or (ts.seconds == 0 and ts.nanos == 0):
+        return None
+    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, _UTC)
