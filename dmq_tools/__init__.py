@@ -26,9 +26,35 @@ from .task import Task
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use (PEP 562), so `import dmq_tools` stays light.
+_LAZY = {
+    "Worker": "dmq_tools.worker",
+    "ServeMux": "dmq_tools.worker",
+    "running": "dmq_tools.worker",
+    "stop_all": "dmq_tools.worker",
+    "Scheduler": "dmq_tools.scheduler",
+    "PeriodicTaskManager": "dmq_tools.scheduler",
+    "Inspector": "dmq_tools.inspector",
+    "export": "dmq_tools.export",
+    "charts": "dmq_tools.charts",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute
+    import importlib
+
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'dmq_tools' has no attribute {name!r}")
+    module = importlib.import_module(target)
+    value = module if target.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "connect", "Client", "Task", "TaskInfo", "QueueInfo", "TaskState",
     "DmqError", "ConfigurationError", "ConnectionFailedError", "TaskIDConflictError",
     "DuplicateTaskError", "QueueNotFoundError", "QueueNotEmptyError", "TaskNotFoundError",
-    "SkipRetry", "RevokeTask",
+    "SkipRetry", "RevokeTask", *_LAZY,
 ]
