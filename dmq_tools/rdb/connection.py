@@ -1,10 +1,16 @@
-"""`connect()`: the url argument, else REDIS_URL (+REDIS_PASSWORD), else the embedded server."""
+"""`connect()`: the url argument, else REDIS_URL (+REDIS_PASSWORD), else the embedded server.
+
+Every error names the address and never the password: messages are built from
+`redact_url()` and scrubbed of any secret we know (the URL's own password and REDIS_PASSWORD),
+and redis-py's exception is not chained into the traceback.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
 
@@ -13,6 +19,8 @@ from ..errors import ConfigurationError, ConnectionFailedError
 __all__ = ["connect", "resolve", "normalize_url", "redact_url", "Connection"]
 
 Connection = Any  # redis.Redis | str | None
+
+_SCHEMES = ("redis", "rediss", "unix")
 
 
 def _load_dotenv() -> None:
@@ -24,87 +32,164 @@ def _load_dotenv() -> None:
     load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
 
 
+def _with_scheme(url: str) -> str:
+    return url if "://" in url else "redis://" + url
+
+
+def _split(url: str) -> Any:
+    try:
+        return urlsplit(_with_scheme(url))
+    except ValueError:
+        raise ConfigurationError(f"malformed Redis URL {redact_url(url)}") from None
+
+
 def normalize_url(url: str, password: str | None = None) -> str:
-    """Accept the seed's `host:port`, and redis://, rediss://, unix:// URLs; add a password."""
+    """Accept the seed's `host:port`, and redis://, rediss://, unix:// URLs; add a password.
+
+    `password` (REDIS_PASSWORD) is used only when the URL carries none of its own.
+    """
     url = url.strip()
     if not url:
         raise ConfigurationError("empty Redis URL")
-    if "://" not in url:
-        url = "redis://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    url = _with_scheme(url)
+    parts = _split(url)
+    if parts.scheme not in _SCHEMES:
         raise ConfigurationError(
             f"unsupported Redis URL scheme {parts.scheme!r} in {redact_url(url)}: "
             "use redis://, rediss:// (TLS), unix:// or host:port"
         )
-    if parts.scheme != "unix":
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ConfigurationError(f"no socket path in Redis URL {redact_url(url)}")
+    else:
         try:
             parts.port
-        except ValueError as exc:
-            raise ConfigurationError(f"bad port in Redis URL {redact_url(url)}") from exc
+        except ValueError:
+            raise ConfigurationError(f"bad port in Redis URL {redact_url(url)}") from None
         if not parts.hostname:
             raise ConfigurationError(f"no host in Redis URL {redact_url(url)}")
-    if password and parts.password is None:
-        netloc = parts.netloc
-        user = parts.username or ""
-        host = netloc.rsplit("@", 1)[-1]
-        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
-        if parts.scheme == "unix":
-            # redis-py reads the password of a unix URL from the query string
-            query = parts.query + ("&" if parts.query else "") + "password=" + quote(password, safe="")
-            return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return url
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            raise ConfigurationError(f"bad database number {db!r} in Redis URL {redact_url(url)}")
+    if not password or parts.password is not None or "password=" in parts.query:
+        return url
+    if parts.scheme == "unix":
+        # redis-py reads the password of a unix URL from the query string
+        query = parts.query + ("&" if parts.query else "") + "password=" + quote(password, safe="")
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = quote(unquote(parts.username or ""), safe="")
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def redact_url(url: str) -> str:
-    """The URL's address with any password removed, for messages and logs."""
+    """The URL's address (scheme, host, port, db or socket path) without user, password or query."""
+    raw = _with_scheme(url.strip())
     try:
-        parts = urlsplit(url if "://" in url else "redis://" + url)
+        parts = urlsplit(raw)
     except ValueError:
-        return "<unparseable URL>"
+        # unparseable: keep what follows the userinfo, drop query and fragment
+        scheme, _, rest = raw.partition("://")
+        rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+        rest = rest.rsplit("@", 1)[-1]
+        return f"{scheme}://{rest}"
     if parts.scheme == "unix":
-        return f"unix://{parts.path}"
+        return f"unix://{unquote(parts.path)}"
     host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
     try:
-        port = parts.port or 6379
+        port: Any = parts.port or 6379
     except ValueError:
-        port = "?"
+        port = parts.netloc.rsplit("@", 1)[-1].rpartition(":")[2] or "?"
     db = parts.path.strip("/") or "0"
     return f"{parts.scheme}://{host}:{port}/{db}"
+
+
+def _secrets(url: str, password: str | None) -> list[str]:
+    found = {password or ""}
+    try:
+        parts = urlsplit(_with_scheme(url))
+        found.add(parts.password or "")
+        found.add(unquote(parts.password or ""))
+        for match in re.finditer(r"(?:^|&)password=([^&]*)", parts.query):
+            found.update({match.group(1), unquote(match.group(1))})
+    except ValueError:
+        head = _with_scheme(url).partition("://")[2].rsplit("@", 1)
+        if len(head) == 2:
+            found.add(head[0].partition(":")[2])
+    for value in list(found):
+        found.add(quote(value, safe=""))
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _source_url() -> tuple[str | None, str]:
+    for name in ("REDIS_URL", "DMQ_REDIS_URL"):
+        value = os.environ.get(name)
+        if value and value.strip():
+            return value, name
+    return None, "embedded"
 
 
 def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) -> "redis.Redis[Any]":
     """A redis.Redis for: `url`, else REDIS_URL (+REDIS_PASSWORD), else the embedded server.
 
-    Raises ConnectionFailedError naming the address (never the password) when Redis does
-    not answer, and ConfigurationError for a malformed URL.
+    A ./.env file is read first (real environment variables win). REDIS_PASSWORD applies to
+    the `url` argument and to REDIS_URL when they carry no password, never to the embedded
+    server. Raises ConnectionFailedError naming the address (never the password) when Redis
+    does not answer, and ConfigurationError for a malformed URL.
     """
     _load_dotenv()
+    password = os.environ.get("REDIS_PASSWORD") or None
+    source = "url argument"
     if url is None:
-        url = os.environ.get("REDIS_URL") or os.environ.get("DMQ_REDIS_URL") or None
+        url, source = _source_url()
     if url is None:
         from ..embedded import ensure_running
 
-        url = ensure_running().url
-    full = normalize_url(url, os.environ.get("REDIS_PASSWORD") or None)
+        url, password = ensure_running().url, None
+    secrets = _secrets(url, password)
+    problem = None
+    try:
+        full = normalize_url(url, password)
+    except ConfigurationError as exc:
+        problem = f"{exc} (from {source})"
+    if problem is not None:  # raised outside `except`: no chained context to leak
+        raise ConfigurationError(_scrub(problem, secrets))
+    where = f"{redact_url(full)} (from {source})"
     kwargs = {"socket_connect_timeout": 5, "health_check_interval": 30, **redis_kwargs}
     try:
         client = redis.Redis.from_url(full, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"bad Redis URL {redact_url(full)}: {exc}") from None
+        problem = f"bad Redis URL {where}: {exc}"
+    if problem is not None:
+        raise ConfigurationError(_scrub(problem, secrets))
     if check:
-        try:
-            client.ping()
-        except redis.AuthenticationError as exc:
-            raise ConnectionFailedError(
-                f"Redis at {redact_url(full)} refused the credentials: {exc}"
-            ) from None
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            raise ConnectionFailedError(f"cannot connect to Redis at {redact_url(full)}: {exc}") from None
-        except redis.ResponseError as exc:
-            raise ConnectionFailedError(f"Redis at {redact_url(full)} answered with an error: {exc}") from None
+        _check(client, where, secrets)
     return client
+
+
+def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
+    """PING once; turn redis-py's errors into one clear, password-free error."""
+    message = None
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:
+        message = f"Redis at {where} refused the credentials: {exc}"
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        message = f"cannot connect to Redis at {where}: {exc}"
+    except redis.ResponseError as exc:
+        message = f"Redis at {where} answered with an error: {exc}"
+    if message is not None:
+        client.close()
+        raise ConnectionFailedError(_scrub(message, secrets)) from None
 
 
 def resolve(conn: Connection) -> tuple["redis.Redis[Any]", bool]:
