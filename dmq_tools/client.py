@@ -17,6 +17,7 @@ __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT = timedelta(minutes=30)
 DEFAULT_QUEUE = "default"
+_DEFAULT_TIMEOUT_S = int(DEFAULT_TIMEOUT.total_seconds())
 _UTC = timezone.utc
 
 
@@ -105,15 +106,20 @@ class Client:
         max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else max(int(o.max_retry), 0)
         task_id = str(uuid.uuid4()) if o.task_id is None else o.task_id
         if not isinstance(task_id, str) or not task_id.strip():
-            raise ConfigurationError("task ID cannot be blank")
-        timeout_s = 0 if o.timeout is None else int(_seconds(o.timeout, "timeout"))
-        if timeout_s < 0:
+            raise ConfigurationError(f"task ID must be a non-blank string, got {task_id!r}")
+        timeout = 0.0 if o.timeout is None else _seconds(o.timeout, "timeout")
+        if timeout < 0:
             raise ConfigurationError("timeout cannot be negative")
         deadline = None if o.deadline is None else _aware(o.deadline, "deadline")
         deadline_s = 0 if deadline is None else int(deadline.timestamp() // 1)
-        if timeout_s == 0 and deadline_s == 0:
-            timeout_s = int(DEFAULT_TIMEOUT.total_seconds())
+        # asynq: the 30 min default applies only when neither option is set; a sub-second
+        # timeout counts as set and is then truncated to 0 (T8).
+        timeout_s = int(timeout)
+        if timeout == 0 and deadline_s == 0:
+            timeout_s = _DEFAULT_TIMEOUT_S
         retention_s = 0 if o.retention is None else int(_seconds(o.retention, "retention"))
+        if retention_s < 0:
+            raise ConfigurationError("retention cannot be negative")
         group = o.group
         if group is not None and (not isinstance(group, str) or not group.strip()):
             raise ConfigurationError("group name cannot be blank")
@@ -123,7 +129,10 @@ class Client:
             process_at = _aware(o.process_at, "process_at")
         elif o.process_in is not None:
             process_at = now + timedelta(seconds=_seconds(o.process_in, "process_in"))
-        headers = {**task.headers, **(o.headers or {})}
+        headers = {**task.headers, **o.headers} if o.headers else dict(task.headers)
+        for k, v in headers.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
         unique_key, unique_ttl = "", 0
         scheduled = process_at > now
         if o.unique is not None:

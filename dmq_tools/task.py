@@ -88,6 +88,11 @@ class TaskOptions:
                 f"unknown enqueue option(s): {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(sorted(known))}"
             )
+        if kwargs.get("process_at") is not None and kwargs.get("process_in") is not None:
+            # both in one call: the last one given wins (asynq; kwargs keep their order)
+            order = list(kwargs)
+            earlier = min(("process_at", "process_in"), key=order.index)
+            kwargs = {**kwargs, earlier: None}
         return cls(**kwargs)
 
 

@@ -22,6 +22,7 @@ STATS_TTL_SECONDS = 90 * 24 * 3600
 DEFAULT_EVENTS_MAXLEN = 100_000
 #: How long we trust our memory that a queue is registered in asynq:queues.
 _QUEUE_CACHE_SECONDS = 30.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class RDBBase:
@@ -48,7 +49,9 @@ class RDBBase:
     def now_ns(self) -> int:
         if isinstance(self.clock, SystemClock):
             return time.time_ns()
-        return int(self.clock.time() * 1_000_000_000)
+        # exact integer arithmetic: float seconds * 1e9 loses the low digits (2**53 < 1.8e18)
+        delta = self.clock.now() - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
     def today(self) -> str:
         return datetime.fromtimestamp(self.clock.time(), timezone.utc).strftime("%Y-%m-%d")
