@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
@@ -80,15 +82,15 @@ class ProducerMixin(RDBBase):
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
         todo = self.queues_to_register([req.message.queue])
         if todo:
-            self.scripts.ensure_loaded()
-            pipe = self.client.pipeline(transaction=False)
-            pipe.sadd(keys.ALL_QUEUES, *todo)
-            self.scripts.queue(pipe, name, k, a)
+            # SADD asynq:queues rides in the same round trip as the script
             try:
-                code = pipe.execute()[-1]
+                code = self._run_pipelined([(name, k, a)], todo)[0]
             except Exception:
                 self.forget_queue(req.message.queue)
                 raise
+            if isinstance(code, Exception):
+                self.forget_queue(req.message.queue)
+                raise code
         else:
             code = self.scripts.run(name, k, a)
         raise_for_code(int(code))
@@ -100,26 +102,44 @@ class ProducerMixin(RDBBase):
         now_ns, now_s = self.now_ns(), self.now_s()
         calls = [self._script_call(r, now_ns, now_s) for r in reqs]
         todo = self.queues_to_register({r.message.queue for r in reqs})
-        self.scripts.ensure_loaded()
-        for attempt in (1, 2):
-            pipe = self.client.pipeline(transaction=False)
-            if todo:
-                pipe.sadd(keys.ALL_QUEUES, *todo)
-            for name, k, a in calls:
-                self.scripts.queue(pipe, name, k, a)
-            results = pipe.execute(raise_on_error=False)
-            codes = results[1:] if todo else results
-            if attempt == 1 and any(_is_noscript(c) for c in codes):
-                # The server lost its scripts (restart, SCRIPT FLUSH): nothing ran; load and redo.
-                self.scripts.ensure_loaded(force=True)
-                continue
-            break
+        try:
+            codes = self._run_pipelined(calls, todo)
+        except Exception:
+            for q in todo:
+                self.forget_queue(q)
+            raise
         for c in codes:
             if isinstance(c, Exception):
                 for q in todo:
                     self.forget_queue(q)
                 raise c
         return [int(c) for c in codes]
+
+    def _run_pipelined(self, calls: list[tuple[str, list[Any], list[Any]]], todo: list[str]) -> list[Any]:
+        """EVALSHA every call in one pipeline (after an optional SADD); on NOSCRIPT (server
+        restarted, SCRIPT FLUSH) load the scripts and redo only the calls that did not run."""
+        self.scripts.ensure_loaded()
+        results: list[Any] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            if todo and attempt == 1:
+                pipe.sadd(keys.ALL_QUEUES, *todo)
+            for i in pending:
+                name, k, a = calls[i]
+                self.scripts.queue(pipe, name, k, a)
+            out = pipe.execute(raise_on_error=False)
+            if todo and attempt == 1:
+                if isinstance(out[0], Exception):
+                    raise out[0]
+                out = out[1:]
+            for i, value in zip(pending, out):
+                results[i] = value
+            pending = [i for i in pending if isinstance(results[i], NoScriptError)]
+            if not pending:
+                break
+            self.scripts.ensure_loaded(force=True)
+        return results
 
     # asynq's verbs, one per script, for callers that think in transitions.
     def enqueue(self, msg: TaskMessage) -> None:
@@ -140,6 +160,3 @@ class ProducerMixin(RDBBase):
     def add_to_group_unique(self, msg: TaskMessage, group: str, unique_key: str, ttl_s: int) -> None:
         self.write_task(EnqueueRequest(msg, group=group, unique_key=unique_key, unique_ttl=ttl_s))
 
-
-def _is_noscript(value: Any) -> bool:
-    return isinstance(value, Exception) and "NOSCRIPT" in str(value)

@@ -1,0 +1,155 @@
+"""enqueue_many: one pipelined round trip, conflicts skipped, every kind of task, NOSCRIPT recovery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis
+
+from dmq_tools import Client, Task
+from dmq_tools.errors import DuplicateTaskError, TaskIDConflictError
+from dmq_tools.models import TaskState
+from dmq_tools.rdb import RDB, keys
+from tests.foundation.conftest import NOW_S
+from tests.helpers.raw_state import seed_task, stored_message
+
+
+class CountingConnection(redis.Connection):
+    """A real connection that counts the times it writes to the socket (= round trips)."""
+
+    sends = 0
+
+    def send_packed_command(self, command, check_health=True):
+        CountingConnection.sends += 1
+        return super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+def counted(redis_url, r, clock):
+    host, port = redis_url.split("//")[1].split("/")[0].split(":")
+    pool = redis.ConnectionPool(host=host, port=int(port), connection_class=CountingConnection)
+    cr = redis.Redis(connection_pool=pool)
+    CountingConnection.sends = 0
+    yield Client(rdb=RDB(cr, clock=clock))
+    pool.disconnect()
+
+
+def commandstats(r) -> dict[str, int]:
+    return {k.removeprefix("cmdstat_"): v["calls"] for k, v in r.info("commandstats").items()}
+
+
+def test_one_round_trip_for_a_batch(counted, r):
+    counted.enqueue_many([Task("warm")])  # loads scripts, registers the queue
+    CountingConnection.sends = 0
+    r.config_resetstat()
+    infos = counted.enqueue_many([Task("t", {"i": i}) for i in range(200)])
+    assert len(infos) == 200
+    assert CountingConnection.sends == 1
+    stats = commandstats(r)
+    assert stats["evalsha"] == 200
+    # nothing but the script and the commands it runs inside (no SADD: the queue is known)
+    assert set(stats) <= {"evalsha", "exists", "hset", "lpush", "llen", "xadd", "config|resetstat", "config"}
+    assert r.llen(keys.pending("default")) == 201
+
+
+def test_new_queue_registered_in_the_same_round_trip(counted, r):
+    counted.enqueue_many([Task("warm")])
+    CountingConnection.sends = 0
+    r.config_resetstat()
+    counted.enqueue_many([Task("t")] * 3, queue="fresh")
+    assert CountingConnection.sends == 1
+    stats = commandstats(r)
+    assert stats["sadd"] == 1 and stats["evalsha"] == 3
+    assert r.smembers("asynq:queues") == {b"default", b"fresh"}
+
+
+def test_empty_batch(client, r):
+    assert client.enqueue_many([]) == []
+    assert r.dbsize() == 0
+
+
+def test_results_in_order_with_options(client, r):
+    tasks = [Task("t", str(i)) for i in range(5)]
+    infos = client.enqueue_many(tasks, queue="q", max_retry=2)
+    assert [i.payload for i in infos] == [str(i).encode() for i in range(5)]
+    assert all(i.queue == "q" and i.max_retry == 2 for i in infos)
+    # LPUSH in order: the first task is at the consumption end (right)
+    assert r.lrange(keys.pending("q"), 0, -1) == [i.id.encode() for i in reversed(infos)]
+    assert stored_message(r, "q", infos[0].id).retry == 2
+
+
+def test_conflicts_are_skipped(client, r):
+    seed_task(r, "default", "taken", "completed")
+    infos = client.enqueue_many([Task("a"), Task("b", task_id="taken"), Task("c")])
+    assert [i.type for i in infos] == ["a", "c"]
+    assert r.llen(keys.pending("default")) == 2
+    assert r.hget(keys.task("default", "taken"), "state") == b"completed"
+
+
+def test_duplicates_inside_one_batch_are_skipped(client, r):
+    infos = client.enqueue_many([Task("u", {"k": 1}), Task("u", {"k": 1}), Task("u", {"k": 2})], unique=60)
+    assert [i.json() for i in infos] == [{"k": 1}, {"k": 2}]
+    assert r.get(RDB.unique_key("default", "u", b'{"k":1}')) == infos[0].id.encode()
+
+
+def test_on_conflict_raise_after_writing_the_rest(client, r):
+    seed_task(r, "default", "taken", "archived")
+    with pytest.raises(TaskIDConflictError) as exc:
+        client.enqueue_many([Task("a"), Task("b", task_id="taken"), Task("c")], on_conflict="raise")
+    assert [i.type for i in exc.value.enqueued] == ["a", "c"]
+    assert r.llen(keys.pending("default")) == 2
+    client.enqueue(Task("d", b"x"), unique=60)
+    with pytest.raises(DuplicateTaskError):
+        client.enqueue_many([Task("d", b"x", unique=timedelta(seconds=60))], on_conflict="raise")
+
+
+def test_bad_on_conflict(client):
+    with pytest.raises(ValueError):
+        client.enqueue_many([Task("a")], on_conflict="ignore")
+
+
+def test_mixed_kinds_in_one_batch(fclient, r):
+    tasks = [
+        Task("plain"),
+        Task("later", process_in=120),
+        Task("once", b"1", unique=timedelta(minutes=5)),
+        Task("once-later", b"2", unique=timedelta(minutes=5), process_in=60),
+        Task("grouped", group="g"),
+        Task("grouped-once", b"3", group="g", unique=30),
+        Task("elsewhere", queue="other"),
+    ]
+    infos = fclient.enqueue_many(tasks)
+    by_type = {i.type: i for i in infos}
+    assert len(infos) == 7
+    assert [by_type[t].state for t in ("plain", "later", "once", "once-later", "grouped", "grouped-once")] == [
+        TaskState.PENDING, TaskState.SCHEDULED, TaskState.PENDING, TaskState.SCHEDULED,
+        TaskState.AGGREGATING, TaskState.AGGREGATING]
+    assert set(r.lrange(keys.pending("default"), 0, -1)) == {by_type["plain"].id.encode(), by_type["once"].id.encode()}
+    assert r.zrange(keys.scheduled("default"), 0, -1, withscores=True) == sorted(
+        [(by_type["once-later"].id.encode(), float(NOW_S + 60)), (by_type["later"].id.encode(), float(NOW_S + 120))],
+        key=lambda x: x[1])
+    assert r.zcard(keys.group("default", "g")) == 2 and r.smembers(keys.groups("default")) == {b"g"}
+    assert 359 <= r.ttl(RDB.unique_key("default", "once-later", b"2")) <= 360
+    assert 29 <= r.ttl(RDB.unique_key("default", "grouped-once", b"3")) <= 30
+    assert r.llen(keys.pending("other")) == 1
+    assert r.smembers("asynq:queues") == {b"default", b"other"}
+
+
+def test_noscript_recovery_after_script_flush(client, r):
+    client.enqueue_many([Task("a")])
+    r.script_flush()
+    infos = client.enqueue_many([Task("b"), Task("c")])
+    assert len(infos) == 2 and r.llen(keys.pending("default")) == 3
+    r.script_flush()
+    client.enqueue(Task("d"))  # cached queue: EVALSHA then reload
+    r.script_flush()
+    client.enqueue(Task("e"), queue="brand-new")  # new queue: SADD + EVALSHA pipeline
+    assert r.llen(keys.pending("default")) == 4 and r.llen(keys.pending("brand-new")) == 1
+
+
+def test_noscript_recovery_does_not_duplicate(client, r):
+    client.enqueue_many([Task("a")])
+    r.script_flush()
+    infos = client.enqueue_many([Task("x", task_id=f"id{i}") for i in range(50)])
+    assert len(infos) == 50 and r.llen(keys.pending("default")) == 51
