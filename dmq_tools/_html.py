@@ -58,15 +58,21 @@ def render_record(obj: Any) -> str:
     return f"{_STYLE}<table class='dmq-table'><caption>{title}</caption>{rows}</table>"
 
 
-def render_records(items: Iterable[Any], columns: Sequence[str] | None = None) -> str:
-    """Many dataclasses as one table, a row each."""
+def render_records(items: Iterable[Any], columns: Sequence[str] | None = None,
+                   title: str | None = None, max_rows: int = 200) -> str:
+    """Many dataclasses as one table, a row each (at most `max_rows`, then a "more" line)."""
     items = list(items)
+    caption = f"<caption>{html.escape(title)} ({len(items)})</caption>" if title else ""
     if not items:
-        return "<em>(empty)</em>"
+        return f"{_STYLE}<table class='dmq-table'>{caption}</table><em>(empty)</em>"
     names = list(columns or [f.name for f in dataclasses.fields(items[0])])
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     body = "".join(
         "<tr>" + "".join(f"<td>{_cell(getattr(it, n, None))}</td>" for n in names) + "</tr>"
-        for it in items
+        for it in items[:max_rows]
     )
-    return f"{_STYLE}<table class='dmq-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    more = ""
+    if len(items) > max_rows:
+        more = f"<tr><td colspan='{len(names)}'>… {len(items) - max_rows} more rows</td></tr>"
+    return (f"{_STYLE}<table class='dmq-table'>{caption}<thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}{more}</tbody></table>")

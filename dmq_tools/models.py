@@ -25,6 +25,10 @@ __all__ = [
     "SchedulerEntry",
     "SchedulerEnqueueEvent",
     "TaskEvent",
+    "ThroughputPoint",
+    "RecordList",
+    "TaskList",
+    "QueueList",
     "decode_payload",
 ]
 
@@ -45,13 +49,15 @@ class TaskState(str, enum.Enum):
 
 
 def decode_payload(payload: bytes | None) -> Any:
-    """JSON value if the payload is JSON, text if it is UTF-8, else the bytes unchanged."""
+    """JSON value if the payload is JSON, text if it is printable UTF-8, else the bytes unchanged."""
     if payload is None:
         return None
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return payload
+    if not all(c.isprintable() or c in "\n\r\t" for c in text):
+        return payload  # valid UTF-8 but not printable: asynq shows these as bytes too
     try:
         return json.loads(text)
     except ValueError:
@@ -197,3 +203,32 @@ class TaskEvent(_HtmlRepr):
     duration: timedelta | None = None
     worker: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputPoint(_HtmlRepr):
+    """Tasks processed and failed in one minute of one queue (dmq's per-minute counters)."""
+
+    time: datetime
+    queue: str
+    processed: int
+    failed: int
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.processed if self.processed else 0.0
+
+
+class RecordList(list):  # type: ignore[type-arg]
+    """A plain list of model values that renders as one table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        return _html.render_records(self, title=type(self).__name__)
+
+
+class TaskList(RecordList):
+    """list[TaskInfo] with a notebook table."""
+
+
+class QueueList(RecordList):
+    """list[QueueInfo] with a notebook table."""

@@ -1,0 +1,110 @@
+"""History reads: asynq's daily counters, and dmq's events stream and per-minute counters
+(`dmq:{<q>}:events`, `dmq:{<q>}:minutes:<day>`, DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from . import keys
+from .base import RDBBase
+
+__all__ = ["InspectHistoryMixin", "EventRecord"]
+
+_UTC = timezone.utc
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One stream entry: time in ms from the entry ID, and its fields as text."""
+
+    queue: str
+    ms: int
+    fields: dict[str, str]
+    entry_id: str = ""
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+class InspectHistoryMixin(RDBBase):
+    def historical_stats(self, q: str, days: int) -> list[tuple[str, int, int]]:
+        """(UTC date, processed, failed) for today and the n-1 days before, newest first.
+
+        One MGET: every key carries the queue's hash tag, so this is one slot in a cluster.
+        """
+        if days < 1:
+            raise ValueError("days must be >= 1")
+        now = datetime.fromtimestamp(self.clock.time(), _UTC)
+        dates = [(now - timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
+        ks = [k for d in dates for k in (keys.processed(q, d), keys.failed(q, d))]
+        vals = self.client.mget(ks)
+        return [(d, int(vals[2 * i] or 0), int(vals[2 * i + 1] or 0)) for i, d in enumerate(dates)]
+
+    # ---- events stream ----
+    def _events_range(self, q: str, lo: str, hi: str, count: int, reverse: bool) -> list[EventRecord]:
+        key = keys.events(q)
+        if reverse:
+            raw = self.client.xrevrange(key, hi, lo, count=count)
+        else:
+            raw = self.client.xrange(key, lo, hi, count=count)
+        out = []
+        for entry_id, fields in raw:
+            eid = _text(entry_id)
+            out.append(EventRecord(q, int(eid.split("-", 1)[0]),
+                                   {_text(k): _text(v) for k, v in fields.items()}, eid))
+        return out
+
+    def iter_events(self, q: str, since_ms: int | None = None, until_ms: int | None = None,
+                    batch: int = 5000) -> Iterator[list[EventRecord]]:
+        """Events of a queue, oldest first, in batches of XRANGE ... COUNT (exclusive restart)."""
+        lo = "-" if since_ms is None else str(since_ms)
+        hi = "+" if until_ms is None else str(until_ms)
+        while True:
+            rows = self._events_range(q, lo, hi, batch, reverse=False)
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            lo = "(" + rows[-1].entry_id
+
+    def latest_events(self, q: str, count: int, since_ms: int | None = None,
+                      until_ms: int | None = None) -> list[EventRecord]:
+        """The newest `count` events in the window, oldest first (XREVRANGE)."""
+        lo = "-" if since_ms is None else str(since_ms)
+        hi = "+" if until_ms is None else str(until_ms)
+        rows = self._events_range(q, lo, hi, count, reverse=True)
+        rows.reverse()
+        return rows
+
+    # ---- per-minute counters ----
+    def minute_counters(self, q: str, since_s: float, until_s: float) -> dict[int, tuple[int, int]]:
+        """{minute start (Unix s): (processed, failed)} for minutes in [since, until], non-zero only."""
+        start = datetime.fromtimestamp(since_s, _UTC)
+        end = datetime.fromtimestamp(until_s, _UTC)
+        days = []
+        d = start.date()
+        while d <= end.date():
+            days.append(d)
+            d += timedelta(days=1)
+        pipe = self.client.pipeline(transaction=False)
+        for d in days:
+            pipe.hgetall(keys.minute_stats(q, d.isoformat()))
+        out: dict[int, list[int]] = {}
+        lo, hi = int(since_s // 60) * 60, until_s
+        for d, fields in zip(days, pipe.execute()):
+            base = datetime(d.year, d.month, d.day, tzinfo=_UTC).timestamp()
+            for k, v in fields.items():
+                name = _text(k)
+                kind, _, hhmm = name.partition(":")
+                if kind not in ("p", "f") or len(hhmm) != 4 or not hhmm.isdigit():
+                    continue
+                t = int(base) + int(hhmm[:2]) * 3600 + int(hhmm[2:]) * 60
+                if t < lo or t > hi:
+                    continue
+                slot = out.setdefault(t, [0, 0])
+                slot[0 if kind == "p" else 1] += int(v)
+        return {t: (p, f) for t, (p, f) in sorted(out.items())}
