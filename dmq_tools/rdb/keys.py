@@ -12,7 +12,7 @@ __all__ = [
     "completed", "lease", "paused", "processed_total", "failed_total", "processed", "failed",
     "unique", "groups", "group_prefix", "group", "aggregation_set", "aggregation_sets",
     "server_info", "workers", "scheduler_entries", "scheduler_history", "state_key",
-    "wake", "events", "minute_stats", "scheduler_fire_lock",
+    "wake", "events", "minute_stats", "scheduler_fire_lock", "scheduler_anchor",
 ]
 
 ALL_QUEUES = "asynq:queues"
@@ -149,3 +149,8 @@ def minute_stats(q: str, day: str) -> str:
 def scheduler_fire_lock(entry_key: str, fire_unix: int) -> str:
     """One lock per (entry, fire time): replicas enqueue each tick once."""
     return f"dmq:scheduler:fire:{entry_key}:{fire_unix}"
+
+
+def scheduler_anchor(entry_key: str) -> str:
+    """Shared start time of an `@every` entry, so every replica computes the same ticks."""
+    return f"dmq:scheduler:anchor:{entry_key}"
