@@ -76,7 +76,7 @@ def normalize_url(url: str, password: str | None = None) -> str:
     if parts.scheme == "unix":
         # redis-py reads the password of a unix URL from the query string
         query = parts.query + ("&" if parts.query else "") + "password=" + quote(password, safe="")
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        return f"unix://{parts.netloc}{parts.path}?{query}"  # urlunsplit would drop the "//"
     host = parts.netloc.rsplit("@", 1)[-1]
     user = quote(unquote(parts.username or ""), safe="")
     netloc = f"{user}:{quote(password, safe='')}@{host}"
