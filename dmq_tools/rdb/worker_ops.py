@@ -1,11 +1,404 @@
-"""Worker transitions: dequeue, done, mark_as_complete, requeue, retry, archive, forward, leases, janitor, presence."""
+"""Worker transitions: dequeue, done, mark_as_complete, requeue, retry, archive, forward, leases,
+janitor, presence, cancellation and group aggregation (asynq rdb.go, server side).
+
+Every transition is one Lua script (lua/<name>.lua). Acknowledgements of many finished tasks go
+out in one pipelined round trip (`finish_many`). History (the events stream and the per-minute
+counters, DESIGN.md §4) is written inside the same scripts.
+"""
 
 from __future__ import annotations
 
-from .base import RDBBase
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Iterator
 
-__all__ = ["WorkerOpsMixin"]
+import redis
+from redis.exceptions import ResponseError
+
+from . import keys
+from .base import MAX_INT64, RDBBase
+from .records import TaskMessage
+from .wire import encode_task_message, pb, to_timestamp
+
+__all__ = [
+    "WorkerOpsMixin", "Finish", "ServerState", "WorkerState", "CancelSubscription",
+    "MINUTES_TTL_SECONDS", "ARCHIVE_MAX_SIZE", "ARCHIVE_MAX_AGE_SECONDS", "REDIS_ERRORS",
+]
+
+#: Per-minute history hashes live 8 days (dmq addition).
+MINUTES_TTL_SECONDS = 8 * 24 * 3600
+#: asynq's archive trims: maxArchiveSize and archivedExpirationInDays.
+ARCHIVE_MAX_SIZE = 10_000
+ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 3600
+#: What a loop catches to ride out an outage (the callers never import redis).
+REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+_UTC = timezone.utc
+
+
+@dataclass(slots=True)
+class Finish:
+    """How one leased task ends. `kind`: done | complete | retry | archive | requeue.
+
+    `event` names the history event (succeeded, revoked, failed, retried, canceled, recovered,
+    archived, requeued). `raw` is set for a record that does not decode: it is archived as stored.
+    """
+
+    kind: str
+    msg: TaskMessage | None
+    task_id: str
+    queue: str
+    event: str = ""
+    error: str = ""
+    duration_ms: float | None = None
+    retry_delay: float = 0.0          # seconds from now (retry)
+    is_failure: bool = True           # retry: count it and increment retried
+    result: bytes | None = None       # complete: result to store (None = leave as is)
+    raw: bytes | None = None
+
+
+@dataclass(slots=True)
+class WorkerState:
+    """One running task, as shown in asynq's WorkerInfo."""
+
+    task_id: str
+    task_type: str
+    payload: bytes | None
+    queue: str
+    started: datetime
+    deadline: datetime | None
+
+
+@dataclass(slots=True)
+class ServerState:
+    """asynq's ServerInfo for this worker process."""
+
+    host: str
+    pid: int
+    server_id: str
+    concurrency: int
+    queues: dict[str, int]
+    strict_priority: bool
+    status: str
+    started: datetime
+    active_workers: int = 0
+    workers: list[WorkerState] = field(default_factory=list)
+
+    @classmethod
+    def new(cls, concurrency: int, queues: dict[str, int], strict: bool) -> "ServerState":
+        return cls(socket.gethostname(), os.getpid(), str(uuid.uuid4()), concurrency, dict(queues),
+                   strict, "active", datetime.now(_UTC))
+
+
+class CancelSubscription:
+    """`asynq:cancel` messages as task ids; keeps the pub/sub connection inside rdb."""
+
+    def __init__(self, client: "redis.Redis[Any]") -> None:
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(keys.CANCEL_CHANNEL)
+
+    def get(self, timeout: float) -> str | None:
+        """The next cancelled task id, or None after `timeout` seconds."""
+        message = self._pubsub.get_message(timeout=timeout)
+        if not message or message.get("type") != "message":
+            return None
+        data = message["data"]
+        return data.decode() if isinstance(data, bytes) else str(data)
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            tid = self.get(1.0)
+            if tid is not None:
+                yield tid
+
+    def close(self) -> None:
+        try:
+            self._pubsub.close()
+        except Exception:  # pragma: no cover - best effort on a broken connection
+            pass
 
 
 class WorkerOpsMixin(RDBBase):
-    pass
+    # ---- small helpers ----
+    def _minute_parts(self) -> tuple[str, str]:
+        """(UTC day, HHMM) of now, for the per-minute history counters."""
+        now = datetime.fromtimestamp(self.clock.time(), _UTC)
+        return now.strftime("%Y-%m-%d"), now.strftime("%H%M")
+
+    # ---- dequeue and wake-up ----
+    def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
+                worker_id: str = "") -> list[tuple[str, str, bytes]]:
+        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)]."""
+        if not queues or max_count <= 0:
+            return []
+        k: list[str] = []
+        for q in queues:
+            k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q)]
+        expiry = int(self.clock.time() + lease_seconds)
+        args: list[Any] = [expiry, max_count, self.events_maxlen, worker_id, *(keys.task_prefix(q) for q in queues)]
+        flat = self.scripts.run("dequeue", k, args)
+        out = []
+        for i in range(0, len(flat), 3):
+            tid = flat[i + 1]
+            out.append((queues[int(flat[i]) - 1], tid.decode() if isinstance(tid, bytes) else tid, flat[i + 2]))
+        return out
+
+    def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
+        """Block until a producer pushes a wake token for one of `queues` (or timeout); the queue."""
+        try:
+            got = self.client.blpop([keys.wake(q) for q in queues], timeout=max(timeout, 0.01))
+        except redis.TimeoutError:
+            return None
+        if not got:
+            return None
+        key = got[0].decode() if isinstance(got[0], bytes) else got[0]
+        return key[key.index("{") + 1: key.rindex("}")]
+
+    def notify(self, queue: str) -> None:
+        """Push a wake token if none is waiting (used after giving tasks back)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.rpush(keys.wake(queue), "1")
+        pipe.ltrim(keys.wake(queue), 0, 0)
+        pipe.execute()
+
+    # ---- finishing tasks ----
+    def _finish_call(self, f: Finish, worker_id: str, day: str, hhmm: str,
+                     now: int) -> tuple[str, list[Any], list[Any]]:
+        q, tid, maxlen = f.queue, f.task_id, self.events_maxlen
+        dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
+        m = f.msg
+        ttype = m.type if m is not None else ""
+        if f.kind == "complete":
+            assert m is not None
+            done = replace(m, completed_at=now)
+            k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
+                 keys.processed_total(q), keys.events(q), keys.minute_stats(q, day)]
+            a = [tid, self.stats_expiry(), now + m.retention, encode_task_message(done), MAX_INT64,
+                 m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
+                 f.result or b"", "0" if f.result is None else "1"]
+            return "mark_as_complete", k, a
+        if f.kind == "retry":
+            assert m is not None
+            new = replace(m, error_msg=f.error, last_failed_at=now,
+                          retried=m.retried + 1 if f.is_failure else m.retried)
+            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.retry(q), keys.processed(q, day),
+                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.events(q),
+                 keys.minute_stats(q, day)]
+            a = [tid, encode_task_message(new), int(now + f.retry_delay), self.stats_expiry(),
+                 "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
+                 MINUTES_TTL_SECONDS, worker_id, dur]
+            return "retry", k, a
+        if f.kind == "archive":
+            data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
+            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
+                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
+                 keys.events(q), keys.minute_stats(q, day)]
+            a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
+                 MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
+            return "archive", k, a
+        if f.kind == "requeue":
+            k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
+            return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
+        raise ValueError(f"unknown finish kind {f.kind!r}")
+
+    def finish_many(self, items: list[Finish], worker_id: str = "") -> list[bool]:
+        """Write many outcomes in one pipelined round trip; per item True, or False (NOT FOUND).
+
+        Successes (`done`) of one queue share one script call. Connection errors propagate
+        (the caller keeps the items for its syncer); nothing is half-sent per item.
+        """
+        if not items:
+            return []
+        day, hhmm = self._minute_parts()
+        now = self.now_s()
+        calls: list[tuple[str, list[Any], list[Any], list[int]]] = []
+        done_by_queue: dict[str, list[int]] = {}
+        for i, f in enumerate(items):
+            if f.kind == "done":
+                done_by_queue.setdefault(f.queue, []).append(i)
+            else:
+                name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
+                calls.append((name, k, a, [i]))
+        for q, idx in done_by_queue.items():
+            k = [keys.active(q), keys.lease(q), keys.processed(q, day), keys.processed_total(q), keys.events(q),
+                 keys.minute_stats(q, day)]
+            a: list[Any] = [self.stats_expiry(), MAX_INT64, self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
+                            worker_id, keys.task_prefix(q)]
+            for i in idx:
+                f = items[i]
+                m = f.msg
+                a += [f.task_id, m.type if m else "", "0" if f.duration_ms is None else f"{f.duration_ms:.3f}",
+                      m.unique_key if m else "", f.event or "succeeded"]
+            calls.append(("done", k, a, idx))
+        out = [False] * len(items)
+        if len(calls) == 1:
+            name, k, a, idx = calls[0]
+            try:
+                res = self.scripts.run(name, k, a)
+            except ResponseError as exc:
+                if "NOT FOUND" not in str(exc):
+                    raise
+                res = 0
+            self._store_codes(out, name, res, idx)
+            return out
+        self.scripts.ensure_loaded()
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for name, k, a, _ in calls:
+                self.scripts.queue(pipe, name, k, a)
+            results = pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(r, Exception) and "NOSCRIPT" in str(r) for r in results):
+                self.scripts.ensure_loaded(force=True)
+                continue
+            break
+        for (name, _, _, idx), res in zip(calls, results):
+            if isinstance(res, Exception):
+                if "NOT FOUND" in str(res):
+                    res = 0
+                else:
+                    raise res
+            self._store_codes(out, name, res, idx)
+        return out
+
+    @staticmethod
+    def _store_codes(out: list[bool], name: str, res: Any, idx: list[int]) -> None:
+        if name == "done":
+            for i, code in zip(idx, res):
+                out[i] = int(code) == 1
+        else:
+            out[idx[0]] = int(res) == 1
+
+    # asynq's verbs, one per script, for tests and callers that think in transitions
+    def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
+        return self.finish_many([Finish("done", msg, msg.id, msg.queue)], worker_id)[0]
+
+    def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
+        return self.finish_many([Finish("complete", msg, msg.id, msg.queue, result=result)], worker_id)[0]
+
+    def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
+        return self.finish_many([Finish("requeue", msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
+
+    def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
+              worker_id: str = "", event: str = "failed") -> bool:
+        return self.finish_many([Finish("retry", msg, msg.id, msg.queue, event=event, error=error,
+                                        retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
+
+    def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
+        return self.finish_many([Finish("archive", msg, msg.id, msg.queue, event="archived", error=error)],
+                                worker_id)[0]
+
+    # ---- scheduled/retry forwarding, leases, janitor, results ----
+    def forward(self, queue: str) -> int:
+        """Move every due scheduled and retry task to pending (or back into its group)."""
+        total = 0
+        for src in (keys.scheduled(queue), keys.retry(queue)):
+            while True:
+                n = int(self.scripts.run(
+                    "forward", [src, keys.pending(queue), keys.groups(queue), keys.wake(queue)],
+                    [self.now_s(), keys.task_prefix(queue), self.now_ns(), keys.group_prefix(queue)]))
+                total += n
+                if n == 0:
+                    break
+        return total
+
+    def list_lease_expired(self, queue: str, cutoff: datetime) -> list[tuple[str, bytes]]:
+        """(id, msg bytes) of active tasks whose lease expired before `cutoff`."""
+        flat = self.scripts.run("list_lease_expired", [keys.lease(queue), keys.active(queue)],
+                                [int(cutoff.timestamp()), keys.task_prefix(queue)])
+        return [(flat[i].decode(), flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    def extend_lease(self, queue: str, task_ids: list[str], lease_seconds: float) -> datetime:
+        """`ZADD lease XX` for running tasks; returns the new expiry."""
+        expiry = int(self.clock.time() + lease_seconds)
+        if task_ids:
+            self.client.zadd(keys.lease(queue), {tid: expiry for tid in task_ids}, xx=True)
+        return datetime.fromtimestamp(expiry, _UTC)
+
+    def delete_expired_completed(self, queue: str, batch_size: int = 100) -> int:
+        total = 0
+        while True:
+            n = int(self.scripts.run("delete_expired_completed", [keys.completed(queue)],
+                                     [self.now_s(), keys.task_prefix(queue), batch_size]))
+            total += n
+            if n < batch_size:
+                return total
+
+    def write_result(self, queue: str, task_id: str, data: bytes | None) -> int:
+        """HSET result (asynq's ResultWriter); returns the number of bytes written."""
+        self.client.hset(keys.task(queue, task_id), "result", data or b"")
+        return len(data or b"")
+
+    # ---- presence ----
+    def write_server_state(self, state: ServerState, ttl_seconds: int = 10) -> None:
+        info = pb.ServerInfo(host=state.host, pid=state.pid, server_id=state.server_id,
+                             concurrency=state.concurrency, strict_priority=state.strict_priority,
+                             status=state.status, active_worker_count=state.active_workers)
+        info.queues.update(state.queues)
+        info.start_time.CopyFrom(to_timestamp(state.started))
+        args: list[Any] = [int(ttl_seconds), info.SerializeToString()]
+        for w in state.workers:
+            wi = pb.WorkerInfo(host=state.host, pid=state.pid, server_id=state.server_id, task_id=w.task_id,
+                               task_type=w.task_type, task_payload=w.payload or b"", queue=w.queue)
+            wi.start_time.CopyFrom(to_timestamp(w.started))
+            wi.deadline.CopyFrom(to_timestamp(w.deadline))
+            args += [w.task_id, wi.SerializeToString()]
+        skey = keys.server_info(state.host, state.pid, state.server_id)
+        wkey = keys.workers(state.host, state.pid, state.server_id)
+        expiry = self.now_s() + int(ttl_seconds)
+        self.scripts.ensure_loaded()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(keys.ALL_SERVERS, {skey: expiry})
+        pipe.zadd(keys.ALL_WORKERS, {wkey: expiry})
+        self.scripts.queue(pipe, "write_server_state", [skey, wkey], args)
+        res = pipe.execute(raise_on_error=False)
+        if isinstance(res[-1], Exception):
+            if "NOSCRIPT" in str(res[-1]):
+                self.scripts.ensure_loaded(force=True)
+                self.scripts.run("write_server_state", [skey, wkey], args)
+            else:
+                raise res[-1]
+
+    def clear_server_state(self, host: str, pid: int, server_id: str) -> None:
+        skey, wkey = keys.server_info(host, pid, server_id), keys.workers(host, pid, server_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(keys.ALL_SERVERS, skey)
+        pipe.zrem(keys.ALL_WORKERS, wkey)
+        pipe.delete(skey, wkey)
+        pipe.execute()
+
+    def subscribe_cancel(self) -> CancelSubscription:
+        return CancelSubscription(self.client)
+
+    # ---- group aggregation (asynq-protocol.md §6.3) ----
+    def list_groups(self, queue: str) -> list[str]:
+        return sorted(g.decode() for g in self.client.smembers(keys.groups(queue)))
+
+    def aggregation_check(self, queue: str, group: str, grace_s: int, max_delay_s: int,
+                          max_size: int) -> str | None:
+        """Cut a due aggregation set from `group`; its key, or None."""
+        set_key = keys.aggregation_set(queue, group, str(uuid.uuid4()))
+        now = self.now_s()
+        created = self.scripts.run(
+            "aggregation_check",
+            [keys.group(queue, group), set_key, keys.aggregation_sets(queue), keys.groups(queue)],
+            [max_size, max_delay_s, grace_s, now + 120, now, group])
+        return set_key if int(created) == 1 else None
+
+    def read_aggregation_set(self, queue: str, set_key: str) -> tuple[list[bytes], datetime | None]:
+        """The set's stored messages (oldest first) and its deadline."""
+        out = self.scripts.run("read_aggregation_set", [set_key, keys.aggregation_sets(queue)],
+                               [keys.task_prefix(queue)])
+        deadline = datetime.fromtimestamp(float(out[0]), _UTC) if out and out[0] else None
+        return list(out[1:]), deadline
+
+    def delete_aggregation_set(self, queue: str, set_key: str) -> int:
+        return int(self.scripts.run("delete_aggregation_set", [set_key, keys.aggregation_sets(queue)],
+                                    [keys.task_prefix(queue)]))
+
+    def reclaim_stale_aggregation_sets(self, queue: str) -> int:
+        return int(self.scripts.run("reclaim_stale_aggregation_sets",
+                                    [keys.aggregation_sets(queue), keys.groups(queue)],
+                                    [self.now_s(), keys.group_prefix(queue)]))

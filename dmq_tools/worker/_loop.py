@@ -1,0 +1,61 @@
+"""PeriodicLoop: a daemon thread calling `run_once()` every interval, riding out Redis outages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..rdb.worker_ops import REDIS_ERRORS
+
+__all__ = ["PeriodicLoop"]
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicLoop:
+    """Subclasses implement `run_once()`; tests call it directly, without the thread."""
+
+    name = "loop"
+
+    def __init__(self, interval: float, *, run_at_start: bool = False) -> None:
+        self.interval = float(interval)
+        self.run_at_start = run_at_start
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_error_log = 0.0
+
+    def run_once(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def start(self, prefix: str = "dmq") -> None:
+        self._thread = threading.Thread(target=self._run, name=f"{prefix}-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _run(self) -> None:
+        if not self.run_at_start and self._stop.wait(self.interval):
+            return
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except REDIS_ERRORS as exc:
+                self._log_outage(exc)
+            except Exception:
+                log.exception("%s: unexpected error; continuing", self.name)
+            if self._stop.wait(self.interval):
+                return
+
+    def _log_outage(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_error_log > 10:
+            self._last_error_log = now
+            log.warning("%s: Redis unreachable (%s); retrying every %.1f s", self.name, exc, self.interval)
