@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
 import redis
 
 from dmq_tools import embedded
-from tests.helpers.embedded_procs import pid_alive, redis_pids_for_socket, run_python, spawn_python
+from tests.helpers.embedded_procs import (
+    REPO_ROOT, pid_alive, redis_pids_for_socket, run_python, spawn_python, wait_dead)
 
 def _start_code(data_dir) -> str:
     return f"from dmq_tools import embedded\nprint(embedded.ensure_running({str(data_dir)!r}).pid)\n"
@@ -20,6 +26,22 @@ def test_server_outlives_the_process_that_started_it(data_dir):
     r = redis.Redis.from_url(server.url)
     assert r.ping()
     r.close()
+
+def test_server_survives_a_killed_kernel_process_group(data_dir):
+    """Jupyter stops a kernel by killing its process group; the server is in its own session."""
+    code = _start_code(data_dir) + "import sys, time\nsys.stdout.flush()\ntime.sleep(60)\n"
+    kernel = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True)
+    try:
+        pid = int(kernel.stdout.readline())
+    finally:
+        os.killpg(kernel.pid, signal.SIGKILL)  # the group of the process we started
+        kernel.wait()
+        kernel.stdout.close()
+    assert not wait_dead(pid, timeout=0.3)  # still alive after the group was killed
+    server = embedded.status(data_dir)
+    assert server is not None and server.pid == pid
+
 
 def test_two_processes_share_one_server(data_dir):
     first = run_python(_start_code(data_dir) + "import redis\n"

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from dmq_tools import embedded
-from dmq_tools.errors import MissingDependencyError
+from dmq_tools.errors import ConfigurationError, MissingDependencyError
 from tests.helpers.embedded_procs import is_redis, pid_alive, wait_dead
 from tests.helpers.redis_server import free_port
 
@@ -164,10 +164,10 @@ def test_port_in_use_fails_with_the_log(data_dir):
 
 
 def test_bad_port_values(data_dir, monkeypatch):
-    with pytest.raises(embedded.ConfigurationError):
+    with pytest.raises(ConfigurationError):
         embedded.ensure_running(data_dir, port=70000)
     monkeypatch.setenv("DMQ_REDIS_PORT", "http")
-    with pytest.raises(embedded.ConfigurationError, match="bad TCP port"):
+    with pytest.raises(ConfigurationError, match="bad TCP port"):
         embedded.ensure_running(data_dir)
 
 
