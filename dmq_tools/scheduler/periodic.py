@@ -152,7 +152,9 @@ def load_configs(path: str | Path) -> list[PeriodicTaskConfig]:
         except yaml.YAMLError as exc:
             raise ConfigurationError(f"{p}: invalid YAML: {exc}") from exc
     if isinstance(data, dict):
-        data = data.get("tasks", data.get("periodic_tasks"))
+        if "tasks" not in data:
+            raise ConfigurationError(f"{p}: expected a list of tasks (or a 'tasks' list)")
+        data = data["tasks"]
     if data is None:
         return []
     if not isinstance(data, list):
