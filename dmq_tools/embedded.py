@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import logging
@@ -223,6 +222,8 @@ def _clean_stale(path: Path) -> None:
 @contextlib.contextmanager
 def _locked(path: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive fcntl lock on <dir>/server.lock (released by the kernel on crash)."""
+    import fcntl  # POSIX only; imported here so `dmq` still loads where it is missing
+
     fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
@@ -243,9 +244,8 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
 # --- public API -------------------------------------------------------------------------------
 
 
-def status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedServer | None:
-    """The server running for this directory, or None. Does not start or clean anything."""
-    path = data_dir_path(data_dir)
+def _probe(path: Path) -> tuple[EmbeddedServer, bool] | None:
+    """(server, still loading its AOF) for a live, answering server of this directory."""
     pid = _read_pid(path)
     if pid is None or not _pid_alive(pid) or not _is_redis_process(pid):
         return None
@@ -253,7 +253,25 @@ def status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedServer | N
     info = _ping(str(state.get("socket") or socket_path(path)))
     if info is None:
         return None
-    return _server_from(path, info, pid)
+    return _server_from(path, info, pid), "loading" in info
+
+
+def status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedServer | None:
+    """The server running for this directory, or None. Does not start or clean anything."""
+    probed = _probe(data_dir_path(data_dir))
+    return probed[0] if probed else None
+
+
+def _wait_loaded(path: Path, timeout: float) -> EmbeddedServer | None:
+    """Attach: wait while the server loads a large AOF, so callers never see LOADING errors."""
+    deadline = time.monotonic() + timeout
+    while True:
+        probed = _probe(path)
+        if probed is None or not probed[1]:
+            return probed[0] if probed else None
+        if time.monotonic() > deadline:
+            raise EmbeddedServerError(f"the embedded server in {path} is still loading its data")
+        time.sleep(0.05)
 
 
 def ensure_running(data_dir: str | os.PathLike[str] | None = None, *, port: int | None = None,
@@ -265,11 +283,11 @@ def ensure_running(data_dir: str | os.PathLike[str] | None = None, *, port: int 
     """
     path = data_dir_path(data_dir)
     want_port = _port_from_env(port)
-    found = status(path)
+    found = _wait_loaded(path, timeout)
     if found is None:
         path.mkdir(parents=True, exist_ok=True)
         with _locked(path, timeout):
-            found = status(path)  # somebody may have started it while we waited
+            found = _wait_loaded(path, timeout)  # somebody may have started it meanwhile
             if found is None:
                 _stop_unresponsive(path)
                 _clean_stale(path)
