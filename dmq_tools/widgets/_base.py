@@ -109,7 +109,7 @@ class Panel:
     title = "panel"
 
     def __init__(self, inspector: InspectorLike | None = None, *, interval: float = 5.0,
-                 auto_refresh: bool = False, toolbar: bool = True) -> None:
+                 auto_refresh: bool = False, toolbar: bool = True, lazy: bool = False) -> None:
         self.inspector: InspectorLike = inspector if inspector is not None else default_inspector()
         self.refresh_count = 0
         self.last_updated: datetime | None = None
@@ -140,7 +140,8 @@ class Panel:
         self.widget.add_class(self.css)
         self.widget.add_class("dmq-widget")
         self.widget.observe(self._on_comm, names="comm")
-        self.refresh()
+        if not lazy:  # lazy: the owner (a Dashboard tab) refreshes when the panel is shown
+            self.refresh()
         if auto_refresh:
             self.auto_button.value = True
 

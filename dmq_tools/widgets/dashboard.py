@@ -39,10 +39,11 @@ class Dashboard(Panel):
     def _build(self) -> W.Widget:
         insp, o = self.inspector, self._options
         self.queues = QueueTable(insp, toolbar=False)
-        self.tasks = TaskBrowser(insp, toolbar=False)
-        self.workers = WorkerPanel(insp, mux=o["mux"], redis=o["redis"], toolbar=False)
-        self.scheduler = SchedulerPanel(insp, scheduler=o["scheduler"], redis=o["redis"], toolbar=False)
-        self.throughput = ThroughputChart(insp, toolbar=False)
+        self.tasks = TaskBrowser(insp, toolbar=False, lazy=True)
+        self.workers = WorkerPanel(insp, mux=o["mux"], redis=o["redis"], toolbar=False, lazy=True)
+        self.scheduler = SchedulerPanel(insp, scheduler=o["scheduler"], redis=o["redis"], toolbar=False,
+                                        lazy=True)
+        self.throughput = ThroughputChart(insp, toolbar=False, lazy=True)
         self.panels: list[Panel] = [self.queues, self.tasks, self.workers, self.scheduler, self.throughput]
         self.tab = W.Tab(children=[p.widget for p in self.panels], titles=[p.title for p in self.panels])
         self.tab.add_class("dmq-tabs")

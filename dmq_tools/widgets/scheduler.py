@@ -41,7 +41,7 @@ class SchedulerPanel(Panel):
     def __init__(self, inspector: InspectorLike | None = None, *, scheduler: Any = None,
                  redis: Any = None, history: int = 20, **kwargs: Any) -> None:
         self.scheduler, self._redis = scheduler, redis
-        self._own_scheduler = self._started = False
+        self._own_scheduler = False
         self.history_limit = history
         self.entries: list[Any] = []
         super().__init__(inspector, **kwargs)
@@ -140,9 +140,10 @@ class SchedulerPanel(Panel):
             self.scheduler = Scheduler(self._redis if self._redis is not None else connect())
             self._own_scheduler = True
         entry_id = self.scheduler.register(spec, task, queue=queue)
-        if self._own_scheduler and not self._started:
+        if self._own_scheduler and not self.scheduler.running:
             self.scheduler.start()
-            self._started = True
+        if hasattr(self.scheduler, "heartbeat_once"):
+            self.scheduler.heartbeat_once()  # publish the entry now, not at the next heartbeat
         return entry_id
 
     def close(self) -> None:

@@ -106,8 +106,8 @@ class WorkerPanel(Panel):
 
     # -- views ------------------------------------------------------------------------
     def _refresh(self) -> str:
-        local = [(getattr(w, "server_id", "") or repr(w), getattr(w, "concurrency", ""), _view.format_weights(getattr(w, "queues", {}) or {}),
-                  "running" if getattr(w, "is_running", True) else "stopped") for w in self.workers]
+        local = [(w.id[:8], w.config.concurrency, _view.format_weights(dict(w.config.queues)),
+                  "running" if w.is_running else "stopped") for w in self.workers]
         set_if_changed(self.local_box, _view.records_table_html(
             ("worker started here", "concurrency", "queues", "state"), local, "dmq-local-table",
             "No worker started from this panel." if self.mux is not None

@@ -169,11 +169,11 @@ def test_dashboard_composes_every_panel_in_tabs(inspector, seeded):
     d = Dashboard(inspector)
     assert d.tab.titles == ("Queues", "Tasks", "Workers", "Scheduler", "Throughput")
     assert "data-queue='critical'" in d.queues.table.value
-    n = d.tasks.refresh_count
+    assert d.tasks.refresh_count == 0  # tabs load when shown
     d.tab.selected_index = 1
-    assert d.tasks.refresh_count == n + 1
+    assert d.tasks.refresh_count == 1 and "data-task-id" in d.tasks.table.value
     d.refresh_button.click()
-    assert d.tasks.refresh_count == n + 2
+    assert d.tasks.refresh_count == 2 and d.throughput.refresh_count == 0
     bundle = d._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
@@ -205,3 +205,63 @@ def test_auto_refresh_off_by_default_and_close_closes_children(inspector, seeded
     d.close()
     assert timer_threads() == []
     assert d.widget.comm is None and d.queues.table.comm is None
+
+
+def test_worker_panel_starts_and_stops_an_in_notebook_worker(inspector, r, redis_url):
+    import dmq_tools as dmq
+
+    mux = dmq.ServeMux()
+    done: list[str] = []
+
+    @mux.handle("greet")
+    def greet(task):
+        done.append(task.json()["name"])
+        return {"greeting": "hello " + task.json()["name"]}
+
+    wp = WorkerPanel(inspector, mux=mux, redis=redis_url, concurrency=2, queues="panel=1")
+    wp.queues_text.value = "panel=2"
+    wp.start_button.click()
+    assert len(wp.workers) == 1 and wp.workers[0].is_running
+    assert "panel=2" in wp.local_box.value
+    dmq.Client(r).enqueue(dmq.Task("greet", {"name": "ada"}), queue="panel")
+    assert wp.workers[0].wait_idle(10)
+    deadline = time.monotonic() + 10
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert done == ["ada"]
+    wp.refresh()
+    assert wp.workers[0].id[:8] in wp.local_box.value
+    worker = wp.workers[0]
+    wp.stop_button.click()
+    assert wp.workers == [] and not worker.is_running
+    assert inspector.servers() == []
+
+
+def test_worker_panel_rejects_bad_weights(inspector):
+    import dmq_tools as dmq
+
+    wp = WorkerPanel(inspector, mux=dmq.ServeMux())
+    wp.queues_text.value = "a=zero"
+    assert wp.start_worker() is None and "start failed" in wp.status.value and wp.workers == []
+
+
+def test_scheduler_panel_registers_an_entry_and_shows_history(inspector, r, redis_url):
+    import dmq_tools as dmq
+
+    sched = dmq.Scheduler(redis_url)
+    sp = SchedulerPanel(inspector, scheduler=sched)
+    sp.spec.value, sp.task_type.value, sp.queue.value = "@every 1s", "report:tick", "reports"
+    sp.payload.value = '{"kind": "hourly"}'
+    sp.register_button.click()
+    entry_ids = [e.id for e in inspector.scheduler_entries()]
+    assert len(entry_ids) == 1 and "report:tick" in sp.entries_box.value and "@every 1s" in sp.entries_box.value
+    assert sched.run_once() in (0, 1)
+    sched.start()
+    deadline = time.monotonic() + 10
+    while not inspector.scheduler_history(entry_ids[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sp.refresh()
+    sched.stop()
+    task_id = inspector.scheduler_history(entry_ids[0])[0].task_id
+    assert task_id in sp.history_box.value
+    assert inspector.get_task_info("reports", task_id).type == "report:tick"
