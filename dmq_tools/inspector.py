@@ -7,6 +7,7 @@ per-minute throughput counters.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -39,12 +40,18 @@ __all__ = ["Inspector"]
 _UTC = timezone.utc
 
 
+@functools.lru_cache(maxsize=4096)
 def _dt(seconds: float) -> datetime | None:
+    # cached: a listing repeats the same times (every pending task's "now", shared deadlines)
     return datetime.fromtimestamp(seconds, _UTC) if seconds else None
 
 
+@functools.lru_cache(maxsize=1024)
 def _td(seconds: int) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds else None
+
+
+_STATES = {s.value: s for s in TaskState}
 
 
 def _state(state: TaskState | str) -> str:
@@ -59,13 +66,14 @@ def _state(state: TaskState | str) -> str:
 
 def _task_info(q: str, row: TaskRow) -> TaskInfo:
     m = row.message
+    # positional, in TaskInfo's field order: this runs once per task in exports of 100k+ tasks
     return TaskInfo(
-        id=m.id, queue=m.queue or q, type=m.type, payload=m.payload, state=TaskState(row.state),
-        max_retry=m.retry, retried=m.retried, last_err=m.error_msg,
-        last_failed_at=_dt(m.last_failed_at), timeout=_td(m.timeout), deadline=_dt(m.deadline),
-        group=m.group_key, next_process_at=_dt(row.next_process_at), is_orphaned=row.orphaned,
-        retention=_td(m.retention), completed_at=_dt(m.completed_at), result=row.result,
-        headers=dict(m.headers),
+        m.id, m.queue or q, m.type, m.payload, _STATES[row.state], m.retry, m.retried, m.error_msg,
+        _dt(m.last_failed_at) if m.last_failed_at else None, _td(m.timeout) if m.timeout else None,
+        _dt(m.deadline) if m.deadline else None, m.group_key,
+        _dt(row.next_process_at) if row.next_process_at else None, row.orphaned,
+        _td(m.retention) if m.retention else None, _dt(m.completed_at) if m.completed_at else None,
+        row.result, m.headers,
     )
 
 

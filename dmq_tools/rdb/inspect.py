@@ -84,7 +84,13 @@ class ServerRecord:
 
 
 def _int(v: Any) -> int:
-    return int(v) if v is not None else 0
+    """A counter or timestamp reply; tolerates float text written by other tools."""
+    if v is None:
+        return 0
+    try:
+        return int(v)
+    except ValueError:
+        return int(float(v))
 
 
 class InspectMixin(InspectTasksMixin, InspectHistoryMixin):
