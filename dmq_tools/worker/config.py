@@ -76,6 +76,9 @@ class WorkerConfig:
     aggregator_interval: timedelta | None = None   # None: min(7 s, grace period), as asynq
     # dmq's fetch path
     batch_size: int = 64            # most tasks leased per dequeue round trip
+    #: tasks leased ahead of free handler threads (they wait in memory, their lease kept alive);
+    #: None = concurrency. 0 leases only for idle threads, as asynq does.
+    prefetch: int | None = None
     ack_batch_size: int = 256       # most outcomes written per pipelined round trip
     default_timeout: timedelta = timedelta(minutes=30)
 
@@ -91,6 +94,10 @@ class WorkerConfig:
             raise ConfigurationError("group_grace_period cannot be less than 1 second")
         if self.batch_size < 1 or self.ack_batch_size < 1:
             raise ConfigurationError("batch sizes must be >= 1")
+
+    @property
+    def prefetch_count(self) -> int:
+        return self.concurrency if self.prefetch is None else max(int(self.prefetch), 0)
 
     @property
     def server_ttl(self) -> int:

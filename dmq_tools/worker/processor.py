@@ -121,7 +121,8 @@ class Processor:
         self._weighted = [q for q, p in qs.items() for _ in range(p // g)]
         self._strict_order = sorted(qs, key=lambda q: -qs[q])
         self._cv = threading.Condition()
-        self._free = config.concurrency
+        self._free = config.concurrency + config.prefetch_count
+        self._wake_at = max(1, min(config.batch_size, (config.concurrency + config.prefetch_count) // 2))
         self._inflight: dict[str, Running] = {}
         self._inflight_lock = threading.Lock()
         self._work: "queue_mod.SimpleQueue[Any]" = queue_mod.SimpleQueue()
@@ -281,7 +282,9 @@ class Processor:
     def _release_slot(self) -> None:
         with self._cv:
             self._free += 1
-            self._cv.notify()
+            # wake the fetcher only once a worthwhile batch can be leased (fewer wake-ups)
+            if self._free >= self._wake_at:
+                self._cv.notify()
 
     # ---- running handlers ----
     def _pool_loop(self) -> None:
