@@ -103,11 +103,19 @@ class CronSchedule:
 
     def next(self, after: datetime) -> datetime:
         start = _utc(after).replace(microsecond=0).astimezone(self.tz)
-        try:
-            found = croniter(self.expr, start).get_next(datetime)
-        except CroniterBadDateError as exc:
-            raise CronSpecError(f"cron spec {self.spec!r} never fires after {after}") from exc
-        return found.astimezone(UTC)
+        minutes, hours = _values(self.expr, 0), _values(self.expr, 1)
+        for _ in range(1000):
+            try:
+                found = croniter(self.expr, start).get_next(datetime)
+            except CroniterBadDateError as exc:
+                raise CronSpecError(f"cron spec {self.spec!r} never fires after {after}") from exc
+            # A wall time skipped by a DST jump does not fire that day (robfig); croniter
+            # would shift it to the first valid time, which then does not match the fields.
+            local = found.astimezone(self.tz)
+            if local.minute in minutes and local.hour in hours:
+                return found.astimezone(UTC)
+            start = found
+        raise CronSpecError(f"cron spec {self.spec!r}: no valid fire time after {after}")
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,14 @@ class EverySchedule:
 
     def anchored(self, anchor: datetime) -> "EverySchedule":
         return EverySchedule(self.spec, self.delay, _utc(anchor).replace(microsecond=0))
+
+
+def _values(expr: str, index: int) -> frozenset[int]:
+    """The allowed values of a normalized field ("*" or a comma list)."""
+    text = expr.split()[index]
+    if text == "*":
+        return frozenset(range(_FIELDS[index].low, _FIELDS[index].high + 1))
+    return frozenset(int(v) for v in text.split(","))
 
 
 def _parse_value(text: str, b: _Bounds, spec: str) -> int:

@@ -144,3 +144,17 @@ def test_cron_spec_error_is_a_configuration_error():
 def test_schedule_types():
     assert isinstance(parse("@hourly"), CronSchedule)
     assert isinstance(parse("TZ=UTC @every 5s"), EverySchedule)
+
+
+def test_dst_skipped_wall_time_does_not_fire_that_day():
+    # 02:30 does not exist in New York on 10 March 2024: robfig (and we) skip that day
+    got = fires("CRON_TZ=America/New_York 30 2 * * *", at(2024, 3, 9, 12), 2)
+    assert got == [at(2024, 3, 11, 6, 30), at(2024, 3, 12, 6, 30)]
+    # hourly keeps firing every real hour across the jump
+    hourly = fires("CRON_TZ=America/New_York 0 * * * *", at(2024, 3, 10, 5, 30), 3)
+    assert hourly == [at(2024, 3, 10, 6), at(2024, 3, 10, 7), at(2024, 3, 10, 8)]
+
+
+def test_dst_repeated_wall_time_fires_in_both_hours_like_robfig():
+    got = fires("CRON_TZ=America/New_York 30 1 * * *", at(2024, 11, 2, 12), 3)
+    assert got == [at(2024, 11, 3, 5, 30), at(2024, 11, 3, 6, 30), at(2024, 11, 4, 6, 30)]
