@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ..errors import CronSpecError
 from .cron import parse
-from .engine import Scheduler
+from .engine import Scheduler, running, stop_all
 from .periodic import PeriodicTaskConfig, PeriodicTaskManager, SyncResult, load_configs
 
 __all__ = [
     "Scheduler", "PeriodicTaskManager", "PeriodicTaskConfig", "SyncResult", "load_configs",
-    "CronSpecError", "parse",
+    "CronSpecError", "parse", "running", "stop_all",
 ]

@@ -38,7 +38,7 @@ from ..task import Task, TaskOptions
 from .cron import CronSchedule, EverySchedule, parse, resolve_tz, tz_name
 from .gofmt import option_strings
 
-__all__ = ["Scheduler", "entry_key"]
+__all__ = ["Scheduler", "entry_key", "running", "stop_all"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,19 @@ def _stop_running_at_exit() -> None:
 
 
 atexit.register(_stop_running_at_exit)
+
+
+def running() -> list["Scheduler"]:
+    """The schedulers started in this process and not stopped yet (notebooks: find ghosts)."""
+    return [s for s in list(_RUNNING) if s.running]
+
+
+def stop_all() -> int:
+    """Stop every running scheduler of this process; the number stopped."""
+    found = running()
+    for s in found:
+        s.stop()
+    return len(found)
 
 
 def entry_key(schedule: CronSchedule | EverySchedule, task: Task, opts: list[str]) -> str:
@@ -327,7 +340,12 @@ class Scheduler:
 
     def _fire(self, e: _Entry, tick: datetime, now: datetime) -> bool:
         lock_ttl = int(self.misfire_grace.total_seconds()) + 60
-        if not self._rdb.claim_fire(e.key, to_unix(tick), lock_ttl):
+        try:
+            claimed = self._rdb.claim_fire(e.key, to_unix(tick), lock_ttl)
+        except Exception as exc:  # noqa: BLE001 - Redis down: this tick is lost, the loop goes on
+            log.warning("scheduler entry %s: cannot claim tick %s: %s", e.id, tick, exc)
+            return False
+        if not claimed:
             e.prev_at = tick  # another replica enqueued this tick
             return False
         e.prev_at = tick

@@ -226,3 +226,33 @@ def test_two_real_schedulers_enqueue_once_per_tick(r, make_scheduler):
     assert len(pending_ids(r)) == len(ticks)  # one task per tick, not two
     locks = list(r.scan_iter("dmq:scheduler:fire:*"))
     assert len(locks) == len(ticks)
+
+
+def test_running_and_stop_all(make_scheduler):
+    from dmq_tools.scheduler import running, stop_all
+
+    a, b = make_scheduler(), make_scheduler()
+    a.start(), b.start()
+    a.start()  # a second start is a no-op
+    assert {id(s) for s in running()} >= {id(a), id(b)}
+    assert stop_all() >= 2
+    assert not a.running and not b.running and a not in running()
+
+
+def test_redis_outage_loses_ticks_but_not_the_scheduler(make_redis_process, frozen_clock):
+    import redis as redis_lib
+
+    from dmq_tools.scheduler import Scheduler
+
+    proc = make_redis_process()
+    conn = redis_lib.Redis.from_url(proc.url, socket_timeout=1, socket_connect_timeout=1)
+    s = Scheduler(conn, clock=frozen_clock)
+    s.register("@every 10s", Task("x"))
+    proc.stop()
+    frozen_clock.advance(timedelta(seconds=10))
+    assert s.run_once() == 0  # no exception: the tick is skipped with a warning
+    proc.restart()
+    frozen_clock.advance(timedelta(seconds=10))
+    assert s.run_once() == 1
+    assert conn.llen(keys.pending("default")) == 1
+    s.stop()
