@@ -71,7 +71,7 @@ def handle_errors(f: F) -> F:
 
 
 def open_redis(uri: str | None) -> Any:
-    from ..rdb.connection import connect
+    from .. import connect
 
     return connect(uri)
 
