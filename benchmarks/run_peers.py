@@ -1,0 +1,330 @@
+"""Benchmark dmq_tools against the other Python task queues on one Redis, in one run.
+
+    python benchmarks/run_peers.py [--quick] [--peers dmq,celery,...] [--runs N]
+
+Starts one redis-server on 127.0.0.1 (free port, no persistence), builds or reuses a venv per peer
+(benchmarks/.venvs/<peer>, pinned in benchmarks/peers/requirements-<peer>.txt), runs every
+measurement in a subprocess with that venv's python, checks every task ran exactly once, and
+writes benchmarks/results/peers.json and peers.md. Figures are medians over --runs runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_harness as h  # noqa: E402
+from peer_report import render_markdown  # noqa: E402
+
+RESULTS = h.HERE / "results"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One worker configuration: the peer script's worker name, how many processes, a label."""
+
+    label: str
+    worker: str
+    procs: int = 1
+    max_n: int | None = None  # cap on the no-op batch (fork-per-job RQ would take minutes)
+
+
+@dataclass(frozen=True)
+class PeerSpec:
+    name: str
+    title: str
+    batch: bool
+    noop: tuple[Config, ...]          # one worker process each
+    best: Config | None               # the best use of this 2-core box (2 processes)
+    sleep: Config | None              # 1 ms sleeping task, concurrency 10
+    latency: Config
+    note: str = ""
+
+
+PEERS: dict[str, PeerSpec] = {p.name: p for p in [
+    PeerSpec("floor", "floor (redis-py)", True,
+             (Config("BRPOP", "brpop"), Config("BLMPOP 100", "blmpop100")),
+             Config("BLMPOP 100 x2 proc", "blmpop100", 2), Config("BLMPOP + 10 threads", "blmpop100-pool10"),
+             Config("BRPOP", "brpop"), "plain LPUSH/BRPOP, no task-queue features"),
+    PeerSpec("dmq", "dmq_tools", True, (Config("c=10", "c10"),), Config("c=10 x2 proc", "c10", 2),
+             Config("c=10", "c10"), Config("c=10", "c10")),
+    PeerSpec("celery", "Celery", False,
+             (Config("prefork c=1", "prefork1"), Config("threads c=10", "threads10")),
+             Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"), Config("threads c=10", "threads10"),
+             "no batch enqueue"),
+    PeerSpec("rq", "RQ", True,
+             (Config("SimpleWorker", "simple"), Config("Worker (fork/job)", "worker", max_n=2000)),
+             Config("SimpleWorker x2 proc", "simple", 2), Config("SimpleWorker x10 proc", "simple", 10),
+             Config("SimpleWorker", "simple"), "one job at a time per worker: concurrency 10 = 10 processes"),
+    PeerSpec("arq", "arq", False, (Config("max_jobs=10", "c10"),), Config("max_jobs=10 x2 proc", "c10", 2),
+             Config("max_jobs=10", "c10"), Config("max_jobs=10", "c10"), "polls every 0.5 s (default poll_delay)"),
+    PeerSpec("dramatiq", "Dramatiq", False, (Config("1 proc x 8 threads", "p1t8"),),
+             Config("2 proc x 8 threads", "p2t8"), Config("1 proc x 10 threads", "p1t10"),
+             Config("1 proc x 10 threads", "p1t10")),
+    PeerSpec("huey", "Huey", False, (Config("10 threads", "t10"),), Config("10 threads x2 proc", "t10", 2),
+             Config("10 threads", "t10"), Config("10 threads", "t10")),
+    PeerSpec("saq", "SAQ", False, (Config("concurrency=10", "c10"),), Config("concurrency=10 x2 proc", "c10", 2),
+             Config("concurrency=10", "c10"), Config("concurrency=10", "c10")),
+    PeerSpec("taskiq", "taskiq + taskiq-redis", False, (Config("1 worker", "w1"),), Config("2 workers", "w2"),
+             Config("1 worker, max 10 async", "w1c10"), Config("1 worker, max 10 async", "w1c10"),
+             "ListQueueBroker"),
+]}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    noop: int
+    sleep: int
+    latency: int
+    gap: float
+    bench_n: int
+
+    @staticmethod
+    def for_mode(quick: bool, runs: int | None) -> "Sizes":
+        if quick:
+            return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000)
+        return Sizes(runs or 3, 20000, 2000, 150, 0.02, 100000)
+
+
+@dataclass
+class PeerResult:
+    """Samples per metric over the runs, and the reason for each metric that failed."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def add(self, metric: str, value: float) -> None:
+        self.samples.setdefault(metric, []).append(value)
+
+    def fail(self, metric: str, reason: str) -> None:
+        self.failed.setdefault(metric, reason)
+
+    def medians(self) -> dict[str, float]:
+        return {k: statistics.median(v) for k, v in self.samples.items() if k not in self.failed}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    """Runs the measurements of one peer against the shared server; every run starts from FLUSHALL."""
+
+    def __init__(self, r: redis.Redis, prog: h.PeerProgram, spec: PeerSpec, sizes: Sizes, res: PeerResult):
+        self.r, self.prog, self.spec, self.sizes, self.res = r, prog, spec, sizes, res
+
+    def guarded(self, metric: str, fn: Callable[[], None]) -> None:
+        if metric in self.res.failed:
+            return
+        try:
+            fn()
+        except h.PeerFailed as exc:
+            log(f"  {self.spec.name} {metric}: FAILED {exc}")
+            self.res.fail(metric, str(exc))
+        finally:
+            self.r.flushdb()
+
+    def run_once(self, run: int) -> None:
+        s = self.spec
+        for i, cfg in enumerate(s.noop):
+            self.guarded(f"noop:{cfg.label}", lambda: self.noop(cfg, run, timed_enqueue=(i == 0)))
+        if s.batch:
+            self.guarded("enqueue_batch", lambda: self.batch(run))
+        if s.best:
+            self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run, best=True))
+        if s.sleep:
+            self.guarded("sleep", lambda: self.sleep(s.sleep, run))
+        self.guarded("latency", lambda: self.latency(s.latency, run))
+
+    def _preload(self, n: int, prefix: str, kind: str) -> None:
+        """Fill the queue as fast as the library allows (batch, else two enqueuing processes)."""
+        if self.spec.batch:
+            self.prog.enqueue(n, prefix, kind, mode="batch")
+            return
+        half = n // 2
+        with ThreadPoolExecutor(2) as pool:
+            jobs = [pool.submit(self.prog.enqueue, half, prefix + "a", kind),
+                    pool.submit(self.prog.enqueue, n - half, prefix + "b", kind)]
+            for j in jobs:
+                j.result()
+
+    @staticmethod
+    def _ids(n: int, prefix: str, split: bool) -> set[str]:
+        if not split:
+            return {f"{prefix}{i}" for i in range(n)}
+        half = n // 2
+        return {f"{prefix}a{i}" for i in range(half)} | {f"{prefix}b{i}" for i in range(n - half)}
+
+    def _process(self, cfg: Config, n: int, ids: set[str]) -> tuple[float, int]:
+        group = self.prog.start_workers(cfg.worker, cfg.procs)
+        try:
+            h.wait_done(self.r, n, timeout=30 + n / 100, group=group)
+            rss = group.rss_bytes()
+        finally:
+            group.stop()
+        h.require_exactly_once(self.r, ids)
+        return h.throughput(self.r), rss
+
+    def noop(self, cfg: Config, run: int, timed_enqueue: bool = False, best: bool = False) -> None:
+        n = min(self.sizes.noop, cfg.max_n or self.sizes.noop)
+        prefix = f"n{run}{cfg.worker}{cfg.procs}:"
+        split = False
+        if timed_enqueue:
+            before = h.used_memory(self.r)
+            seconds = self.prog.enqueue(n, prefix, "noop", mode="one")
+            self.res.add("enqueue_one", n / seconds)
+            self.res.add("mem_per_task", (h.used_memory(self.r) - before) / n)
+        else:
+            self._preload(n, prefix, "noop")
+            split = not self.spec.batch
+        tps, rss = self._process(cfg, n, self._ids(n, prefix, split))
+        self.res.add(f"noop:{cfg.label}", tps)
+        self.res.add(f"rss:{cfg.label}", rss / 2**20)
+        log(f"  {self.spec.name} {cfg.label}: {tps:,.0f} tasks/s on {n} no-ops, RSS {rss / 2**20:.0f} MiB")
+
+    def batch(self, run: int) -> None:
+        n = self.sizes.noop
+        seconds = self.prog.enqueue(n, f"b{run}:", "noop", mode="batch")
+        self.res.add("enqueue_batch", n / seconds)
+
+    def sleep(self, cfg: Config, run: int) -> None:
+        n, prefix = self.sizes.sleep, f"s{run}:"
+        self._preload(n, prefix, "sleep")
+        tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch))
+        self.res.add("sleep", tps)
+        log(f"  {self.spec.name} sleep 1ms {cfg.label}: {tps:,.0f} tasks/s")
+
+    def latency(self, cfg: Config, run: int) -> None:
+        group = self.prog.start_workers(cfg.worker, cfg.procs)
+        try:
+            self.prog.enqueue(3, f"w{run}:", "noop", mode="one", gap=0.05)  # warm-up: worker is up and idle
+            h.wait_done(self.r, 3, timeout=60, group=group)
+            time.sleep(0.2)
+            self.r.delete(h.KEY_DONE, h.KEY_SPANS, h.KEY_LAT)
+            n, prefix = self.sizes.latency, f"l{run}:"
+            self.prog.enqueue(n, prefix, "noop", mode="one", gap=self.sizes.gap)
+            h.wait_done(self.r, n, timeout=30, group=group)
+        finally:
+            group.stop()
+        h.require_exactly_once(self.r, self._ids(n, prefix, False))
+        lat = h.latencies_ms(self.r)
+        self.res.add("lat_p50", h.percentile(lat, 50))
+        self.res.add("lat_p99", h.percentile(lat, 99))
+        log(f"  {self.spec.name} latency: p50 {h.percentile(lat, 50):.2f} ms p99 {h.percentile(lat, 99):.2f} ms")
+
+
+def run_peer(r: redis.Redis, url: str, name: str, python: str, sizes: Sizes, log_dir: Path, run: int = 0,
+             result: PeerResult | None = None, spec: PeerSpec | None = None) -> PeerResult:
+    """One run of every measurement of peer `name` (or of `spec`) against the empty Redis at `url`."""
+    result = PeerResult() if result is None else result
+    spec = PEERS[name] if spec is None else spec
+    Bench(r, h.PeerProgram(name, python, url, log_dir), spec, sizes, result).run_once(run)
+    return result
+
+
+def machine_facts(binary: str, version: tuple[int, ...]) -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "redis_server": binary,
+            "redis_version": ".".join(map(str, version)), "python": platform.python_version(),
+            "platform": platform.platform(), "loadavg_start": os.getloadavg()[0]}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller N and 1 run (~4 min)")
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--no-venv", action="store_true", help="run every peer with this python (no venvs)")
+    ap.add_argument("--out", default=str(RESULTS), help="directory for peers.json / peers.md")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [n for n in names if n not in PEERS]
+    if unknown:
+        raise SystemExit(f"unknown peers {unknown}; known: {', '.join(PEERS)}")
+    sizes = Sizes.for_mode(args.quick, args.runs)
+    results = {n: PeerResult() for n in names}
+    pythons: dict[str, str] = {}
+    t_start = time.monotonic()
+    if args.no_venv:
+        pythons = {n: sys.executable for n in names}
+    else:
+        log(f"venvs in {h.VENVS_DIR}")
+        with ThreadPoolExecutor(3) as pool:
+            futures = {n: pool.submit(h.ensure_venv, n, log) for n in names}
+        for n, fut in futures.items():
+            try:
+                pythons[n] = str(fut.result())
+            except (h.PeerFailed, OSError, Exception) as exc:  # a broken install fails that peer only
+                results[n].fail("install", str(exc))
+    t_bench = time.monotonic()
+    binary, version = h.find_redis_server()
+    server = h.RedisServer(binary).start()
+    facts = machine_facts(binary, version)
+    log(f"redis-server {facts['redis_version']} ({binary}) on {server.url}; {facts['nproc']} cores, {facts['cpu']}")
+    r = redis.Redis(port=server.port)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR") or out_dir / "logs")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    limits: dict[str, list[float]] = {}
+    try:
+        for run in range(sizes.runs):
+            log(f"run {run + 1}/{sizes.runs}")
+            for pipeline in (1, 16):
+                for cmd, rps in h.redis_benchmark(server.port, sizes.bench_n * (4 if pipeline > 1 else 1),
+                                                   pipeline).items():
+                    limits.setdefault(f"{cmd} P{pipeline}", []).append(rps)
+            r.flushdb()
+            for n in names:
+                if n in pythons and "install" not in results[n].failed:
+                    run_peer(r, server.url, n, pythons[n], sizes, log_dir, run, results[n])
+    finally:
+        server.stop()
+    doc = {
+        "command": "python benchmarks/run_peers.py" + (" --quick" if args.quick else "")
+                   + ("" if args.peers == ",".join(PEERS) else f" --peers {args.peers}"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": {**facts, "loadavg_end": os.getloadavg()[0]},
+        "sizes": sizes.__dict__,
+        "seconds": {"total": round(time.monotonic() - t_start), "bench": round(time.monotonic() - t_bench)},
+        "redis_benchmark": {k: statistics.median(v) for k, v in limits.items()},
+        "peers": {n: {"title": PEERS[n].title, "note": PEERS[n].note, "medians": results[n].medians(),
+                      "samples": results[n].samples, "failed": results[n].failed} for n in names},
+        "configs": {n: {"one_process": [c.label for c in PEERS[n].noop],
+                        "best": PEERS[n].best.label if PEERS[n].best else None,
+                        "sleep": PEERS[n].sleep.label if PEERS[n].sleep else None,
+                        "latency": PEERS[n].latency.label} for n in names},
+    }
+    (out_dir / "peers.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (out_dir / "peers.md").write_text(render_markdown(doc))
+    log(f"wrote {out_dir / 'peers.md'} and peers.json in {doc['seconds']['total']}s")
+    print(render_markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

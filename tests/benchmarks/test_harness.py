@@ -1,0 +1,71 @@
+"""Smoke test of the peer benchmark harness: the exactly-once checker and the floor peer (--quick).
+
+Uses the session redis and this python (no venvs); peers that need their own venv are not run.
+Asserts correctness only (every task recorded exactly once, every metric produced), never speed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import peer_harness as h  # noqa: E402
+import run_peers  # noqa: E402
+from peer_report import render_markdown  # noqa: E402
+
+
+def test_exactly_once_checker_accepts_each_id_once(r):
+    ids = {f"t{i}" for i in range(50)}
+    r.rpush(h.KEY_DONE, *sorted(ids))
+    report = h.check_exactly_once(r, ids, grace=0)
+    assert report.ok and report.seen == 50
+
+
+def test_exactly_once_checker_reports_missing_duplicated_unexpected(r):
+    ids = {f"t{i}" for i in range(10)}
+    r.rpush(h.KEY_DONE, *[f"t{i}" for i in range(8)], "t3", "t3", "t5", "stray")
+    report = h.check_exactly_once(r, ids, grace=0)
+    assert not report.ok
+    assert (report.missing, report.duplicated, report.unexpected) == (2, 2, 1)
+    assert "2 missing" in report.reason
+    with pytest.raises(h.PeerFailed):
+        h.require_exactly_once(r, ids)
+
+
+def test_floor_peer_quick_run_passes_every_check(r, redis_url, tmp_path):
+    # The floor's spec minus its duplicate paths (every process start costs ~0.5 s on a busy box):
+    # one single-process config, the 2-process config, the sleeping task, the latency samples.
+    spec = replace(run_peers.PEERS["floor"], noop=(run_peers.Config("BRPOP", "brpop"),))
+    sizes = run_peers.Sizes(runs=1, noop=400, sleep=100, latency=8, gap=0.01, bench_n=0)
+    result = run_peers.run_peer(r, redis_url, "floor", sys.executable, sizes, tmp_path, spec=spec)
+    assert result.failed == {}
+    medians = result.medians()
+    for metric in ("enqueue_one", "enqueue_batch", "mem_per_task", "noop:BRPOP", "noop:BLMPOP 100 x2 proc",
+                   "sleep", "lat_p50", "lat_p99", "rss:BRPOP"):
+        assert medians[metric] > 0, metric
+    assert medians["lat_p99"] >= medians["lat_p50"]
+    assert r.dbsize() == 0  # every measurement cleans up after itself
+
+
+def test_failed_peer_is_reported_with_its_reason(r, redis_url, tmp_path):
+    """A worker that cannot start makes its metrics 'failed' (with the reason), not missing."""
+    sizes = run_peers.Sizes(runs=1, noop=20, sleep=10, latency=2, gap=0.01, bench_n=0)
+    broken = tmp_path / "python-that-fails"
+    broken.write_text("#!/bin/sh\necho 'no such library' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    result = run_peers.run_peer(r, redis_url, "floor", str(broken), sizes, tmp_path)
+    assert "noop:BRPOP" in result.failed and "no such library" in result.failed["noop:BRPOP"]
+    doc = {"command": "x", "date": "d", "sizes": sizes.__dict__, "seconds": {"bench": 0},
+           "machine": {"nproc": 2, "cpu": "c", "redis_version": "7", "python": "3", "loadavg_start": 0.0,
+                       "loadavg_end": 0.0},
+           "peers": {"floor": {"title": "floor", "note": "", "medians": result.medians(),
+                               "samples": result.samples, "failed": result.failed}},
+           "configs": {"floor": {"one_process": ["BRPOP"], "best": None, "sleep": None, "latency": "BRPOP"}}}
+    md = render_markdown(doc)
+    assert "failed [1]" in md and "no such library" in md
