@@ -158,9 +158,10 @@ class CancelSubscriber(PeriodicLoop):
             if self._sub is None:
                 self._sub = self.rdb.subscribe_cancel()
             tid = self._sub.get(timeout=0.5)
-        except REDIS_ERRORS:
+        except Exception:   # connection lost or closed under us: resubscribe later
             self._close()
-            self._stop.wait(self.retry)
+            if self._stop.wait(self.retry):
+                return
             raise
         if tid and self.processor.cancel(tid):
             log.info("task %s canceled", tid)
