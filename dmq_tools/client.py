@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -18,6 +18,7 @@ DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT = timedelta(minutes=30)
 DEFAULT_QUEUE = "default"
 _DEFAULT_TIMEOUT_S = int(DEFAULT_TIMEOUT.total_seconds())
+_DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
 _UTC = timezone.utc
 
 
@@ -27,6 +28,15 @@ def _seconds(value: timedelta | float | int, name: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     raise ConfigurationError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
+
+
+def _new_task_id() -> str:
+    """A random UUID v4 string, as Go's uuid.NewString(); ~4x cheaper than str(uuid.uuid4())."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def _aware(when: datetime, name: str) -> datetime:
@@ -99,12 +109,12 @@ class Client:
     def _prepare(self, task: Task, call_opts: TaskOptions) -> tuple[EnqueueRequest, TaskInfo]:
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        o = task.options.merged(call_opts) if task.options else call_opts
+        o = task.options.merged(call_opts)
         queue = DEFAULT_QUEUE if o.queue is None else o.queue
         if not isinstance(queue, str) or not queue.strip():
             raise ConfigurationError("queue name cannot be blank")
         max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else max(int(o.max_retry), 0)
-        task_id = str(uuid.uuid4()) if o.task_id is None else o.task_id
+        task_id = _new_task_id() if o.task_id is None else o.task_id
         if not isinstance(task_id, str) or not task_id.strip():
             raise ConfigurationError(f"task ID must be a non-blank string, got {task_id!r}")
         timeout = 0.0 if o.timeout is None else _seconds(o.timeout, "timeout")
@@ -130,9 +140,10 @@ class Client:
         elif o.process_in is not None:
             process_at = now + timedelta(seconds=_seconds(o.process_in, "process_in"))
         headers = {**task.headers, **o.headers} if o.headers else dict(task.headers)
-        for k, v in headers.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
+        if headers:
+            for k, v in headers.items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
         unique_key, unique_ttl = "", 0
         scheduled = process_at > now
         if o.unique is not None:
@@ -174,7 +185,8 @@ class Client:
             payload=task.payload,
             state=state,
             max_retry=max_retry,
-            timeout=timedelta(seconds=timeout_s) if timeout_s else None,
+            timeout=(_DEFAULT_TIMEOUT if timeout_s == _DEFAULT_TIMEOUT_S else timedelta(seconds=timeout_s))
+            if timeout_s else None,
             deadline=datetime.fromtimestamp(deadline_s, _UTC) if deadline_s else None,
             group=group or "",
             next_process_at=next_at,

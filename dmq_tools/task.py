@@ -19,6 +19,9 @@ __all__ = ["Task", "TaskOptions", "encode_payload", "encode_result", "Payload"]
 
 Payload = Any  # dict | list | str | bytes | None | other JSON-serialisable value
 
+#: Compact UTF-8 JSON; built once (json.dumps with options builds an encoder per call).
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def encode_payload(payload: Payload) -> bytes | None:
     """dict/list (and other JSON values) -> compact UTF-8 JSON; str -> UTF-8; bytes unchanged.
@@ -34,7 +37,7 @@ def encode_payload(payload: Payload) -> bytes | None:
     if isinstance(payload, str):
         return payload.encode("utf-8")
     try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _JSON.encode(payload).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidTaskError(
             f"payload of type {type(payload).__name__} is not JSON-serialisable: {exc}"
@@ -64,6 +67,10 @@ class TaskOptions:
 
     def merged(self, other: "TaskOptions") -> "TaskOptions":
         """self overridden by every option `other` sets; headers are merged key by key."""
+        if other is EMPTY_OPTIONS:
+            return self
+        if self is EMPTY_OPTIONS:
+            return other
         changes: dict[str, Any] = {}
         for f in fields(other):
             value = getattr(other, f.name)
@@ -81,6 +88,8 @@ class TaskOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> "TaskOptions":
+        if not kwargs:
+            return EMPTY_OPTIONS
         known = {f.name for f in fields(cls)}
         unknown = set(kwargs) - known
         if unknown:
@@ -94,6 +103,10 @@ class TaskOptions:
             earlier = min(("process_at", "process_in"), key=order.index)
             kwargs = {**kwargs, earlier: None}
         return cls(**kwargs)
+
+
+#: "No options given": shared, so merging with it is free on the enqueue hot path.
+EMPTY_OPTIONS = TaskOptions()
 
 
 class Task:
@@ -113,7 +126,7 @@ class Task:
         "retry_count",
         "max_retry",
         "deadline",
-        "cancelled",
+        "_cancelled",
         "_result_writer",
         "_json_cache",
     )
@@ -130,15 +143,26 @@ class Task:
         self.type = type
         self.payload: bytes | None = encode_payload(payload)
         self.headers: dict[str, str] = dict(headers or {})
-        self.options = TaskOptions.from_kwargs(options) if options else TaskOptions()
+        self.options = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
         self.id: str = ""
         self.queue: str = ""
         self.retry_count = 0
         self.max_retry = 0
         self.deadline: datetime | None = None
-        self.cancelled = threading.Event()
+        self._cancelled: threading.Event | None = None  # created on first use (producers never need it)
         self._result_writer: Callable[[bytes | None], None] | None = None
         self._json_cache: Any = _UNSET
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when the task is cancelled or its deadline passes (cooperative cancellation)."""
+        event = self._cancelled
+        if event is None:
+            with _EVENT_LOCK:
+                if self._cancelled is None:
+                    self._cancelled = threading.Event()
+                event = self._cancelled
+        return event
 
     def json(self) -> Any:
         """The payload parsed as JSON (cached). Raises ValueError if it is not JSON."""
@@ -158,6 +182,9 @@ class Task:
     def __repr__(self) -> str:
         extra = f" id={self.id!r} queue={self.queue!r}" if self.id else ""
         return f"<Task {self.type!r}{extra} payload={self.payload!r:.80}>"
+
+
+_EVENT_LOCK = threading.Lock()
 
 
 class _Unset:

@@ -23,22 +23,31 @@ _UTC = timezone.utc
 
 
 def encode_task_message(m: TaskMessage) -> bytes:
-    msg = pb.TaskMessage(
-        type=m.type,
-        payload=m.payload or b"",
-        id=m.id,
-        queue=m.queue,
-        retry=m.retry,
-        retried=m.retried,
-        error_msg=m.error_msg,
-        last_failed_at=m.last_failed_at,
-        timeout=m.timeout,
-        deadline=m.deadline,
-        unique_key=m.unique_key,
-        group_key=m.group_key,
-        retention=m.retention,
-        completed_at=m.completed_at,
-    )
+    """proto3 bytes, as Go's proto.Marshal writes them (defaults omitted, field-number order).
+
+    Only non-default fields are set: on the enqueue hot path most of them are zero.
+    """
+    msg = pb.TaskMessage(type=m.type, id=m.id, queue=m.queue, retry=m.retry)
+    if m.payload:
+        msg.payload = m.payload
+    if m.timeout:
+        msg.timeout = m.timeout
+    if m.deadline:
+        msg.deadline = m.deadline
+    if m.retried:
+        msg.retried = m.retried
+    if m.error_msg:
+        msg.error_msg = m.error_msg
+    if m.last_failed_at:
+        msg.last_failed_at = m.last_failed_at
+    if m.unique_key:
+        msg.unique_key = m.unique_key
+    if m.group_key:
+        msg.group_key = m.group_key
+    if m.retention:
+        msg.retention = m.retention
+    if m.completed_at:
+        msg.completed_at = m.completed_at
     if m.headers:
         msg.headers.update(m.headers)
     return msg.SerializeToString()
