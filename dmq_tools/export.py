@@ -98,7 +98,11 @@ def _epoch(v: Any) -> float:
 
 
 def _column(pd: Any, name: str, kind: str, values: list[Any]) -> Any:
-    if kind in ("datetime", "date"):
+    if kind == "datetime":
+        nan = math.nan
+        secs = pd.Series([nan if v is None else v.timestamp() for v in values], dtype="float64")
+        return pd.to_datetime(secs, unit="s", utc=True).astype("datetime64[ns, UTC]")
+    if kind == "date":
         secs = pd.Series([_epoch(v) for v in values], dtype="float64")
         return pd.to_datetime(secs, unit="s", utc=True).astype("datetime64[ns, UTC]")
     if kind == "timedelta":

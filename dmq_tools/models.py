@@ -48,6 +48,9 @@ class TaskState(str, enum.Enum):
         return self.value
 
 
+_LINE_BREAKS = str.maketrans("", "", "\n\r\t")
+
+
 def decode_payload(payload: bytes | None) -> Any:
     """JSON value if the payload is JSON, text if it is printable UTF-8, else the bytes unchanged."""
     if payload is None:
@@ -56,7 +59,7 @@ def decode_payload(payload: bytes | None) -> Any:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return payload
-    if not all(c.isprintable() or c in "\n\r\t" for c in text):
+    if not text.isprintable() and not text.translate(_LINE_BREAKS).isprintable():
         return payload  # valid UTF-8 but not printable: asynq shows these as bytes too
     try:
         return json.loads(text)
