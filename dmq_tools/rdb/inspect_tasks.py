@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ..errors import (
     CodecError,
@@ -87,21 +87,27 @@ class InspectTasksMixin(RDBBase):
             rows.append(row)
         return rows, skipped
 
-    def _page(self, q: str, state: str, start: int, stop: int, group: str | None) -> tuple[list[TaskRow], int]:
-        """Rows at 0-based positions start..stop (inclusive) in "next to run first" order."""
+    def _page_call(self, q: str, state: str, start: int, stop: int,
+                   group: str | None) -> tuple[str, list[Any], list[Any]]:
+        """The script, KEYS and ARGV reading positions start..stop (0-based, next to run first)."""
         prefix = keys.task_prefix(q)
         if state in LIST_STATES:
             # Lists: the right end is the oldest (next to run); count from it with negative
             # indexes, then reverse the LRANGE result (asynq's pagination, trap T2).
             cutoff = str(self.now_s()) if state == "active" else ""
-            raw = self.scripts.run("list_messages", [keys.state_key(q, state), keys.lease(q)],
-                                   [-stop - 1, -start - 1, prefix, cutoff])
-            rows, skipped = self._decode_rows(raw, state, q, 4)
-            rows.reverse()
-            return rows, skipped
+            return "list_messages", [keys.state_key(q, state), keys.lease(q)], [-stop - 1, -start - 1, prefix, cutoff]
         key = keys.group(q, group or "") if state == "aggregating" else keys.state_key(q, state)
-        raw = self.scripts.run("list_zset_entries", [key], [start, stop, prefix])
-        return self._decode_rows(raw, state, q, 4)
+        return "list_zset_entries", [key], [start, stop, prefix]
+
+    def _page_rows(self, raw: list[Any], q: str, state: str) -> tuple[list[TaskRow], int]:
+        rows, skipped = self._decode_rows(raw, state, q, 4)
+        if state in LIST_STATES:
+            rows.reverse()
+        return rows, skipped
+
+    def _page(self, q: str, state: str, start: int, stop: int, group: str | None) -> tuple[list[TaskRow], int]:
+        name, k, a = self._page_call(q, state, start, stop, group)
+        return self._page_rows(self.scripts.run(name, k, a), q, state)
 
     # ---- queries ----
     def list_tasks(self, q: str, state: str, page: int = 0, size: int = 30,
@@ -113,20 +119,32 @@ class InspectTasksMixin(RDBBase):
         self.check_queue(q)
         return self._page(q, state, page * size, page * size + size - 1, group)
 
-    def iter_tasks(self, q: str, state: str, batch: int = 2000,
-                   group: str | None = None) -> Iterator[list[TaskRow]]:
-        """Every task of a state, in batches (one script call each). Tasks that move while the
-        scan runs may be missed or seen twice: this is a live view, not a snapshot."""
+    def iter_tasks(self, q: str, state: str, batch: int = 2000, group: str | None = None,
+                   depth: int = 4) -> Iterator[list[TaskRow]]:
+        """Every task of a state, in batches: `depth` page scripts per pipelined round trip.
+        Tasks that move while the scan runs may be missed or seen twice (a live view)."""
         self._check_state(state, group)
         self.check_queue(q)
+        self.scripts.ensure_loaded()
         start = 0
         while True:
-            rows, skipped = self._page(q, state, start, start + batch - 1, group)
-            if rows:
-                yield rows
-            if len(rows) + skipped < batch:
-                return
-            start += batch
+            pipe = self.client.pipeline(transaction=False)
+            for i in range(depth):
+                lo = start + i * batch
+                self.scripts.queue(pipe, *self._page_call(q, state, lo, lo + batch - 1, group))
+            try:
+                replies = pipe.execute()
+            except NoScriptError:
+                # the server lost its scripts (restart, SCRIPT FLUSH): load them and redo the round
+                self.scripts.ensure_loaded(force=True)
+                continue
+            for raw in replies:
+                rows, skipped = self._page_rows(raw, q, state)
+                if rows:
+                    yield rows
+                if len(rows) + skipped < batch:
+                    return
+            start += depth * batch
 
     def count_tasks(self, q: str, state: str, group: str | None = None) -> int:
         """Size of a state's container (LLEN / ZCARD)."""

@@ -234,3 +234,12 @@ def test_cancel_processing_publishes(insp, r):
     message = pubsub.get_message(timeout=2)
     pubsub.close()
     assert message is not None and message["data"] == b"task-42"
+
+
+def test_iter_tasks_many_round_trips_and_script_flush(insp, r):
+    now = int(time.time())
+    seed_retry(r, [(msg(id=f"r{i:04d}"), now + i) for i in range(1050)])
+    insp.list_tasks("default", "retry")                 # scripts loaded
+    r.script_flush()                                    # as after a server restart
+    ids = [t.id for b in insp.iter_tasks("default", "retry", batch_size=100) for t in b]
+    assert ids == [f"r{i:04d}" for i in range(1050)]
