@@ -26,7 +26,8 @@ _MUTED = "var(--jp-ui-font-color2,#9D9D9D)"
 STYLE = (
     "<style>"
     ".dmq-grid{border-collapse:collapse;font-size:var(--jp-ui-font-size1,12px);"
-    "color:var(--jp-ui-font-color1,inherit);width:auto}"
+    "color:var(--jp-ui-font-color1,inherit);width:auto;line-height:1.4;"
+    "margin:2px 0 6px 0 !important}"
     ".dmq-grid th,.dmq-grid td{border:1px solid var(--jp-border-color2,rgba(127,127,127,.35));"
     "padding:2px 8px;text-align:right;white-space:nowrap}"
     ".dmq-grid th{background:var(--jp-layout-color2,rgba(127,127,127,.12))}"
@@ -35,7 +36,7 @@ STYLE = (
     ".dmq-bad{color:var(--jp-error-color1,#d32f2f)}"
     ".dmq-ok{color:var(--jp-success-color1,#388e3c)}"
     ".dmq-muted{color:" + _MUTED + "}"
-    ".dmq-pre{white-space:pre-wrap;max-height:18em;overflow:auto;margin:0;"
+    ".dmq-pre{white-space:pre-wrap;max-height:18em;overflow:auto;margin:0;line-height:1.35;"
     "background:var(--jp-layout-color2,rgba(127,127,127,.08));padding:4px}"
     "</style>"
 )
@@ -180,18 +181,19 @@ def tasks_table_html(tasks: Sequence[TaskInfo], state: str, now: datetime | None
     if not tasks:
         return STYLE + f"<p class='dmq-muted dmq-empty'>No {html.escape(state)} tasks.</p>"
     now = now or datetime.now(timezone.utc)
+    when = _TIME_HEAD.get(state, "")
     head = ("<tr><th class='dmq-l'>id</th><th class='dmq-l'>type</th><th class='dmq-l'>payload</th>"
-            f"<th>retried</th><th class='dmq-l'>{_TIME_HEAD.get(state, '')}</th>"
-            "<th class='dmq-l'>last error</th></tr>")
+            "<th>retried</th>" + (f"<th class='dmq-l'>{when}</th>" if when else "")
+            + "<th class='dmq-l'>last error</th></tr>")
     rows = []
     for t in tasks:
+        time_cell = f"<td class='dmq-l'>{html.escape(_task_time(t, now))}</td>" if when else ""
         rows.append(
             f"<tr data-task-id='{html.escape(t.id, quote=True)}'>"
             f"<td class='dmq-l' title='{html.escape(t.id, quote=True)}'><code>{html.escape(short_id(t.id))}</code></td>"
             f"<td class='dmq-l'>{html.escape(t.type)}</td>"
             f"<td class='dmq-l'><code>{html.escape(payload_text(t.payload))}</code></td>"
-            f"<td>{t.retried}/{t.max_retry}</td>"
-            f"<td class='dmq-l'>{html.escape(_task_time(t, now))}</td>"
+            f"<td>{t.retried}/{t.max_retry}</td>{time_cell}"
             f"<td class='dmq-l dmq-bad'>{html.escape(t.last_err[:80])}</td></tr>")
     return f"{STYLE}<table class='dmq-grid dmq-task-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -204,7 +206,8 @@ def task_detail_html(t: TaskInfo | None, now: datetime | None = None) -> str:
     fields: list[tuple[str, str]] = [
         ("id", html.escape(t.id)), ("type", html.escape(t.type)), ("queue", html.escape(t.queue)),
         ("state", html.escape(t.state.value)), ("retries", f"{t.retried} of {t.max_retry}"),
-        ("next run", html.escape(fmt_dt(t.next_process_at, now))),
+        ("next run", html.escape(fmt_dt(t.next_process_at, now)
+                                 if t.state in (TaskState.SCHEDULED, TaskState.RETRY) else "")),
         ("timeout", html.escape(fmt_td(t.timeout))), ("deadline", html.escape(fmt_dt(t.deadline, now))),
         ("group", html.escape(t.group)), ("last failed", html.escape(fmt_dt(t.last_failed_at, now))),
         ("completed", html.escape(fmt_dt(t.completed_at, now))),
