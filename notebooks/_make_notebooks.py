@@ -395,6 +395,23 @@ insp.get_task_info("mail", emails[0].id).result_value'''),
 result = insp.get_task_info("images", thumb.id).result_value
 print("thumbnail size:", result["size"])
 ShowImage(data=base64.b64decode(result["png_base64"]))'''),
+        md("""
+## Built-in tasks follow the same layout
+
+`dmq_tools.tasks.email` (SMTP, configured from `SMTP_HOST`, `SMTP_PORT`, ... at run time) and
+`dmq_tools.tasks.image` (Pillow thumbnails) each have a type constant, a payload, a
+constructor, a handler and `register(mux)`. The thumbnail task works on files:"""),
+        code('''import tempfile
+from pathlib import Path
+from PIL import Image
+from dmq_tools.tasks import image
+
+image.register(mux)
+photo = Path(tempfile.mkdtemp(prefix="dmq-img-")) / "photo.jpg"
+Image.new("RGB", (1200, 800), "navy").save(photo)
+job = client.enqueue(image.new_thumbnail_task(str(photo), 160, 160), retention=timedelta(hours=1))
+wait_for(lambda: insp.get_task_info("images", job.id).state == dmq.TaskState.COMPLETED)
+insp.get_task_info("images", job.id).result_value'''),
         code('''worker.stop()
 [t.result_value["user_id"] for t in insp.list_tasks("mail", "completed")]'''),
     ]
