@@ -245,11 +245,11 @@ def status_html(message: str, now: datetime | None = None) -> str:
             + (f" <span class='dmq-muted'>· {html.escape(message)}</span>" if message else ""))
 
 
-def error_html(exc: BaseException, doing: str = "") -> str:
+def error_html(exc: BaseException | str, doing: str = "") -> str:
     """An error as a one-line message in the widget (never a traceback)."""
     what = f"{doing} failed: " if doing else ""
-    return (f"<span class='dmq-bad dmq-error-msg'>⚠ {html.escape(what)}"
-            f"{html.escape(type(exc).__name__)}: {html.escape(str(exc)[:300])}</span>")
+    text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    return f"<span class='dmq-bad dmq-error-msg'>⚠ {html.escape(what)}{html.escape(text[:300])}</span>"
 
 
 @dataclass(slots=True)

@@ -65,7 +65,7 @@ class Dashboard(Panel):
             failed = [p for p in wanted if not p.refresh()]
             if failed:
                 self.last_error = failed[0].last_error
-                self.status.value = _view.error_html(RuntimeError(self.last_error), f"refresh {failed[0].title}")
+                self.status.value = _view.error_html(self.last_error, f"refresh {failed[0].title}")
                 return False
             self.refresh_count += 1
             self.last_error = ""

@@ -50,15 +50,24 @@ def test_errors_are_shown_in_the_widget_not_raised(inspector, seeded):
 
 
 def test_refresh_error_from_a_dead_redis_is_shown(make_redis_process):
+    import redis
+
     from dmq_tools.inspector import Inspector
 
     proc = make_redis_process(persist=False)
+    raw = redis.Redis.from_url(proc.url)
+    seed.seed_pending(raw, [seed.msg(queue="survivor")], "survivor")
+    raw.close()
     insp = Inspector(proc.url)
     qt = QueueTable(insp)
-    assert qt.last_error == ""
+    assert qt.last_error == "" and "data-queue='survivor'" in qt.table.value
     proc.stop()
     assert qt.refresh() is False
-    assert "refresh failed" in qt.status.value and "Error" in qt.status.value
+    assert "refresh failed: ConnectionError" in qt.status.value
+    assert "data-queue='survivor'" in qt.table.value  # the last good view stays
+    d = Dashboard(insp)  # building against a dead server works too: errors land in the status line
+    assert d.refresh() is False and "refresh Queues failed: ConnectionError" in d.status.value
+    d.close()
     insp.close()
 
 
