@@ -35,8 +35,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"Python {m['python']}; load average {m['loadavg_start']:.2f} at start, {m['loadavg_end']:.2f} at end "
         "(the box is shared: expect noise).",
         f"Medians of {sizes['runs']} run(s); no-op batches of {sizes['noop']:,} tasks, 1 ms sleeping tasks "
-        f"{sizes['sleep']:,}, {sizes['latency']} latency samples {sizes['gap'] * 1000:.0f} ms apart. "
-        "Every figure passed the exactly-once check.",
+        f"{sizes['sleep']:,}, {sizes['latency']} latency samples {sizes['gap'] * 1000:.0f} ms apart; a peer "
+        f"too slow to enqueue or process that many in ~{sizes.get('budget', 0):g} s gets fewer (counts below). "
+        "Every figure passed the exactly-once check (each task recorded once, none missing).",
         "",
         "| peer | enqueue 1-by-1 /s | batch enqueue /s | no-op, 1 process /s | no-op, best on 2 cores /s "
         "| 1 ms sleep, c=10 /s | idle pickup p50 / p99 ms | worker RSS MiB | Redis bytes / pending task |",
@@ -56,12 +57,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
                    f"| {_cell(p, 'sleep', 0, notes) if cfg['sleep'] else '-'} | {lat} | {rss} "
                    f"| {_cell(p, 'mem_per_task', 0)} |")
     out += ["", "No-op throughput by worker configuration:", "",
-            "| peer | configuration | tasks/s | worker RSS MiB |", "|---|---|---:|---:|"]
+            "| peer | configuration | tasks/s | tasks per run | worker RSS MiB |", "|---|---|---:|---:|---:|"]
     for name, p in peers.items():
         cfg = configs[name]
         for label in [*cfg["one_process"], *([cfg["best"]] if cfg["best"] else [])]:
             out.append(f"| {p['title']} | {label} | {_cell(p, f'noop:{label}', 0, notes)} "
-                       f"| {_cell(p, f'rss:{label}', 0)} |")
+                       f"| {_cell(p, f'n:noop:{label}', 0)} | {_cell(p, f'rss:{label}', 0)} |")
     limits = doc.get("redis_benchmark") or {}
     if limits:
         out += ["", "The server's limits (redis-benchmark, 50 clients, requests/s):", "",

@@ -65,7 +65,7 @@ PEERS: dict[str, PeerSpec] = {p.name: p for p in [
              Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"), Config("threads c=10", "threads10"),
              "no batch enqueue"),
     PeerSpec("rq", "RQ", True,
-             (Config("SimpleWorker", "simple"), Config("Worker (fork/job)", "worker", max_n=2000)),
+             (Config("SimpleWorker", "simple"), Config("Worker (fork/job)", "worker", max_n=500)),
              Config("SimpleWorker x2 proc", "simple", 2), Config("SimpleWorker x10 proc", "simple", 10),
              Config("SimpleWorker", "simple"), "one job at a time per worker: concurrency 10 = 10 processes"),
     PeerSpec("arq", "arq", False, (Config("max_jobs=10", "c10"),), Config("max_jobs=10 x2 proc", "c10", 2),
@@ -85,18 +85,26 @@ PEERS: dict[str, PeerSpec] = {p.name: p for p in [
 
 @dataclass(frozen=True)
 class Sizes:
+    """Task counts per measurement, and the time budget that caps them for slow peers.
+
+    A peer too slow to enqueue or process `noop` tasks within `budget` seconds gets fewer tasks
+    (never fewer than `probe`); the count used is recorded next to each figure.
+    """
+
     runs: int
     noop: int
     sleep: int
     latency: int
     gap: float
     bench_n: int
+    budget: float = 8.0
+    probe: int = 300
 
     @staticmethod
     def for_mode(quick: bool, runs: int | None) -> "Sizes":
         if quick:
-            return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000)
-        return Sizes(runs or 3, 20000, 2000, 150, 0.02, 100000)
+            return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000, budget=2.5, probe=200)
+        return Sizes(runs or 3, 20000, 2000, 150, 0.02, 100000, budget=8.0, probe=400)
 
 
 @dataclass
@@ -105,6 +113,7 @@ class PeerResult:
 
     samples: dict[str, list[float]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    rates: dict[str, float] = field(default_factory=dict)  # latest estimates (tasks/s), to size runs
 
     def add(self, metric: str, value: float) -> None:
         self.samples.setdefault(metric, []).append(value)
@@ -139,6 +148,14 @@ class Bench:
 
     def run_once(self, run: int) -> None:
         s = self.spec
+        if not self.res.rates:
+            self.guarded("calibrate", self.calibrate)
+            if "calibrate" in self.res.failed:  # nothing will work better: report every metric failed
+                for cfg in (*s.noop, *([s.best] if s.best else [])):
+                    self.res.fail(f"noop:{cfg.label}", self.res.failed["calibrate"])
+                for metric in ("enqueue_one", "enqueue_batch", "sleep", "latency"):
+                    self.res.fail(metric, self.res.failed["calibrate"])
+                return
         for i, cfg in enumerate(s.noop):
             self.guarded(f"noop:{cfg.label}", lambda: self.noop(cfg, run, timed_enqueue=(i == 0)))
         if s.batch:
@@ -148,6 +165,24 @@ class Bench:
         if s.sleep:
             self.guarded("sleep", lambda: self.sleep(s.sleep, run))
         self.guarded("latency", lambda: self.latency(s.latency, run))
+
+    def calibrate(self) -> None:
+        """A small probe: enqueue one by one and process with the first configuration."""
+        n, prefix, cfg = self.sizes.probe, "c:", self.spec.noop[0]
+        self.res.rates["enqueue"] = n / self.prog.enqueue(n, prefix, "noop", mode="one")
+        tps, _ = self._process(cfg, n, self._ids(n, prefix, False))
+        self.res.rates[cfg.label] = tps
+
+    def _size(self, target: int, cfg: Config | None, preload: bool = True) -> int:
+        """`target`, cut so that enqueueing and processing each take about `budget` seconds."""
+        rates = self.res.rates
+        n = float(min(target, cfg.max_n or target) if cfg else target)
+        if cfg is not None:
+            proc = rates.get(cfg.label) or rates[self.spec.noop[0].label] * cfg.procs
+            n = min(n, proc * self.sizes.budget)
+        if preload and not self.spec.batch:
+            n = min(n, rates["enqueue"] * 2 * self.sizes.budget)
+        return max(self.sizes.probe, int(n))
 
     def _preload(self, n: int, prefix: str, kind: str) -> None:
         """Fill the queue as fast as the library allows (batch, else two enqueuing processes)."""
@@ -171,7 +206,8 @@ class Bench:
     def _process(self, cfg: Config, n: int, ids: set[str]) -> tuple[float, int]:
         group = self.prog.start_workers(cfg.worker, cfg.procs)
         try:
-            h.wait_done(self.r, n, timeout=30 + n / 100, group=group)
+            est = self.res.rates.get(cfg.label) or self.res.rates.get(self.spec.noop[0].label) or 50.0
+            h.wait_done(self.r, n, timeout=60 + 4 * n / est, group=group)
             rss = group.rss_bytes()
         finally:
             group.stop()
@@ -179,33 +215,47 @@ class Bench:
         return h.throughput(self.r), rss
 
     def noop(self, cfg: Config, run: int, timed_enqueue: bool = False, best: bool = False) -> None:
-        n = min(self.sizes.noop, cfg.max_n or self.sizes.noop)
         prefix = f"n{run}{cfg.worker}{cfg.procs}:"
         split = False
         if timed_enqueue:
+            n = min(self._size(self.sizes.noop, cfg, preload=False),
+                    max(self.sizes.probe, int(self.res.rates["enqueue"] * self.sizes.budget)))
             before = h.used_memory(self.r)
             seconds = self.prog.enqueue(n, prefix, "noop", mode="one")
             self.res.add("enqueue_one", n / seconds)
+            self.res.add("n:enqueue_one", n)
+            self.res.rates["enqueue"] = n / seconds
             self.res.add("mem_per_task", (h.used_memory(self.r) - before) / n)
         else:
+            n = self._size(self.sizes.noop, cfg)
             self._preload(n, prefix, "noop")
             split = not self.spec.batch
         tps, rss = self._process(cfg, n, self._ids(n, prefix, split))
+        self.res.rates[cfg.label] = tps
         self.res.add(f"noop:{cfg.label}", tps)
+        self.res.add(f"n:noop:{cfg.label}", n)
         self.res.add(f"rss:{cfg.label}", rss / 2**20)
         log(f"  {self.spec.name} {cfg.label}: {tps:,.0f} tasks/s on {n} no-ops, RSS {rss / 2**20:.0f} MiB")
 
     def batch(self, run: int) -> None:
-        n = self.sizes.noop
+        guess = self.res.rates.get("batch", self.res.rates["enqueue"] * 4)
+        n = max(self.sizes.probe, min(self.sizes.noop, int(guess * self.sizes.budget)))
         seconds = self.prog.enqueue(n, f"b{run}:", "noop", mode="batch")
+        self.res.rates["batch"] = n / seconds
         self.res.add("enqueue_batch", n / seconds)
+        self.res.add("n:enqueue_batch", n)
 
     def sleep(self, cfg: Config, run: int) -> None:
-        n, prefix = self.sizes.sleep, f"s{run}:"
+        prefix = f"s{run}:"
+        n = self._size(self.sizes.sleep, None)
+        if "sleep" in self.res.rates:
+            n = max(self.sizes.probe, min(n, int(self.res.rates["sleep"] * self.sizes.budget)))
         self._preload(n, prefix, "sleep")
         tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch))
+        self.res.rates["sleep"] = tps
         self.res.add("sleep", tps)
-        log(f"  {self.spec.name} sleep 1ms {cfg.label}: {tps:,.0f} tasks/s")
+        self.res.add("n:sleep", n)
+        log(f"  {self.spec.name} sleep 1ms {cfg.label}: {tps:,.0f} tasks/s on {n} tasks")
 
     def latency(self, cfg: Config, run: int) -> None:
         group = self.prog.start_workers(cfg.worker, cfg.procs)
