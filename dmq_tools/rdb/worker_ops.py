@@ -129,22 +129,29 @@ class WorkerOpsMixin(RDBBase):
         return now.strftime("%Y-%m-%d"), now.strftime("%H%M")
 
     # ---- dequeue and wake-up ----
-    def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
-                worker_id: str = "") -> list[tuple[str, str, bytes]]:
-        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)]."""
-        if not queues or max_count <= 0:
-            return []
+    def _dequeue_args(self, queues: list[str], max_count: int, lease_seconds: float,
+                      worker_id: str) -> tuple[list[Any], list[Any]]:
         k: list[str] = []
         for q in queues:
             k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q)]
         expiry = int(self.clock.time() + lease_seconds)
-        args: list[Any] = [expiry, max_count, self.events_maxlen, worker_id, *(keys.task_prefix(q) for q in queues)]
-        flat = self.scripts.run("dequeue", k, args)
+        return k, [expiry, max_count, self.events_maxlen, worker_id, *(keys.task_prefix(q) for q in queues)]
+
+    @staticmethod
+    def _leased(queues: list[str], flat: list[Any]) -> list[tuple[str, str, bytes]]:
         out = []
         for i in range(0, len(flat), 3):
             tid = flat[i + 1]
             out.append((queues[int(flat[i]) - 1], tid.decode() if isinstance(tid, bytes) else tid, flat[i + 2]))
         return out
+
+    def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
+                worker_id: str = "") -> list[tuple[str, str, bytes]]:
+        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)]."""
+        if not queues or max_count <= 0:
+            return []
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        return self._leased(queues, self.scripts.run("dequeue", k, a))
 
     def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
         """Block until a producer pushes a wake token for one of `queues` (or timeout); the queue."""
@@ -204,14 +211,8 @@ class WorkerOpsMixin(RDBBase):
             return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
         raise ValueError(f"unknown finish kind {f.kind!r}")
 
-    def finish_many(self, items: list[Finish], worker_id: str = "") -> list[bool]:
-        """Write many outcomes in one pipelined round trip; per item True, or False (NOT FOUND).
-
-        Successes (`done`) of one queue share one script call. Connection errors propagate
-        (the caller keeps the items for its syncer); nothing is half-sent per item.
-        """
-        if not items:
-            return []
+    def _finish_calls(self, items: list[Finish], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
+        """(script, KEYS, ARGV, item indexes): successes of one queue share one `done` call."""
         day, hhmm = self._minute_parts()
         now = self.now_s()
         calls: list[tuple[str, list[Any], list[Any], list[int]]] = []
@@ -233,18 +234,18 @@ class WorkerOpsMixin(RDBBase):
                 a += [f.task_id, m.type if m else "", "0" if f.duration_ms is None else f"{f.duration_ms:.3f}",
                       m.unique_key if m else "", f.event or "succeeded"]
             calls.append(("done", k, a, idx))
-        out = [False] * len(items)
+        return calls
+
+    def _run_calls(self, calls: list[tuple[str, list[Any], list[Any], Any]]) -> list[Any]:
+        """One pipelined round trip of script calls; results (errors as values), NOSCRIPT handled."""
         if len(calls) == 1:
-            name, k, a, idx = calls[0]
+            name, k, a, _ = calls[0]
             try:
-                res = self.scripts.run(name, k, a)
+                return [self.scripts.run(name, k, a)]
             except ResponseError as exc:
-                if "NOT FOUND" not in str(exc):
-                    raise
-                res = 0
-            self._store_codes(out, name, res, idx)
-            return out
+                return [exc]
         self.scripts.ensure_loaded()
+        results: list[Any] = []
         for attempt in (1, 2):
             pipe = self.client.pipeline(transaction=False)
             for name, k, a, _ in calls:
@@ -254,6 +255,10 @@ class WorkerOpsMixin(RDBBase):
                 self.scripts.ensure_loaded(force=True)
                 continue
             break
+        return results
+
+    def _codes(self, n: int, calls: list[Any], results: list[Any]) -> list[bool]:
+        out = [False] * n
         for (name, _, _, idx), res in zip(calls, results):
             if isinstance(res, Exception):
                 if "NOT FOUND" in str(res):
@@ -262,6 +267,30 @@ class WorkerOpsMixin(RDBBase):
                     raise res
             self._store_codes(out, name, res, idx)
         return out
+
+    def finish_many(self, items: list[Finish], worker_id: str = "") -> list[bool]:
+        """Write many outcomes in one pipelined round trip; per item True, or False (NOT FOUND).
+
+        Connection errors propagate (the caller keeps the items for its syncer).
+        """
+        if not items:
+            return []
+        calls = self._finish_calls(items, worker_id)
+        return self._codes(len(items), calls, self._run_calls(calls))
+
+    def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+                           worker_id: str = "") -> tuple[list[bool], list[tuple[str, str, bytes]]]:
+        """Acknowledge `items` and lease more tasks in the same round trip: (codes, leased)."""
+        if not items:
+            return [], self.dequeue(queues, max_count, lease_seconds, worker_id)
+        calls: list[Any] = self._finish_calls(items, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        results = self._run_calls([*calls, ("dequeue", k, a, None)])
+        leased = results[-1]
+        codes = self._codes(len(items), calls, results[:-1])
+        if isinstance(leased, Exception):
+            raise leased
+        return codes, self._leased(queues, leased)
 
     @staticmethod
     def _store_codes(out: list[bool], name: str, res: Any, idx: list[int]) -> None:

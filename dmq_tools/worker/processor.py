@@ -1,24 +1,28 @@
-"""The processor: a fetch thread, a bounded pool of handler threads, an ack writer and a
-deadline watcher (asynq processor.go, with batching).
+"""The processor: a bounded pool of handler threads that fetch, run and acknowledge tasks
+themselves (leader/followers), plus a deadline watcher (asynq processor.go, with batching).
 
-Fetching: lease up to `free slots` tasks per round trip (one Lua call over the ordered queues);
-when nothing is pending, `BLPOP` on the queues' wake keys (~1 s with jitter), which is also the
-poll interval for tasks written by Go producers. Acknowledgements go through one writer thread
-that pipelines every outcome ready at that moment. Whoever first "claims" a running task decides
-its fate: the handler thread (result), the watcher (deadline or cancel), the heartbeat (lease
-expired) or stop() (requeue). A claimed handler thread that is still busy is replaced, so the
-slot is free again at the deadline even if the handler never looks at `task.cancelled`.
+Thread wake-ups are expensive, so there is no separate fetch or ack thread. A handler thread
+that finds no leased task waiting becomes the fetcher: it leases up to `free capacity` tasks in
+one Lua call over the ordered queues, keeps one and hands the rest to the others; when nothing is
+pending it `BLPOP`s on the queues' wake keys (~1 s with jitter, also the poll interval for tasks
+written by Go producers) and then runs what it finds itself. Outcomes are written by whichever
+thread finds no write in progress, all pending ones in one pipelined round trip.
+
+Whoever first "claims" a running task decides its fate: the handler thread (result), the watcher
+(deadline or cancel), the heartbeat (lease expired) or shutdown (requeue). A claimed handler
+thread that is still busy is replaced, so the slot is free at the deadline even if the handler
+never looks at `task.cancelled`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import inspect
 import itertools
 import logging
 import math
-import queue as queue_mod
 import random
 import threading
 import time
@@ -28,82 +32,21 @@ from typing import Any, Callable
 
 from ..errors import CodecError, HandlerNotFoundError, InvalidTaskError, RevokeTask, SkipRetry
 from ..rdb import RDB
-from ..rdb.records import TaskMessage
 from ..rdb.wire import decode_task_message
 from ..rdb.worker_ops import REDIS_ERRORS, Finish, WorkerState
 from ..task import Task, encode_result
 from .config import WorkerConfig
+from .running import (Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline,
+                      error_text)
 
-__all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError"]
+__all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
 
 log = logging.getLogger(__name__)
 _UTC = timezone.utc
-_STOP = object()
-
-
-class DeadlineExceeded(Exception):
-    def __init__(self) -> None:
-        super().__init__("context deadline exceeded")
-
-
-class Canceled(Exception):
-    def __init__(self) -> None:
-        super().__init__("context canceled")
-
-
-class HandlerError(Exception):
-    """An error raised in a child process, carried back as its text."""
-
-
-def error_text(exc: BaseException) -> str:
-    """What asynq would store as err.Error(): the message, or the class name if it is empty."""
-    text = str(exc)
-    return text if text else type(exc).__name__
-
-
-class Running:
-    """One leased task from dispatch until its outcome is written."""
-
-    __slots__ = ("msg", "task", "queue", "started", "started_mono", "deadline", "lease_expiry",
-                 "_lock", "claimed", "replaced", "executing", "future", "child", "seq")
-
-    def __init__(self, msg: TaskMessage, task: Task, deadline: float, lease_expiry: float) -> None:
-        self.msg = msg
-        self.task = task
-        self.queue = msg.queue
-        self.started = time.time()
-        self.started_mono = time.perf_counter()
-        self.deadline = deadline
-        self.lease_expiry = lease_expiry
-        self._lock = threading.Lock()
-        self.claimed = False
-        self.replaced = False
-        self.executing = False
-        self.future: Any = None
-        self.child: Any = None
-
-    def claim(self, replace: bool = False) -> bool:
-        with self._lock:
-            if self.claimed:
-                return False
-            self.claimed = True
-            self.replaced = replace and self.executing
-            return True
-
-    def duration_ms(self) -> float:
-        return (time.perf_counter() - self.started_mono) * 1000.0
-
-
-def compute_deadline(msg: TaskMessage, now: float, default_timeout: float) -> float:
-    """asynq §7.6: min(now + timeout, deadline); whole seconds; 30 min when neither is set."""
-    if msg.timeout <= 0 and msg.deadline <= 0:
-        log.error("task %s has neither timeout nor deadline; using %ss", msg.id, default_timeout)
-        return float(int(now + default_timeout))
-    if msg.timeout > 0 and msg.deadline > 0:
-        return float(min(int(now) + msg.timeout, msg.deadline))
-    if msg.timeout > 0:
-        return float(int(now) + msg.timeout)
-    return float(msg.deadline)
+#: An outcome waits at most this long for a round trip it can share (then the watcher writes it).
+_ACK_MAX_DELAY = 0.05
+#: A thread about to run its next task first writes outcomes older than this.
+_ACK_SHARE_WINDOW = 0.002
 
 
 class Processor:
@@ -120,13 +63,19 @@ class Processor:
         self._names = list(qs)
         self._weighted = [q for q, p in qs.items() for _ in range(p // g)]
         self._strict_order = sorted(qs, key=lambda q: -qs[q])
-        self._cv = threading.Condition()
-        self._free = config.concurrency + config.prefetch_count
-        self._wake_at = max(1, min(config.batch_size, (config.concurrency + config.prefetch_count) // 2))
+        self._capacity = config.concurrency + config.prefetch_count
+        self._cv = threading.Condition()           # guards _ready, _load, _fetching, _exit
+        self._ready: "collections.deque[Running]" = collections.deque()
+        self._load = 0                             # leased here and not finished
+        self._fetching = False
+        self._exit = False
+        self._dequeue_lock = threading.Lock()
         self._inflight: dict[str, Running] = {}
         self._inflight_lock = threading.Lock()
-        self._work: "queue_mod.SimpleQueue[Any]" = queue_mod.SimpleQueue()
-        self._acks: "queue_mod.SimpleQueue[Any]" = queue_mod.SimpleQueue()
+        self._ack_lock = threading.Lock()
+        self._acks: list[Finish] = []
+        self._acks_since = 0.0
+        self._flushing = False
         self._stop_fetch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heap: list[tuple[float, int, Running]] = []
@@ -136,7 +85,6 @@ class Processor:
         self._loop_lock = threading.Lock()
         self._closing = False
         self._no_respawn = False
-        self._fetch_lock = threading.Lock()
         self.sync_backlog: list[tuple[Finish, float]] = []     # for the syncer
         self._backlog_lock = threading.Lock()
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
@@ -146,10 +94,9 @@ class Processor:
     def start(self) -> None:
         for _ in range(self.cfg.concurrency):
             self._spawn_pool_thread()
-        for target, name in ((self._ack_loop, "acks"), (self._watch_loop, "deadlines"), (self._fetch_loop, "fetch")):
-            t = threading.Thread(target=target, name=f"dmq-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        t = threading.Thread(target=self._watch_loop, name="dmq-deadlines", daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def _spawn_pool_thread(self) -> None:
         t = threading.Thread(target=self._pool_loop, name=f"dmq-handler-{next(self._pool_seq)}", daemon=True)
@@ -169,10 +116,18 @@ class Processor:
             return list(self._inflight.values())
 
     def shutdown(self, timeout: float) -> None:
-        """Stop fetching, wait up to `timeout` for handlers, requeue the rest, flush acks."""
+        """Stop fetching, requeue what has not started, wait up to `timeout` for handlers,
+        requeue the rest, write every pending outcome."""
         self.stop_fetching()
-        with self._fetch_lock:   # a dequeue in flight finishes (and dispatches) first
+        with self._dequeue_lock:   # a dequeue in flight finishes (and dispatches) first
             pass
+        with self._cv:
+            waiting, self._ready = list(self._ready), collections.deque()
+        for run in waiting:
+            if run.claim():
+                self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+                self._release_slot()
+        self._flush_acks()
         end = time.monotonic() + timeout
         while self.running() and time.monotonic() < end:
             time.sleep(0.01)
@@ -180,23 +135,14 @@ class Processor:
         for run in self.running():
             self._expire(run, "shutdown")
         self._closing = True
-        self._acks.put(_STOP)
+        with self._cv:
+            self._exit = True
+            self._cv.notify_all()
         with self._heap_cv:
             self._heap_cv.notify_all()
         for t in self._threads:
-            t.join(0.2 if t.name == "dmq-fetch" else 5.0)
-        late: list[Finish] = []
-        while True:
-            try:
-                item = self._acks.get_nowait()
-            except queue_mod.Empty:
-                break
-            if item is not _STOP:
-                late.append(item)
-        if late:
-            self.write(late)
-        for _ in range(self.cfg.concurrency):
-            self._work.put(None)
+            t.join(5.0)
+        self._flush_acks(wait=True)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
@@ -210,86 +156,10 @@ class Processor:
         random.shuffle(shuffled)
         return list(dict.fromkeys(shuffled))
 
-    # ---- fetching ----
-    def _fetch_loop(self) -> None:
-        backoff = 0.05
-        interval = self.cfg.task_check_interval.total_seconds()
-        while not self._stop_fetch.is_set():
-            with self._cv:
-                while self._free <= 0 and not self._stop_fetch.is_set():
-                    self._cv.wait(0.5)
-                n = min(self._free, self.cfg.batch_size)
-            try:
-                with self._fetch_lock:
-                    if self._stop_fetch.is_set():
-                        break
-                    got = self.rdb.dequeue(self.queue_order(), n, self._lease_s, self.worker_id)
-                    if got:
-                        self._dispatch(got)
-                backoff = 0.05
-            except REDIS_ERRORS as exc:
-                log.warning("fetch: Redis unreachable (%s); retrying in %.2fs", exc, backoff)
-                self._stop_fetch.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            except Exception:
-                log.exception("fetch: dequeue failed")
-                self._stop_fetch.wait(1.0)
-                continue
-            if got:
-                continue
-            try:
-                woke = self.rdb.wait_for_wake(self._names, interval / 2 + random.random() * interval)
-            except REDIS_ERRORS as exc:
-                log.warning("fetch: Redis unreachable (%s)", exc)
-                self._stop_fetch.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            if woke and self._stop_fetch.is_set():
-                try:   # pass the token on: another worker should take the task
-                    self.rdb.notify(woke)
-                except REDIS_ERRORS:
-                    pass
-
-    def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
-        now = time.time()
-        lease = now + self._lease_s
-        default_timeout = self.cfg.default_timeout.total_seconds()
-        for queue, tid, raw in got:
-            try:
-                msg = decode_task_message(raw)
-            except CodecError as exc:
-                err = f"dmq: cannot decode task message: {exc}"
-                log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
-                self._acks.put(Finish("archive", None, tid, queue, event="archived", error=err, raw=raw))
-                continue
-            if self._stop_fetch.is_set():   # leased while stopping: give it back at once
-                self._acks.put(Finish("requeue", msg, tid, queue, event="requeued"))
-                continue
-            deadline = compute_deadline(msg, now, default_timeout)
-            task = Task(msg.type, msg.payload, msg.headers)
-            task.id, task.queue, task.retry_count, task.max_retry = tid, msg.queue, msg.retried, msg.retry
-            task.deadline = datetime.fromtimestamp(deadline, _UTC)
-            task._result_writer = _ResultWriter(self.rdb, msg.queue, tid)
-            run = Running(msg, task, deadline, lease)
-            with self._cv:
-                self._free -= 1
-            with self._inflight_lock:
-                self._inflight[tid] = run
-            self._watch(run)
-            self._work.put(run)
-
-    def _release_slot(self) -> None:
-        with self._cv:
-            self._free += 1
-            # wake the fetcher only once a worthwhile batch can be leased (fewer wake-ups)
-            if self._free >= self._wake_at:
-                self._cv.notify()
-
-    # ---- running handlers ----
+    # ---- the handler threads ----
     def _pool_loop(self) -> None:
         while True:
-            run = self._work.get()
+            run = self._next_run()
             if run is None:
                 return
             if run.claimed:
@@ -298,11 +168,179 @@ class Processor:
             outcome = self._execute(run)
             run.executing = False
             if run.claim():
-                self._acks.put(outcome)
                 self._release_slot()
+                self._add_ack(outcome)     # written with the next fetch, or by _next_run/the watcher
             elif run.replaced:
                 return   # the watcher freed our slot and started a replacement thread
 
+    def _next_run(self) -> Running | None:
+        """A leased task to run; fetches (as the one fetcher) when none is waiting."""
+        backoff = 0.05
+        while True:
+            with self._cv:
+                while True:
+                    if self._exit:
+                        return None
+                    if self._ready:
+                        run = self._ready.popleft()
+                        break
+                    if not self._fetching and not self._stop_fetch.is_set():
+                        self._fetching = True
+                        run = None
+                        n = min(self.cfg.batch_size, self._capacity - self._load)
+                        break
+                    if self._acks:
+                        run = None
+                        n = -1
+                        break
+                    self._cv.wait()
+            if run is not None:
+                if self._acks and time.monotonic() - self._acks_since > _ACK_SHARE_WINDOW:
+                    self._flush_acks()
+                return run
+            if n == -1:           # someone else fetches: write our outcomes, then wait for work
+                self._flush_acks()
+                with self._cv:
+                    if not (self._ready or self._exit or (not self._fetching and not self._stop_fetch.is_set())):
+                        self._cv.wait(0.05)
+                continue
+            try:
+                got = self._fetch(max(n, 1))
+                backoff = 0.05
+            except REDIS_ERRORS as exc:
+                log.warning("fetch: Redis unreachable (%s); retrying in %.2fs", exc, backoff)
+                self._stop_fetch.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                got = True
+            except Exception:
+                log.exception("fetch: dequeue failed")
+                self._stop_fetch.wait(1.0)
+                got = True
+            finally:
+                with self._cv:
+                    self._fetching = False
+                    if self._ready or self._stop_fetch.is_set():
+                        self._cv.notify()
+            if not got:
+                self._idle_wait()
+
+    def _fetch(self, n: int) -> bool:
+        """Lease up to n tasks and queue them here; False when nothing was pending."""
+        with self._dequeue_lock:
+            if self._stop_fetch.is_set():
+                return True
+            acks = self._take_acks()
+            try:
+                codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
+                                                         self.worker_id)
+            except BaseException:
+                if acks:
+                    self._backlog(acks)
+                raise
+            finally:
+                if acks is not None:
+                    with self._ack_lock:
+                        self._flushing = False
+            if acks:
+                self._written(acks, codes)
+            if got:
+                self._dispatch(got)
+        return bool(got)
+
+    def _take_acks(self) -> list[Finish] | None:
+        """Pending outcomes to send with a fetch (None if none, or another thread is writing)."""
+        with self._ack_lock:
+            if self._flushing or not self._acks:
+                return None
+            self._flushing = True
+            batch, self._acks = self._acks, []
+        return self._writable(batch)
+
+    def _idle_wait(self) -> None:
+        """BLPOP the wake keys; this is also the ~1 s poll for tasks from other producers."""
+        interval = self.cfg.task_check_interval.total_seconds()
+        try:
+            woke = self.rdb.wait_for_wake(self._names, interval / 2 + random.random() * interval)
+        except REDIS_ERRORS as exc:
+            log.warning("fetch: Redis unreachable (%s)", exc)
+            self._stop_fetch.wait(0.5)
+            return
+        if woke and self._stop_fetch.is_set():
+            try:   # pass the token on: another worker should take the task
+                self.rdb.notify(woke)
+            except REDIS_ERRORS:
+                pass
+
+    def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
+        now = time.time()
+        lease = now + self._lease_s
+        default_timeout = self.cfg.default_timeout.total_seconds()
+        runs = []
+        bad = False
+        for queue, tid, raw in got:
+            try:
+                msg = decode_task_message(raw)
+            except CodecError as exc:
+                err = f"dmq: cannot decode task message: {exc}"
+                log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
+                self._add_ack(Finish("archive", None, tid, queue, event="archived", error=err, raw=raw))
+                bad = True
+                continue
+            deadline = compute_deadline(msg, now, default_timeout)
+            task = Task(msg.type, msg.payload, msg.headers)
+            task.id, task.queue, task.retry_count, task.max_retry = tid, msg.queue, msg.retried, msg.retry
+            task.deadline = datetime.fromtimestamp(deadline, _UTC)
+            task._result_writer = ResultWriter(self.rdb, msg.queue, tid)
+            runs.append(Running(msg, task, deadline, lease))
+        if bad:
+            self._flush_acks()
+        if not runs:
+            return
+        with self._inflight_lock:
+            for run in runs:
+                self._inflight[run.msg.id] = run
+        for run in runs:
+            self._watch(run)
+        with self._cv:
+            self._load += len(runs)
+            self._ready.extend(runs)
+            if len(runs) > 1:
+                self._cv.notify(len(runs) - 1)
+
+    def _release_slot(self) -> None:
+        with self._cv:
+            self._load -= 1
+
+    # ---- writing outcomes ----
+    def _add_ack(self, outcome: Finish) -> None:
+        with self._ack_lock:
+            if not self._acks:
+                self._acks_since = time.monotonic()
+            self._acks.append(outcome)
+
+    def _flush_acks(self, wait: bool = False) -> None:
+        """Write every pending outcome unless another thread is already doing it."""
+        while True:
+            with self._ack_lock:
+                if self._flushing:
+                    if not wait:
+                        return
+                    batch = None
+                elif not self._acks:
+                    return
+                else:
+                    self._flushing = True
+                    batch, self._acks = self._acks[:self.cfg.ack_batch_size], self._acks[self.cfg.ack_batch_size:]
+            if batch is None:
+                time.sleep(0.005)
+                continue
+            try:
+                self.write(batch)
+            finally:
+                with self._ack_lock:
+                    self._flushing = False
+
+    # ---- running handlers ----
     def _execute(self, run: Running) -> Finish:
         task = run.task
         if run.deadline <= time.time():
@@ -406,12 +444,13 @@ class Processor:
             log.warning("task %s: lease expired; leaving it to the recoverer", run.msg.id)
             self._forget(run.msg.id)
         elif reason == "shutdown":
-            self._acks.put(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+            self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
         else:
-            self._acks.put(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
+            self._add_ack(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
         if run.replaced and not self._no_respawn:
             self._spawn_pool_thread()
         self._release_slot()
+        self._flush_acks()
 
     def cancel(self, task_id: str) -> bool:
         """asynq:cancel: fail the task with `context canceled` if it runs here."""
@@ -443,8 +482,15 @@ class Processor:
                 while heap and heap[0][2].claimed:
                     heapq.heappop(heap)
                 wait = heap[0][0] - time.time() if heap else 1.0
+                if self._acks and time.monotonic() - self._acks_since > _ACK_MAX_DELAY:
+                    self._heap_cv.release()
+                    try:
+                        self._flush_acks()
+                    finally:
+                        self._heap_cv.acquire()
+                    continue
                 if wait > 0:
-                    self._heap_cv.wait(min(wait, 1.0))
+                    self._heap_cv.wait(min(wait, _ACK_MAX_DELAY if self._acks else 1.0))
                     continue
                 _, _, run = heapq.heappop(heap)
                 self._heap_cv.release()
@@ -454,38 +500,9 @@ class Processor:
                     self._heap_cv.acquire()
 
     # ---- writing outcomes ----
-    def _ack_loop(self) -> None:
-        limit = self.cfg.ack_batch_size
-        stop = False
-        while not stop:
-            first = self._acks.get()
-            if first is _STOP:
-                break
-            batch = [first]
-            while len(batch) < limit:
-                try:
-                    item = self._acks.get_nowait()
-                except queue_mod.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.append(item)
-            self.write(batch)
-
     def write(self, batch: list[Finish]) -> list[Finish]:
         """Write outcomes whose lease is still ours (T13); failed writes go to the sync backlog."""
-        now = time.time()
-        todo: list[Finish] = []
-        for f in batch:
-            with self._inflight_lock:
-                run = self._inflight.get(f.task_id)
-            if run is not None and run.lease_expiry <= now:
-                log.warning("task %s: lease expired before its result was written; the recoverer "
-                            "will handle it", f.task_id)
-                self._forget(f.task_id)
-                continue
-            todo.append(f)
+        todo = self._writable(batch)
         if not todo:
             return []
         try:
@@ -498,13 +515,30 @@ class Processor:
             log.exception("writing %d outcome(s) failed; the syncer will retry", len(todo))
             self._backlog(todo)
             return todo
+        self._written(todo, codes)
+        return []
+
+    def _writable(self, batch: list[Finish]) -> list[Finish]:
+        now = time.time()
+        todo: list[Finish] = []
+        for f in batch:
+            with self._inflight_lock:
+                run = self._inflight.get(f.task_id)
+            if run is not None and run.lease_expiry <= now:
+                log.warning("task %s: lease expired before its result was written; the recoverer "
+                            "will handle it", f.task_id)
+                self._forget(f.task_id)
+                continue
+            todo.append(f)
+        return todo
+
+    def _written(self, todo: list[Finish], codes: list[bool]) -> None:
         for f, ok in zip(todo, codes):
             if not ok:
                 log.warning("task %s (%s): not active any more (NOT FOUND); outcome dropped", f.task_id, f.kind)
             else:
                 self._count(f)
             self._forget(f.task_id)
-        return []
 
     def _count(self, f: Finish) -> None:
         key = {"done": "revoked" if f.event == "revoked" else "succeeded", "complete": "succeeded",
@@ -556,15 +590,3 @@ class Processor:
         return [WorkerState(r.msg.id, r.msg.type, r.msg.payload, r.queue,
                             datetime.fromtimestamp(r.started, _UTC), datetime.fromtimestamp(r.deadline, _UTC))
                 for r in self.running()]
-
-
-class _ResultWriter:
-    """task.write_result(): HSET result now (asynq's ResultWriter)."""
-
-    __slots__ = ("rdb", "queue", "task_id")
-
-    def __init__(self, rdb: RDB, queue: str, task_id: str) -> None:
-        self.rdb, self.queue, self.task_id = rdb, queue, task_id
-
-    def __call__(self, data: bytes | None) -> None:
-        self.rdb.write_result(self.queue, self.task_id, data)
