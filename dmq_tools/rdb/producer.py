@@ -18,6 +18,8 @@ from .wire import encode_task_message
 __all__ = ["ProducerMixin", "EnqueueRequest", "ENQUEUED", "CONFLICT", "DUPLICATE"]
 
 ENQUEUED, CONFLICT, DUPLICATE = 1, 0, -1
+#: Tasks per enqueue_batch call (bounds the script's run time and its argument list).
+_BATCH_MAX = 500
 
 
 @dataclass(slots=True)
@@ -96,24 +98,59 @@ class ProducerMixin(RDBBase):
         raise_for_code(int(code))
 
     def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:
-        """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
+        """Write many tasks in one pipelined round trip (no MULTI); returns a code per task.
+
+        Consecutive plain pending tasks of one queue go through one `enqueue_batch` call (same
+        effect as `enqueue` per task, far less overhead); the others through their own script.
+        """
         if not reqs:
             return []
         now_ns, now_s = self.now_ns(), self.now_s()
-        calls = [self._script_call(r, now_ns, now_s) for r in reqs]
+        calls: list[tuple[str, list[Any], list[Any]]] = []
+        spans: list[int] = []  # how many requests each call covers (batch calls cover several)
+        i, n = 0, len(reqs)
+        while i < n:
+            j = i
+            q = reqs[i].message.queue
+            while j < n and j - i < _BATCH_MAX and _plain(reqs[j]) and reqs[j].message.queue == q:
+                j += 1
+            if j - i > 1:
+                calls.append(self._batch_call(reqs[i:j], now_ns))
+                spans.append(j - i)
+                i = j
+            else:
+                calls.append(self._script_call(reqs[i], now_ns, now_s))
+                spans.append(0)
+                i += 1
         todo = self.queues_to_register({r.message.queue for r in reqs})
         try:
-            codes = self._run_pipelined(calls, todo)
+            results = self._run_pipelined(calls, todo)
         except Exception:
             for q in todo:
                 self.forget_queue(q)
             raise
-        for c in codes:
+        codes: list[int] = []
+        for span, c in zip(spans, results):
             if isinstance(c, Exception):
                 for q in todo:
                     self.forget_queue(q)
                 raise c
-        return [int(c) for c in codes]
+            if span:
+                codes.extend(int(x) for x in c)
+            else:
+                codes.append(int(c))
+        return codes
+
+    def _batch_call(self, reqs: list[EnqueueRequest], now_ns: int) -> tuple[str, list[Any], list[Any]]:
+        q = reqs[0].message.queue
+        prefix = keys.task_prefix(q)
+        ks: list[Any] = [keys.pending(q), keys.wake(q), keys.events(q)]
+        args: list[Any] = [now_ns, self.events_maxlen]
+        for r in reqs:
+            m = r.message
+            ks.append(prefix + m.id)
+            args += (encode_task_message(m), m.id, m.type)
+        return "enqueue_batch", ks, args
 
     def _run_pipelined(self, calls: list[tuple[str, list[Any], list[Any]]], todo: list[str]) -> list[Any]:
         """EVALSHA every call in one pipeline (after an optional SADD); on NOSCRIPT (server
@@ -160,3 +197,7 @@ class ProducerMixin(RDBBase):
     def add_to_group_unique(self, msg: TaskMessage, group: str, unique_key: str, ttl_s: int) -> None:
         self.write_task(EnqueueRequest(msg, group=group, unique_key=unique_key, unique_ttl=ttl_s))
 
+
+def _plain(req: EnqueueRequest) -> bool:
+    """A task enqueue_batch can write: immediate, not unique, no group."""
+    return not (req.process_at or req.unique_key or req.group)
