@@ -22,10 +22,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 NOTEBOOK = """\
-import dmq_tools as dmq
 from dmq_tools.widgets import Dashboard
 
-dash = Dashboard(dmq.Inspector(dmq.connect()))
+dash = Dashboard()  # Inspector(connect()): REDIS_URL points at the test server
 dash
 """
 

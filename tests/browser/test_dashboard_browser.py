@@ -20,6 +20,7 @@ def _seed(r) -> None:
     seed.seed_paused(r, "reports")
 
 
+@pytest.mark.timeout(300)  # a cold first run (kernel + Chromium) on a loaded CI machine
 def test_dashboard_renders_queues_and_reacts_to_clicks(r, voila_url, browser_context, screenshot_dir):
     _seed(r)
     page = browser_context.new_page()

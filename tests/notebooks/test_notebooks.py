@@ -50,6 +50,7 @@ def test_notebooks_are_committed_stripped():
         assert nb.cells[0].cell_type == "markdown"  # each tells a story
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_without_errors(name, r, redis_url, monkeypatch):
     nb = _run(name, redis_url, monkeypatch)

@@ -274,3 +274,11 @@ def test_scheduler_panel_registers_an_entry_and_shows_history(inspector, r, redi
     task_id = inspector.scheduler_history(entry_ids[0])[0].task_id
     assert task_id in sp.history_box.value
     assert inspector.get_task_info("reports", task_id).type == "report:tick"
+
+
+def test_dashboard_without_arguments_connects_like_dmq_connect(redis_url, r, seeded, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.delenv("REDIS_PASSWORD", raising=False)
+    d = Dashboard()
+    assert [i.queue for i in d.queues.infos] == ["critical", "default", "low"]
+    d.close()
