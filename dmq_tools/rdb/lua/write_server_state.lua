@@ -5,6 +5,7 @@
 -- ARGV[2] -> ServerInfo bytes
 -- ARGV[3..] -> task id, WorkerInfo bytes, ...
 -- The index zsets (asynq:servers, asynq:workers) are ZADDed by the caller in the same round trip.
+-- Returns nothing (nil).
 redis.call("SETEX", KEYS[1], ARGV[1], ARGV[2])
 redis.call("DEL", KEYS[2])
 for i = 3, #ARGV, 2 do
