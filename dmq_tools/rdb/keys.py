@@ -12,7 +12,7 @@ __all__ = [
     "completed", "lease", "paused", "processed_total", "failed_total", "processed", "failed",
     "unique", "groups", "group_prefix", "group", "aggregation_set", "aggregation_sets",
     "server_info", "workers", "scheduler_entries", "scheduler_history", "state_key",
-    "wake", "events", "minute_stats", "scheduler_fire_lock", "scheduler_anchor",
+    "wake", "events", "minute_stats", "scheduler_fire_lock", "worker_wake", "scheduler_anchor",
 ]
 
 ALL_QUEUES = "asynq:queues"
@@ -144,6 +144,11 @@ def events(q: str) -> str:
 def minute_stats(q: str, day: str) -> str:
     """HASH of per-minute counters for one UTC day: fields `p:HHMM` / `f:HHMM`, with a TTL."""
     return f"dmq:{{{q}}}:minutes:{day}"
+
+
+def worker_wake(server_id: str) -> str:
+    """LIST a worker BLPOPs beside its queues' wake keys, so stop() can interrupt the wait."""
+    return f"dmq:worker:{server_id}:wake"
 
 
 def scheduler_fire_lock(entry_key: str, fire_unix: int) -> str:

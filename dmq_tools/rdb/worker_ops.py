@@ -164,6 +164,39 @@ class WorkerOpsMixin(RDBBase):
         key = got[0].decode() if isinstance(got[0], bytes) else got[0]
         return key[key.index("{") + 1: key.rindex("}")]
 
+    def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+                         worker_id: str, timeout: float) -> tuple[list[bool], bool, list[tuple[str, str, bytes]]]:
+        """One round trip for an idle worker: write `items`, BLPOP the wake keys (and this worker's
+        own key) up to `timeout`, then dequeue. Redis runs the pipelined dequeue right after BLPOP
+        returns, so a task from our Client starts one round trip after it is enqueued, and a
+        timeout doubles as the ~1 s poll for tasks from other producers.
+        Returns (codes of items, woken by a token, leased tasks)."""
+        calls: list[Any] = self._finish_calls(items, worker_id) if items else []
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        self.scripts.ensure_loaded()
+        pipe = self.client.pipeline(transaction=False)
+        for name, ck, ca, _ in calls:
+            self.scripts.queue(pipe, name, ck, ca)
+        pipe.blpop([*(keys.wake(q) for q in queues), keys.worker_wake(worker_id)], timeout=max(timeout, 0.01))
+        self.scripts.queue(pipe, "dequeue", k, a)
+        results = pipe.execute(raise_on_error=False)
+        if any(isinstance(r, Exception) and "NOSCRIPT" in str(r) for r in results):
+            self.scripts.mark_unloaded()
+        codes = self._codes(len(items), calls, results[:len(calls)]) if items else []
+        woke, leased = results[-2], results[-1]
+        if isinstance(leased, Exception):
+            if "NOSCRIPT" in str(leased):
+                return codes, bool(woke), self.dequeue(queues, max_count, lease_seconds, worker_id)
+            raise leased
+        return codes, bool(woke) and not isinstance(woke, Exception), self._leased(queues, leased)
+
+    def interrupt_wait(self, worker_id: str) -> None:
+        """Wake this worker's pending wait_and_dequeue at once (used by stop)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(keys.worker_wake(worker_id), "stop")
+        pipe.expire(keys.worker_wake(worker_id), 10)
+        pipe.execute()
+
     def notify(self, queue: str) -> None:
         """Push a wake token if none is waiting (used after giving tasks back)."""
         pipe = self.client.pipeline(transaction=False)

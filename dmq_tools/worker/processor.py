@@ -68,6 +68,7 @@ class Processor:
         self._ready: "collections.deque[Running]" = collections.deque()
         self._load = 0                             # leased here and not finished
         self._fetching = False
+        self._idle = False
         self._exit = False
         self._dequeue_lock = threading.Lock()
         self._inflight: dict[str, Running] = {}
@@ -106,6 +107,10 @@ class Processor:
         self._stop_fetch.set()
         with self._cv:
             self._cv.notify_all()
+        try:
+            self.rdb.interrupt_wait(self.worker_id)
+        except REDIS_ERRORS:
+            pass
 
     def running(self) -> list[Running]:
         with self._inflight_lock:
@@ -219,10 +224,8 @@ class Processor:
             finally:
                 with self._cv:
                     self._fetching = False
-                    if self._ready or self._stop_fetch.is_set():
-                        self._cv.notify()
-            if not got:
-                self._idle_wait()
+                    if self._stop_fetch.is_set():
+                        self._cv.notify_all()
 
     def _fetch(self, n: int) -> bool:
         """Lease up to n tasks and queue them here; False when nothing was pending."""
@@ -231,8 +234,14 @@ class Processor:
                 return True
             acks = self._take_acks()
             try:
-                codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
-                                                         self.worker_id)
+                if self._idle:   # BLPOP the wake keys and dequeue right after, in one round trip
+                    interval = self.cfg.task_check_interval.total_seconds()
+                    codes, _, got = self.rdb.wait_and_dequeue(
+                        acks or [], self._names if self.cfg.strict_priority else self.queue_order(), n,
+                        self._lease_s, self.worker_id, interval / 2 + random.random() * interval)
+                else:
+                    codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
+                                                             self.worker_id)
             except BaseException:
                 if acks:
                     self._backlog(acks)
@@ -243,9 +252,26 @@ class Processor:
                         self._flushing = False
             if acks:
                 self._written(acks, codes)
+            if got and self._stop_fetch.is_set():     # leased while stopping: give them back now
+                self._give_back(got)
+                return True
             if got:
                 self._dispatch(got)
+            self._idle = not got
         return bool(got)
+
+    def _give_back(self, got: list[tuple[str, str, bytes]]) -> None:
+        items = []
+        for queue, tid, raw in got:
+            try:
+                items.append(Finish("requeue", decode_task_message(raw), tid, queue, event="requeued"))
+            except CodecError:
+                items.append(Finish("archive", None, tid, queue, event="archived", raw=raw,
+                                    error="dmq: cannot decode task message"))
+        try:
+            self.rdb.finish_many(items, self.worker_id)
+        except REDIS_ERRORS:
+            log.warning("could not give back %d task(s) at stop; the recoverer will", len(items))
 
     def _take_acks(self) -> list[Finish] | None:
         """Pending outcomes to send with a fetch (None if none, or another thread is writing)."""
@@ -255,21 +281,6 @@ class Processor:
             self._flushing = True
             batch, self._acks = self._acks, []
         return self._writable(batch)
-
-    def _idle_wait(self) -> None:
-        """BLPOP the wake keys; this is also the ~1 s poll for tasks from other producers."""
-        interval = self.cfg.task_check_interval.total_seconds()
-        try:
-            woke = self.rdb.wait_for_wake(self._names, interval / 2 + random.random() * interval)
-        except REDIS_ERRORS as exc:
-            log.warning("fetch: Redis unreachable (%s)", exc)
-            self._stop_fetch.wait(0.5)
-            return
-        if woke and self._stop_fetch.is_set():
-            try:   # pass the token on: another worker should take the task
-                self.rdb.notify(woke)
-            except REDIS_ERRORS:
-                pass
 
     def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
         now = time.time()
@@ -472,8 +483,8 @@ class Processor:
                 heapq.heapify(heap)
             first = heap[0][0] if heap else math.inf
             heapq.heappush(heap, (run.deadline, next(self._seq), run))
-            if run.deadline < first:
-                self._heap_cv.notify()
+            if run.deadline < first and run.deadline < time.time() + 1.0:
+                self._heap_cv.notify()     # otherwise its next wake (at most 1 s away) is soon enough
 
     def _watch_loop(self) -> None:
         with self._heap_cv:

@@ -1,0 +1,85 @@
+"""Idle pickup latency: enqueue (our Client) -> handler start, in a separate worker process.
+
+    python benchmarks/latency.py [--samples 500] [--gap-ms 10] [--redis-url URL]
+
+The payload carries the enqueue time; the handler records now - that time. Samples are spaced
+out so the worker is idle (blocked on its wake key) each time. Prints markdown; writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import redis  # noqa: E402
+
+import dmq_tools as dmq  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--gap-ms", type=float, default=10.0)
+    ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--redis-url", default=None)
+    args = ap.parse_args()
+    server = None
+    url = args.redis_url
+    if url is None:
+        from tests.helpers.redis_server import RedisProcess, redis_server_binary
+
+        server = RedisProcess(redis_server_binary()).start()
+        url = server.url
+    try:
+        r = redis.Redis.from_url(url)
+        r.flushdb()
+        worker = subprocess.Popen([sys.executable, str(HERE / "_bench_worker.py"), url, str(args.concurrency), "-1",
+                                   "64"], stdout=subprocess.PIPE, text=True)
+        assert worker.stdout.readline().strip() == "ready"
+        client = dmq.Client(r)
+        client.enqueue(dmq.Task("bench:noop", None))     # warm-up: scripts loaded, queue registered
+        time.sleep(1.0)
+        for _ in range(args.samples):
+            client.enqueue(dmq.Task("bench:lat", {"t": time.time()}))
+            time.sleep(args.gap_ms / 1000 * (0.5 + random.random()))
+        end = time.monotonic() + 30
+        while r.llen("bench:lat") < args.samples and time.monotonic() < end:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        lat_ms = [float(x) * 1000 for x in r.lrange("bench:lat", 0, -1)]
+    finally:
+        if server is not None:
+            server.cleanup()
+    res = {"samples": len(lat_ms), "p50_ms": pct(lat_ms, 50), "p90_ms": pct(lat_ms, 90), "p99_ms": pct(lat_ms, 99),
+           "mean_ms": statistics.fmean(lat_ms), "max_ms": max(lat_ms), "gap_ms": args.gap_ms,
+           "concurrency": args.concurrency, "python": platform.python_version(),
+           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    print(f"\n### dmq idle pickup latency ({res['samples']} samples, worker c={args.concurrency}, separate process)\n")
+    print("| p50 ms | p90 ms | p99 ms | mean ms | max ms |")
+    print("|---:|---:|---:|---:|---:|")
+    print(f"| {res['p50_ms']:.3f} | {res['p90_ms']:.3f} | {res['p99_ms']:.3f} | {res['mean_ms']:.3f} | "
+          f"{res['max_ms']:.3f} |")
+    out = HERE / "results" / "worker_latency.json"
+    out.write_text(json.dumps(res, indent=2))
+    print(f"\n(JSON: {out.relative_to(HERE.parent)})")
+
+
+if __name__ == "__main__":
+    main()
