@@ -36,8 +36,11 @@ STYLE = (
     ".dmq-bad{color:var(--jp-error-color1,#d32f2f)}"
     ".dmq-ok{color:var(--jp-success-color1,#388e3c)}"
     ".dmq-muted{color:" + _MUTED + "}"
-    ".dmq-pre{white-space:pre-wrap;max-height:18em;overflow:auto;margin:0;line-height:1.35;"
-    "background:var(--jp-layout-color2,rgba(127,127,127,.08));padding:4px}"
+    # beat `.jp-RenderedHTMLCommon pre` and the widget's 28px inherited line-height
+    "pre.dmq-pre,.jp-RenderedHTMLCommon pre.dmq-pre{white-space:pre-wrap;max-height:18em;overflow:auto;"
+    "margin:0 0 6px 0;line-height:1.35;font-size:var(--jp-code-font-size,12px);"
+    "background:var(--jp-layout-color2,rgba(127,127,127,.08));padding:4px 6px}"
+    ".jp-RenderedHTMLCommon pre.dmq-pre.dmq-bad{color:var(--jp-error-color1,#d32f2f)}"
     "</style>"
 )
 
