@@ -103,8 +103,8 @@ class Sizes:
     @staticmethod
     def for_mode(quick: bool, runs: int | None) -> "Sizes":
         if quick:
-            return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000, budget=2.5, probe=200)
-        return Sizes(runs or 3, 20000, 2000, 150, 0.02, 100000, budget=8.0, probe=400)
+            return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000, budget=2.0, probe=200)
+        return Sizes(runs or 3, 20000, 2000, 100, 0.02, 100000, budget=4.0, probe=400)
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Bench:
     def __init__(self, r: redis.Redis, prog: h.PeerProgram, spec: PeerSpec, sizes: Sizes, res: PeerResult):
         self.r, self.prog, self.spec, self.sizes, self.res = r, prog, spec, sizes, res
 
-    def guarded(self, metric: str, fn: Callable[[], None]) -> None:
+    def guarded(self, metric: str, fn: Callable[[], None], flush: bool = True) -> None:
         if metric in self.res.failed:
             return
         try:
@@ -144,7 +144,8 @@ class Bench:
             log(f"  {self.spec.name} {metric}: FAILED {exc}")
             self.res.fail(metric, str(exc))
         finally:
-            self.r.flushdb()
+            if flush:
+                self.r.flushdb()
 
     def run_once(self, run: int) -> None:
         s = self.spec
@@ -162,9 +163,13 @@ class Bench:
             self.guarded("enqueue_batch", lambda: self.batch(run))
         if s.best:
             self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run, best=True))
+        kept: list[h.WorkerGroup] = []  # the sleep run's workers, reused for latency when the config is the same
         if s.sleep:
-            self.guarded("sleep", lambda: self.sleep(s.sleep, run))
-        self.guarded("latency", lambda: self.latency(s.latency, run))
+            self.guarded("sleep", lambda: self.sleep(s.sleep, run, kept if s.sleep == s.latency else None),
+                         flush=False)
+        if not kept:
+            self.r.flushdb()
+        self.guarded("latency", lambda: self.latency(s.latency, run, kept[0] if kept else None))
 
     def calibrate(self) -> None:
         """A small probe: enqueue one by one and process with the first configuration."""
@@ -203,16 +208,27 @@ class Bench:
         half = n // 2
         return {f"{prefix}a{i}" for i in range(half)} | {f"{prefix}b{i}" for i in range(n - half)}
 
-    def _process(self, cfg: Config, n: int, ids: set[str]) -> tuple[float, int]:
+    def _process(self, cfg: Config, n: int, ids: set[str],
+                 keep: list[h.WorkerGroup] | None = None) -> tuple[float, int]:
+        """Start the workers on the preloaded queue, wait for `n` completions, check them.
+
+        With `keep`, a successful run leaves the (now idle) workers running and appends them.
+        """
         group = self.prog.start_workers(cfg.worker, cfg.procs)
+        ok = False
         try:
             est = self.res.rates.get(cfg.label) or self.res.rates.get(self.spec.noop[0].label) or 50.0
             h.wait_done(self.r, n, timeout=60 + 4 * n / est, group=group)
             rss = group.rss_bytes()
+            h.require_exactly_once(self.r, ids)
+            result = h.throughput(self.r), rss
+            ok = True
         finally:
-            group.stop()
-        h.require_exactly_once(self.r, ids)
-        return h.throughput(self.r), rss
+            if ok and keep is not None:
+                keep.append(group)
+            else:
+                group.stop()
+        return result
 
     def noop(self, cfg: Config, run: int, timed_enqueue: bool = False, best: bool = False) -> None:
         prefix = f"n{run}{cfg.worker}{cfg.procs}:"
@@ -245,20 +261,24 @@ class Bench:
         self.res.add("enqueue_batch", n / seconds)
         self.res.add("n:enqueue_batch", n)
 
-    def sleep(self, cfg: Config, run: int) -> None:
+    def sleep(self, cfg: Config, run: int, keep: list[h.WorkerGroup] | None = None) -> None:
         prefix = f"s{run}:"
         n = self._size(self.sizes.sleep, None)
         if "sleep" in self.res.rates:
             n = max(self.sizes.probe, min(n, int(self.res.rates["sleep"] * self.sizes.budget)))
         self._preload(n, prefix, "sleep")
-        tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch))
+        tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch), keep)
         self.res.rates["sleep"] = tps
         self.res.add("sleep", tps)
         self.res.add("n:sleep", n)
         log(f"  {self.spec.name} sleep 1ms {cfg.label}: {tps:,.0f} tasks/s on {n} tasks")
 
-    def latency(self, cfg: Config, run: int) -> None:
-        group = self.prog.start_workers(cfg.worker, cfg.procs)
+    def latency(self, cfg: Config, run: int, group: h.WorkerGroup | None = None) -> None:
+        """Idle pickup: tasks enqueued `gap` apart to idle workers; enqueue time rides in the payload."""
+        if group is not None:
+            self.r.delete(h.KEY_DONE, h.KEY_SPANS, h.KEY_LAT)  # leave the peer's own keys alone
+        else:
+            group = self.prog.start_workers(cfg.worker, cfg.procs)
         try:
             self.prog.enqueue(3, f"w{run}:", "noop", mode="one", gap=0.05)  # warm-up: worker is up and idle
             h.wait_done(self.r, 3, timeout=60, group=group)

@@ -40,8 +40,10 @@ def test_exactly_once_checker_reports_missing_duplicated_unexpected(r):
 
 def test_floor_peer_quick_run_passes_every_check(r, redis_url, tmp_path):
     # The floor's spec minus its duplicate paths (every process start costs ~0.5 s on a busy box):
-    # one single-process config, the 2-process config, the sleeping task, the latency samples.
-    spec = replace(run_peers.PEERS["floor"], noop=(run_peers.Config("BRPOP", "brpop"),))
+    # one single-process config, the 2-process config, the sleeping task, and the latency samples
+    # taken on the sleeping run's workers (the path most peers use).
+    floor = run_peers.PEERS["floor"]
+    spec = replace(floor, noop=(run_peers.Config("BRPOP", "brpop"),), latency=floor.sleep)
     sizes = run_peers.Sizes(runs=1, noop=400, sleep=100, latency=8, gap=0.01, bench_n=0)
     result = run_peers.run_peer(r, redis_url, "floor", sys.executable, sizes, tmp_path, spec=spec)
     assert result.failed == {}
