@@ -65,7 +65,8 @@ def test_python_enqueued_tasks_seen_by_go_inspector(r, go):
     assert [t["id"] for t in rep["pending"]] == [pending.id, deadline.id, unique.id]  # oldest first
     assert {t["id"]: t["next_process_at"] for t in rep["scheduled"]} == {
         scheduled.id: int(future.timestamp()), sched_unique.id: int(sched_unique.next_process_at.timestamp() // 1)}
-    assert [t["id"] for t in rep["aggregating"]["batch"]] == [grouped.id, grouped2.id]
+    # scored by the second they were added: equal scores list by id
+    assert sorted(t["id"] for t in rep["aggregating"]["batch"]) == sorted([grouped.id, grouped2.id])
     assert rep["tasks"][pending.id]["payload_nil"] is False
     assert rep["tasks"][sched_unique.id]["payload_b64"] == ""
 
