@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import REDIS_ERRORS, CancelSubscription, Finish, ServerState
+from ..rdb.worker_ops import CancelSubscription, Finish, ServerState
 from ..task import Task
 from ._loop import PeriodicLoop
 from .config import LeaseExpiredError, WorkerConfig, default_retry_delay

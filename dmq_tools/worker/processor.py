@@ -26,18 +26,18 @@ import math
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import reduce
 from typing import Any, Callable
 
-from ..errors import CodecError, HandlerNotFoundError, InvalidTaskError, RevokeTask, SkipRetry
+from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import REDIS_ERRORS, Finish, WorkerState
-from ..task import Task, encode_result
+from ..rdb.worker_ops import REDIS_ERRORS, Finish
+from ..task import Task
 from .config import WorkerConfig
-from .running import (Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline,
-                      error_text)
+from .outcomes import OutcomesMixin
+from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
 
 __all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
 
@@ -49,7 +49,7 @@ _ACK_MAX_DELAY = 0.05
 _ACK_SHARE_WINDOW = 0.002
 
 
-class Processor:
+class Processor(OutcomesMixin):
     def __init__(self, rdb: RDB, handler: Callable[[Any], Any], config: WorkerConfig, worker_id: str,
                  run_in_child: Callable[[Any, Running], Any] | None = None) -> None:
         self.rdb = rdb
@@ -389,55 +389,6 @@ class Processor:
                 self._loop = loop
             return self._loop
 
-    def success(self, run: Running, result: Any) -> Finish:
-        msg = run.msg
-        dur = run.duration_ms()
-        if msg.retention > 0:
-            data = None
-            if result is not None:
-                try:
-                    data = encode_result(result)
-                except InvalidTaskError as exc:
-                    log.warning("task %s: result not stored: %s", msg.id, exc)
-            return Finish("complete", msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
-        return Finish("done", msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
-
-    def failure(self, run: Running, exc: BaseException) -> Finish:
-        """asynq's handleFailedMessage: RevokeTask -> done; exhausted or SkipRetry -> archive."""
-        msg, task = run.msg, run.task
-        err = error_text(exc)
-        dur = run.duration_ms()
-        if self.cfg.error_handler is not None:
-            try:
-                self.cfg.error_handler(task, exc)
-            except Exception:
-                log.exception("error_handler raised")
-        if isinstance(exc, RevokeTask):
-            log.info("task %s (%s) revoked: %s", msg.id, msg.type, err)
-            return Finish("done", msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
-        quiet = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled, HandlerError))
-        if quiet:
-            log.warning("task %s (%s) failed: %s", msg.id, msg.type, err)
-        else:
-            log.error("task %s (%s) failed: %s", msg.id, msg.type, err, exc_info=exc)
-        if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
-            return Finish("archive", msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
-        try:
-            delay = self.cfg.retry_delay_func(msg.retried, exc, task)
-            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        except Exception:
-            log.exception("retry_delay_func raised; using the default")
-            from .config import default_retry_delay
-
-            seconds = default_retry_delay(msg.retried).total_seconds()
-        try:
-            is_failure = bool(self.cfg.is_failure(exc))
-        except Exception:
-            is_failure = True
-        event = "canceled" if isinstance(exc, Canceled) else ("failed" if is_failure else "retried")
-        return Finish("retry", msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
-                      retry_delay=max(seconds, 0.0), is_failure=is_failure)
-
     # ---- claims from outside the handler thread ----
     def _expire(self, run: Running, reason: str) -> None:
         """Deadline, cancel, lease expiry or shutdown: decide now, free the slot."""
@@ -511,93 +462,3 @@ class Processor:
                     self._heap_cv.acquire()
 
     # ---- writing outcomes ----
-    def write(self, batch: list[Finish]) -> list[Finish]:
-        """Write outcomes whose lease is still ours (T13); failed writes go to the sync backlog."""
-        todo = self._writable(batch)
-        if not todo:
-            return []
-        try:
-            codes = self.rdb.finish_many(todo, self.worker_id)
-        except REDIS_ERRORS as exc:
-            log.warning("could not write %d outcome(s) (%s); the syncer will retry", len(todo), exc)
-            self._backlog(todo)
-            return todo
-        except Exception:
-            log.exception("writing %d outcome(s) failed; the syncer will retry", len(todo))
-            self._backlog(todo)
-            return todo
-        self._written(todo, codes)
-        return []
-
-    def _writable(self, batch: list[Finish]) -> list[Finish]:
-        now = time.time()
-        todo: list[Finish] = []
-        for f in batch:
-            with self._inflight_lock:
-                run = self._inflight.get(f.task_id)
-            if run is not None and run.lease_expiry <= now:
-                log.warning("task %s: lease expired before its result was written; the recoverer "
-                            "will handle it", f.task_id)
-                self._forget(f.task_id)
-                continue
-            todo.append(f)
-        return todo
-
-    def _written(self, todo: list[Finish], codes: list[bool]) -> None:
-        for f, ok in zip(todo, codes):
-            if not ok:
-                log.warning("task %s (%s): not active any more (NOT FOUND); outcome dropped", f.task_id, f.kind)
-            else:
-                self._count(f)
-            self._forget(f.task_id)
-
-    def _count(self, f: Finish) -> None:
-        key = {"done": "revoked" if f.event == "revoked" else "succeeded", "complete": "succeeded",
-               "archive": "archived", "requeue": "requeued"}.get(f.kind, "retried")
-        self.counts[key] += 1
-        if f.kind in ("archive", "retry") and f.is_failure:
-            self.counts["failed"] += 1
-
-    def _backlog(self, items: list[Finish]) -> None:
-        with self._backlog_lock:
-            for f in items:
-                with self._inflight_lock:
-                    run = self._inflight.get(f.task_id)
-                limit = run.lease_expiry if run is not None else time.time() + self._lease_s
-                self.sync_backlog.append((f, limit))
-
-    def sync_once(self) -> int:
-        """The syncer's work: retry backlogged writes until their lease deadline; the number written."""
-        with self._backlog_lock:
-            items, self.sync_backlog = self.sync_backlog, []
-        now = time.time()
-        live = []
-        for f, limit in items:
-            if limit <= now:
-                log.warning("task %s: dropping its unwritten outcome (lease over); the recoverer will "
-                            "handle it", f.task_id)
-                self._forget(f.task_id)
-            else:
-                live.append((f, limit))
-        if not live:
-            return 0
-        try:
-            codes = self.rdb.finish_many([f for f, _ in live], self.worker_id)
-        except REDIS_ERRORS:
-            with self._backlog_lock:
-                self.sync_backlog[:0] = live
-            raise
-        for (f, _), ok in zip(live, codes):
-            if ok:
-                self._count(f)
-            self._forget(f.task_id)
-        return sum(codes)
-
-    def _forget(self, task_id: str) -> None:
-        with self._inflight_lock:
-            self._inflight.pop(task_id, None)
-
-    def worker_states(self) -> list[WorkerState]:
-        return [WorkerState(r.msg.id, r.msg.type, r.msg.payload, r.queue,
-                            datetime.fromtimestamp(r.started, _UTC), datetime.fromtimestamp(r.deadline, _UTC))
-                for r in self.running()]
