@@ -32,6 +32,32 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+FLOOR = r"""
+import redis, sys, time
+r = redis.Redis.from_url(sys.argv[1]); print("ready", flush=True)
+while True:
+    _, v = r.brpop("floor:q")
+    now = time.time()
+    if v == b"stop":
+        break
+    r.rpush("floor:lat", now - float(v))
+"""
+
+
+def floor(url: str, samples: int, gap_ms: float) -> list[float]:
+    """Plain redis-py LPUSH -> BRPOP in another process: the transport's own latency."""
+    r = redis.Redis.from_url(url)
+    p = subprocess.Popen([sys.executable, "-c", FLOOR, url], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    for _ in range(samples):
+        r.lpush("floor:q", repr(time.time()))
+        time.sleep(gap_ms / 1000 * (0.5 + random.random()))
+    r.lpush("floor:q", "stop")
+    p.wait(30)
+    return [float(x) * 1000 for x in r.lrange("floor:lat", 0, -1)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=500)
@@ -64,18 +90,22 @@ def main() -> None:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
         lat_ms = [float(x) * 1000 for x in r.lrange("bench:lat", 0, -1)]
+        floor_ms = floor(url, args.samples, args.gap_ms)
     finally:
         if server is not None:
             server.cleanup()
     res = {"samples": len(lat_ms), "p50_ms": pct(lat_ms, 50), "p90_ms": pct(lat_ms, 90), "p99_ms": pct(lat_ms, 99),
            "mean_ms": statistics.fmean(lat_ms), "max_ms": max(lat_ms), "gap_ms": args.gap_ms,
            "concurrency": args.concurrency, "python": platform.python_version(),
+           "floor_p50_ms": pct(floor_ms, 50), "floor_p99_ms": pct(floor_ms, 99),
            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     print(f"\n### dmq idle pickup latency ({res['samples']} samples, worker c={args.concurrency}, separate process)\n")
-    print("| p50 ms | p90 ms | p99 ms | mean ms | max ms |")
-    print("|---:|---:|---:|---:|---:|")
-    print(f"| {res['p50_ms']:.3f} | {res['p90_ms']:.3f} | {res['p99_ms']:.3f} | {res['mean_ms']:.3f} | "
-          f"{res['max_ms']:.3f} |")
+    print("| path | p50 ms | p90 ms | p99 ms | mean ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| dmq Client.enqueue -> handler | {res['p50_ms']:.3f} | {res['p90_ms']:.3f} | {res['p99_ms']:.3f} | "
+          f"{res['mean_ms']:.3f} | {res['max_ms']:.3f} |")
+    print(f"| floor: redis-py LPUSH -> BRPOP | {pct(floor_ms, 50):.3f} | {pct(floor_ms, 90):.3f} | "
+          f"{pct(floor_ms, 99):.3f} | {statistics.fmean(floor_ms):.3f} | {max(floor_ms):.3f} |")
     out = HERE / "results" / "worker_latency.json"
     out.write_text(json.dumps(res, indent=2))
     print(f"\n(JSON: {out.relative_to(HERE.parent)})")
