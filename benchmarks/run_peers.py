@@ -162,7 +162,7 @@ class Bench:
         if s.batch:
             self.guarded("enqueue_batch", lambda: self.batch(run))
         if s.best:
-            self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run, best=True))
+            self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run))
         kept: list[h.WorkerGroup] = []  # the sleep run's workers, reused for latency when the config is the same
         if s.sleep:
             self.guarded("sleep", lambda: self.sleep(s.sleep, run, kept if s.sleep == s.latency else None),
@@ -230,23 +230,27 @@ class Bench:
                 group.stop()
         return result
 
-    def noop(self, cfg: Config, run: int, timed_enqueue: bool = False, best: bool = False) -> None:
+    def noop(self, cfg: Config, run: int, timed_enqueue: bool = False) -> None:
         prefix = f"n{run}{cfg.worker}{cfg.procs}:"
-        split = False
         if timed_enqueue:
-            n = min(self._size(self.sizes.noop, cfg, preload=False),
-                    max(self.sizes.probe, int(self.res.rates["enqueue"] * self.sizes.budget)))
+            n = self._size(self.sizes.noop, cfg, preload=False)
+            n_one = min(n, max(self.sizes.probe, int(self.res.rates["enqueue"] * self.sizes.budget)))
             before = h.used_memory(self.r)
-            seconds = self.prog.enqueue(n, prefix, "noop", mode="one")
-            self.res.add("enqueue_one", n / seconds)
-            self.res.add("n:enqueue_one", n)
-            self.res.rates["enqueue"] = n / seconds
-            self.res.add("mem_per_task", (h.used_memory(self.r) - before) / n)
+            seconds = self.prog.enqueue(n_one, prefix, "noop", mode="one")
+            self.res.add("enqueue_one", n_one / seconds)
+            self.res.add("n:enqueue_one", n_one)
+            self.res.rates["enqueue"] = n_one / seconds
+            self.res.add("mem_per_task", (h.used_memory(self.r) - before) / n_one)
+            ids = self._ids(n_one, prefix, False)
+            if n > n_one:  # top up to the no-op count the fastest way
+                n = n_one + min(n - n_one, self._size(n - n_one, None))
+                self._preload(n - n_one, prefix + "+", "noop")
+                ids |= self._ids(n - n_one, prefix + "+", not self.spec.batch)
         else:
             n = self._size(self.sizes.noop, cfg)
             self._preload(n, prefix, "noop")
-            split = not self.spec.batch
-        tps, rss = self._process(cfg, n, self._ids(n, prefix, split))
+            ids = self._ids(n, prefix, not self.spec.batch)
+        tps, rss = self._process(cfg, n, ids)
         self.res.rates[cfg.label] = tps
         self.res.add(f"noop:{cfg.label}", tps)
         self.res.add(f"n:noop:{cfg.label}", n)
@@ -264,8 +268,8 @@ class Bench:
     def sleep(self, cfg: Config, run: int, keep: list[h.WorkerGroup] | None = None) -> None:
         prefix = f"s{run}:"
         n = self._size(self.sizes.sleep, None)
-        if "sleep" in self.res.rates:
-            n = max(self.sizes.probe, min(n, int(self.res.rates["sleep"] * self.sizes.budget)))
+        est = self.res.rates.get("sleep") or max(self.res.rates.get(c.label, 0.0) for c in self.spec.noop)
+        n = max(self.sizes.probe, min(n, int(est * self.sizes.budget)))
         self._preload(n, prefix, "sleep")
         tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch), keep)
         self.res.rates["sleep"] = tps
