@@ -237,7 +237,7 @@ class Processor(OutcomesMixin):
                 if self._idle:   # BLPOP the wake keys and dequeue right after, in one round trip
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
-                        acks or [], self._names if self.cfg.strict_priority else self.queue_order(), n,
+                        acks or [], self.queue_order(), n,
                         self._lease_s, self.worker_id, interval / 2 + random.random() * interval)
                 else:
                     codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
