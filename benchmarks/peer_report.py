@@ -1,4 +1,7 @@
-"""Render the peers.json document as markdown tables (results/peers.md, README section)."""
+"""Render the peers.json document as markdown tables (results/peers.md, README section).
+
+`python benchmarks/peer_report.py [peers.json]` re-renders peers.md from the JSON.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,49 @@ def _cell(peer: dict[str, Any], metric: str, digits: int = 0, notes: list[str] |
             return f"failed [{len(notes)}]"
         return "failed"
     return _num(peer["medians"].get(metric), digits)
+
+
+def _one_process(doc: dict[str, Any], name: str) -> float | None:
+    p, cfg = doc["peers"][name], doc["configs"][name]
+    values = [p["medians"].get(f"noop:{label}") for label in cfg["one_process"]]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def goals(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """Issue 6's targets for dmq_tools, as (goal, measured ratio, met?) rows; None = not measurable."""
+    peers = doc["peers"]
+    if "dmq" not in peers:
+        return []
+    med = {n: p["medians"] for n, p in peers.items()}
+    others = [n for n in peers if n not in ("dmq", "floor")]
+    dmq, floor, rq = med["dmq"], med.get("floor", {}), med.get("rq", {})
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def ratio(goal: str, a: float | None, b: float | None, target: float, label: str) -> None:
+        if a is None or not b:
+            rows.append((goal, "not measured", None))
+        else:
+            rows.append((goal, f"{a / b:.2f}x {label}", a / b >= target))
+
+    best_peer = max((v for n in others if (v := _one_process(doc, n)) is not None), default=None)
+    ratio("no-op, 1 process >= 2x the fastest peer's", _one_process(doc, "dmq"), best_peer, 2, "fastest peer")
+    ratio("batch enqueue >= 3x RQ enqueue_many", dmq.get("enqueue_batch"), rq.get("enqueue_batch"), 3, "RQ")
+    ratio("batch enqueue >= 0.5x pipelined floor", dmq.get("enqueue_batch"), floor.get("enqueue_batch"), 0.5,
+          "floor")
+    best_enq = max((med[n].get("enqueue_one", 0.0) for n in others), default=0.0)
+    ratio("enqueue 1-by-1 faster than every peer", dmq.get("enqueue_one"), best_enq, 1.0000001, "fastest peer")
+    ratio("enqueue 1-by-1 >= the 1-by-1 floor", dmq.get("enqueue_one"), floor.get("enqueue_one"), 1, "floor")
+    lat = dmq.get("lat_p50")
+    best_lat = min((med[n]["lat_p50"] for n in others if "lat_p50" in med[n]), default=None)
+    if lat is None or best_lat is None:
+        rows.append(("idle pickup p50 lowest of all peers", "not measured", None))
+    else:
+        rows.append(("idle pickup p50 lowest of all peers", f"{lat:.2f} ms vs best peer {best_lat:.2f} ms",
+                     lat < best_lat))
+    rows.append(("idle pickup p50 < 0.8 ms", "not measured" if lat is None else f"{lat:.2f} ms",
+                 None if lat is None else lat < 0.8))
+    return rows
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -63,6 +109,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
         for label in [*cfg["one_process"], *([cfg["best"]] if cfg["best"] else [])]:
             out.append(f"| {p['title']} | {label} | {_cell(p, f'noop:{label}', 0, notes)} "
                        f"| {_cell(p, f'n:noop:{label}', 0)} | {_cell(p, f'rss:{label}', 0)} |")
+    goal_rows = goals(doc)
+    if goal_rows:
+        out += ["", "dmq_tools against issue 6's targets (same run):", "", "| target | measured | met |",
+                "|---|---|---|"]
+        for goal, measured, met in goal_rows:
+            out.append(f"| {goal} | {measured} | {'-' if met is None else ('yes' if met else 'NO')} |")
     limits = doc.get("redis_benchmark") or {}
     if limits:
         out += ["", "The server's limits (redis-benchmark, 50 clients, requests/s):", "",
@@ -75,3 +127,14 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if notes:
         out += ["", "Failures:", *[f"{i}. {text}" for i, text in enumerate(notes, 1)]]
     return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # re-render: python benchmarks/peer_report.py [results/peers.json]
+    import json
+    import sys
+    from pathlib import Path
+
+    src = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "peers.json")
+    md = render_markdown(json.loads(src.read_text()))
+    src.with_suffix(".md").write_text(md)
+    print(md)

@@ -16,6 +16,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -362,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     r = redis.Redis(port=server.port)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    log_dir = Path(os.environ.get("BENCH_LOG_DIR") or out_dir / "logs")
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="dmq-bench-logs-"))
     log_dir.mkdir(parents=True, exist_ok=True)
+    log(f"worker logs in {log_dir}")
     limits: dict[str, list[float]] = {}
     try:
         for run in range(sizes.runs):

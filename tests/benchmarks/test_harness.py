@@ -71,3 +71,24 @@ def test_failed_peer_is_reported_with_its_reason(r, redis_url, tmp_path):
            "configs": {"floor": {"one_process": ["BRPOP"], "best": None, "sleep": None, "latency": "BRPOP"}}}
     md = render_markdown(doc)
     assert "failed [1]" in md and "no such library" in md
+
+
+def test_goal_rows_compare_dmq_with_the_peers_and_the_floor():
+    from peer_report import goals
+
+    def peer(**medians):
+        return {"title": "x", "note": "", "medians": medians, "samples": {}, "failed": {}}
+
+    one = {"one_process": ["a"], "best": None, "sleep": None, "latency": "a"}
+    doc = {"peers": {"floor": peer(enqueue_one=5000, enqueue_batch=40000),
+                     "dmq": peer(**{"noop:a": 9000, "enqueue_one": 4000, "enqueue_batch": 30000, "lat_p50": 0.7}),
+                     "rq": peer(**{"noop:a": 100, "enqueue_one": 500, "enqueue_batch": 4000, "lat_p50": 5.0}),
+                     "huey": peer(**{"noop:a": 3000, "enqueue_one": 2500, "lat_p50": 1.5})},
+           "configs": {"floor": one, "dmq": one, "rq": one, "huey": one}}
+    rows = {goal: (measured, met) for goal, measured, met in goals(doc)}
+    assert rows["no-op, 1 process >= 2x the fastest peer's"] == ("3.00x fastest peer", True)
+    assert rows["batch enqueue >= 3x RQ enqueue_many"] == ("7.50x RQ", True)
+    assert rows["batch enqueue >= 0.5x pipelined floor"] == ("0.75x floor", True)
+    assert rows["enqueue 1-by-1 faster than every peer"][1] is True
+    assert rows["enqueue 1-by-1 >= the 1-by-1 floor"] == ("0.80x floor", False)
+    assert rows["idle pickup p50 < 0.8 ms"] == ("0.70 ms", True)
