@@ -234,10 +234,10 @@ class Processor(OutcomesMixin):
                 return True
             acks = self._take_acks()
             try:
-                if self._idle:   # BLPOP the wake keys and dequeue right after, in one round trip
+                if self._idle and not acks:   # BLPOP the wake keys, dequeue right after: one round trip
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
-                        acks or [], self.queue_order(), n,
+                        [], self.queue_order(), n,
                         self._lease_s, self.worker_id, interval / 2 + random.random() * interval)
                 else:
                     codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
