@@ -85,7 +85,7 @@ RULES = [
     Rule("pandas", ("dmq_tools.export", "dmq_tools.charts", "dmq_tools.widgets"), "pandas is optional"),
     Rule("pyarrow", ("dmq_tools.export", "dmq_tools.charts", "dmq_tools.widgets"), "pyarrow is optional"),
     Rule("ipywidgets", ("dmq_tools.widgets",), "ipywidgets is optional and only for views"),
-    Rule("dmq_tools.cli", ("dmq_tools.cli",), "nothing imports the CLI"),
+    Rule("dmq_tools.cli", ("dmq_tools.cli", "dmq_tools.__main__"), "nothing imports the CLI but `python -m dmq_tools`"),
     Rule("dmq_tools.widgets", ("dmq_tools.widgets",), "nothing imports the widgets"),
     Rule("pickle", (), "no pickle: payloads are JSON or bytes"),
     Rule("cPickle", (), "no pickle"),
