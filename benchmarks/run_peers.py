@@ -321,6 +321,8 @@ def machine_facts(binary: str, version: tuple[int, ...]) -> dict[str, Any]:
         pass
     return {"nproc": os.cpu_count(), "cpu": cpu, "redis_server": binary,
             "redis_version": ".".join(map(str, version)), "python": platform.python_version(),
+            "floor_blmpop": "native BLMPOP" if version and version[0] >= 7
+            else "emulated on Redis < 7: RPOP key 100, BRPOP when the list is empty",
             "platform": platform.platform(), "loadavg_start": os.getloadavg()[0]}
 
 
