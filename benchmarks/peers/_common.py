@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Callable
 
 import redis
 
@@ -103,14 +103,6 @@ def record(task_id: str, enqueued_at: float, started: float | None = None) -> No
 
 def items(prefix: str, n: int, kind: str) -> list[Item]:
     return [(f"{prefix}{i}", kind) for i in range(n)]
-
-
-def paced(seq: Iterable[Item], gap: float) -> Iterable[Item]:
-    """Yield items `gap` seconds apart (idle-latency samples); no pacing when gap is 0."""
-    for item in seq:
-        yield item
-        if gap:
-            time.sleep(gap)
 
 
 def main(
