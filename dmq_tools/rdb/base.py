@@ -82,4 +82,5 @@ class RDBBase:
         return bool(self.client.ping())
 
     def close(self) -> None:
+        self.scripts.close()
         self.client.close()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from ..errors import (
     CodecError,
@@ -20,6 +20,7 @@ from ..errors import (
 from . import keys
 from .base import RDBBase
 from .records import TaskMessage
+from .scripts import ScriptCall
 from .wire import decode_task_message, encode_task_message
 
 __all__ = ["InspectTasksMixin", "TaskRow", "STATES", "LIST_STATES", "ZSET_STATES",
@@ -125,20 +126,14 @@ class InspectTasksMixin(RDBBase):
         Tasks that move while the scan runs may be missed or seen twice (a live view)."""
         self._check_state(state, group)
         self.check_queue(q)
-        self.scripts.ensure_loaded()
         start = 0
         while True:
-            pipe = self.client.pipeline(transaction=False)
-            for i in range(depth):
-                lo = start + i * batch
-                self.scripts.queue(pipe, *self._page_call(q, state, lo, lo + batch - 1, group))
-            try:
-                replies = pipe.execute()
-            except NoScriptError:
-                # the server lost its scripts (restart, SCRIPT FLUSH): load them and redo the round
-                self.scripts.ensure_loaded(force=True)
-                continue
+            calls = [ScriptCall(*self._page_call(q, state, start + i * batch, start + (i + 1) * batch - 1, group))
+                     for i in range(depth)]
+            replies = self.scripts.execute(calls)
             for raw in replies:
+                if isinstance(raw, Exception):
+                    raise raw
                 rows, skipped = self._page_rows(raw, q, state)
                 if rows:
                     yield rows

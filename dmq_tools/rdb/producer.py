@@ -7,12 +7,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import NoScriptError
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
 from .records import TaskMessage
+from .scripts import ScriptCall
 from .wire import encode_task_message
 
 __all__ = ["ProducerMixin", "EnqueueRequest", "ENQUEUED", "CONFLICT", "DUPLICATE"]
@@ -153,30 +153,15 @@ class ProducerMixin(RDBBase):
         return "enqueue_batch", ks, args
 
     def _run_pipelined(self, calls: list[tuple[str, list[Any], list[Any]]], todo: list[str]) -> list[Any]:
-        """EVALSHA every call in one pipeline (after an optional SADD); on NOSCRIPT (server
-        restarted, SCRIPT FLUSH) load the scripts and redo only the calls that did not run."""
-        self.scripts.ensure_loaded()
-        results: list[Any] = [None] * len(calls)
-        pending = list(range(len(calls)))
-        for attempt in (1, 2):
-            pipe = self.client.pipeline(transaction=False)
-            if todo and attempt == 1:
-                pipe.sadd(keys.ALL_QUEUES, *todo)
-            for i in pending:
-                name, k, a = calls[i]
-                self.scripts.queue(pipe, name, k, a)
-            out = pipe.execute(raise_on_error=False)
-            if todo and attempt == 1:
-                if isinstance(out[0], Exception):
-                    raise out[0]
-                out = out[1:]
-            for i, value in zip(pending, out):
-                results[i] = value
-            pending = [i for i in pending if isinstance(results[i], NoScriptError)]
-            if not pending:
-                break
-            self.scripts.ensure_loaded(force=True)
-        return results
+        """EVALSHA every call in one round trip, after an optional SADD into asynq:queues."""
+        commands: list[Any] = [("SADD", keys.ALL_QUEUES, *todo)] if todo else []
+        commands += [ScriptCall(name, k, a) for name, k, a in calls]
+        out = self.scripts.execute(commands)
+        if todo:
+            if isinstance(out[0], Exception):
+                raise out[0]
+            out = out[1:]
+        return out
 
     # asynq's verbs, one per script, for callers that think in transitions.
     def enqueue(self, msg: TaskMessage) -> None:

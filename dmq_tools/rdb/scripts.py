@@ -1,9 +1,9 @@
 """Lua scripts: one `lua/<name>.lua` file per script, loaded once, run by EVALSHA.
 
 Every file starts with a header naming its KEYS, ARGV, return values and asynq counterpart.
-Scripts are registered once per connection: EVALSHA first, SCRIPT LOAD and retry on NOSCRIPT.
-Pipelines cannot fall back mid-flight, so they call `ensure_loaded()` first (asynq's
-BatchEnqueue does the same with SCRIPT LOAD).
+Scripts are registered once per server: EVALSHA first, SCRIPT LOAD and retry on NOSCRIPT, also
+for script calls batched in one round trip (`execute`), where only the calls that did not run are
+sent again.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import redis
 from redis.exceptions import NoScriptError
 
-__all__ = ["SOURCES", "Scripts", "script_names"]
+from .lean import LeanExecutor
+
+__all__ = ["SOURCES", "Scripts", "ScriptCall", "script_names"]
 
 
 def _load_sources() -> dict[str, str]:
@@ -35,11 +37,20 @@ def script_names() -> list[str]:
     return sorted(SOURCES)
 
 
+class ScriptCall(NamedTuple):
+    """One script invocation inside `Scripts.execute` (other items are raw command tuples)."""
+
+    name: str
+    keys: Sequence[Any]
+    args: Sequence[Any]
+
+
 class Scripts:
-    """The scripts of one Redis connection."""
+    """The scripts of one Redis client, run over its lean command path (rdb/lean.py)."""
 
     def __init__(self, client: "redis.Redis[Any]") -> None:
         self._client = client
+        self.lean = LeanExecutor(client)
         self._loaded = False
         self._lock = threading.Lock()
 
@@ -53,24 +64,47 @@ class Scripts:
         with self._lock:
             if self._loaded and not force:
                 return
-            pipe = self._client.pipeline(transaction=False)
-            for source in SOURCES.values():
-                pipe.script_load(source)
-            pipe.execute()
+            for reply in self.lean.execute_many([("SCRIPT", "LOAD", src) for src in SOURCES.values()]):
+                if isinstance(reply, Exception):
+                    raise reply
             self._loaded = True
 
     def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """Run a script now: EVALSHA, falling back to SCRIPT LOAD + EVALSHA on NOSCRIPT."""
         sha = _SHAS[name]
         try:
-            return self._client.evalsha(sha, len(keys), *keys, *args)
+            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)
         except NoScriptError:
             self.ensure_loaded(force=True)
-            return self._client.evalsha(sha, len(keys), *keys, *args)
+            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)
+
+    def execute(self, commands: Sequence["ScriptCall | Sequence[Any]"]) -> list[Any]:
+        """Run script calls and raw commands in one round trip, in order; errors come back as values.
+
+        A script call answered NOSCRIPT (server restarted, SCRIPT FLUSH) did not run: the scripts
+        are loaded and only those calls are sent again. Raw commands are never repeated.
+        """
+        wire = [_as_command(c) for c in commands]
+        results = self.lean.execute_many(wire)
+        again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if again:
+            self.ensure_loaded(force=True)
+            for i, value in zip(again, self.lean.execute_many([wire[i] for i in again])):
+                results[i] = value
+        return results
 
     def queue(self, pipe: Any, name: str, keys: Sequence[Any], args: Sequence[Any]) -> None:
-        """Add a script call to a pipeline (call `ensure_loaded()` before executing it)."""
+        """Add a script call to a redis-py pipeline (call `ensure_loaded()` before executing it)."""
         pipe.evalsha(_SHAS[name], len(keys), *keys, *args)
 
     def mark_unloaded(self) -> None:
         self._loaded = False
+
+    def close(self) -> None:
+        self.lean.close()
+
+
+def _as_command(call: "ScriptCall | Sequence[Any]") -> Sequence[Any]:
+    if isinstance(call, ScriptCall):
+        return ("EVALSHA", _SHAS[call.name], len(call.keys), *call.keys, *call.args)
+    return call

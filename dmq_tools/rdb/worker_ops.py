@@ -21,6 +21,7 @@ from redis.exceptions import ResponseError
 from . import keys
 from .base import MAX_INT64, RDBBase
 from .records import TaskMessage
+from .scripts import ScriptCall
 from .wire import encode_task_message, pb, to_timestamp
 
 __all__ = [
@@ -173,36 +174,25 @@ class WorkerOpsMixin(RDBBase):
         Returns (codes of items, woken by a token, leased tasks)."""
         calls: list[Any] = self._finish_calls(items, worker_id) if items else []
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
-        self.scripts.ensure_loaded()
-        pipe = self.client.pipeline(transaction=False)
-        for name, ck, ca, _ in calls:
-            self.scripts.queue(pipe, name, ck, ca)
-        pipe.blpop([*(keys.wake(q) for q in queues), keys.worker_wake(worker_id)], timeout=max(timeout, 0.01))
-        self.scripts.queue(pipe, "dequeue", k, a)
-        results = pipe.execute(raise_on_error=False)
-        if any(isinstance(r, Exception) and "NOSCRIPT" in str(r) for r in results):
-            self.scripts.mark_unloaded()
+        commands: list[Any] = [ScriptCall(name, ck, ca) for name, ck, ca, _ in calls]
+        commands.append(("BLPOP", *(keys.wake(q) for q in queues), keys.worker_wake(worker_id),
+                         max(timeout, 0.01)))
+        commands.append(ScriptCall("dequeue", k, a))
+        results = self.scripts.execute(commands)
         codes = self._codes(len(items), calls, results[:len(calls)]) if items else []
         woke, leased = results[-2], results[-1]
         if isinstance(leased, Exception):
-            if "NOSCRIPT" in str(leased):
-                return codes, bool(woke), self.dequeue(queues, max_count, lease_seconds, worker_id)
             raise leased
         return codes, bool(woke) and not isinstance(woke, Exception), self._leased(queues, leased)
 
     def interrupt_wait(self, worker_id: str) -> None:
         """Wake this worker's pending wait_and_dequeue at once (used by stop)."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.lpush(keys.worker_wake(worker_id), "stop")
-        pipe.expire(keys.worker_wake(worker_id), 10)
-        pipe.execute()
+        self.scripts.lean.execute_many([("LPUSH", keys.worker_wake(worker_id), "stop"),
+                                        ("EXPIRE", keys.worker_wake(worker_id), 10)])
 
     def notify(self, queue: str) -> None:
         """Push a wake token if none is waiting (used after giving tasks back)."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.rpush(keys.wake(queue), "1")
-        pipe.ltrim(keys.wake(queue), 0, 0)
-        pipe.execute()
+        self.scripts.lean.execute_many([("RPUSH", keys.wake(queue), "1"), ("LTRIM", keys.wake(queue), 0, 0)])
 
     # ---- finishing tasks ----
     def _finish_call(self, f: Finish, worker_id: str, day: str, hhmm: str,
@@ -270,25 +260,8 @@ class WorkerOpsMixin(RDBBase):
         return calls
 
     def _run_calls(self, calls: list[tuple[str, list[Any], list[Any], Any]]) -> list[Any]:
-        """One pipelined round trip of script calls; results (errors as values), NOSCRIPT handled."""
-        if len(calls) == 1:
-            name, k, a, _ = calls[0]
-            try:
-                return [self.scripts.run(name, k, a)]
-            except ResponseError as exc:
-                return [exc]
-        self.scripts.ensure_loaded()
-        results: list[Any] = []
-        for attempt in (1, 2):
-            pipe = self.client.pipeline(transaction=False)
-            for name, k, a, _ in calls:
-                self.scripts.queue(pipe, name, k, a)
-            results = pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(r, Exception) and "NOSCRIPT" in str(r) for r in results):
-                self.scripts.ensure_loaded(force=True)
-                continue
-            break
-        return results
+        """One round trip of script calls; results (errors as values), NOSCRIPT handled."""
+        return self.scripts.execute([ScriptCall(name, k, a) for name, k, a, _ in calls])
 
     def _codes(self, n: int, calls: list[Any], results: list[Any]) -> list[bool]:
         out = [False] * n
@@ -410,18 +383,12 @@ class WorkerOpsMixin(RDBBase):
         skey = keys.server_info(state.host, state.pid, state.server_id)
         wkey = keys.workers(state.host, state.pid, state.server_id)
         expiry = self.now_s() + int(ttl_seconds)
-        self.scripts.ensure_loaded()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zadd(keys.ALL_SERVERS, {skey: expiry})
-        pipe.zadd(keys.ALL_WORKERS, {wkey: expiry})
-        self.scripts.queue(pipe, "write_server_state", [skey, wkey], args)
-        res = pipe.execute(raise_on_error=False)
-        if isinstance(res[-1], Exception):
-            if "NOSCRIPT" in str(res[-1]):
-                self.scripts.ensure_loaded(force=True)
-                self.scripts.run("write_server_state", [skey, wkey], args)
-            else:
-                raise res[-1]
+        res = self.scripts.execute([("ZADD", keys.ALL_SERVERS, expiry, skey),
+                                    ("ZADD", keys.ALL_WORKERS, expiry, wkey),
+                                    ScriptCall("write_server_state", [skey, wkey], args)])
+        for reply in res:
+            if isinstance(reply, Exception):
+                raise reply
 
     def clear_server_state(self, host: str, pid: int, server_id: str) -> None:
         skey, wkey = keys.server_info(host, pid, server_id), keys.workers(host, pid, server_id)
