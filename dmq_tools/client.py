@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -10,7 +11,7 @@ from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, Ta
 from .models import TaskInfo, TaskState
 from .rdb import RDB, EnqueueRequest, TaskMessage, resolve
 from .rdb.producer import CONFLICT, DUPLICATE
-from .task import Task, TaskOptions
+from .task import EMPTY_OPTIONS, Task, TaskOptions
 
 __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
 
@@ -64,7 +65,7 @@ class Client:
     # ---- public API (DESIGN.md §3) ----
     def enqueue(self, task: Task, **options: Any) -> TaskInfo:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
-        req, info = self._prepare(task, TaskOptions.from_kwargs(options))
+        req, info = self._prepare(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
         self._rdb.write_task(req)
         return info
 
@@ -83,8 +84,13 @@ class Client:
         """
         if on_conflict not in ("skip", "raise"):
             raise ConfigurationError("on_conflict must be 'skip' or 'raise'")
-        call_opts = TaskOptions.from_kwargs(options)
-        prepared = [self._prepare(t, call_opts) for t in tasks]
+        call_opts = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
+        now, cache = self._rdb.clock.now(), {}
+        prepared = []
+        for t in tasks:
+            if not isinstance(t, Task):
+                raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
+            prepared.append(self._build(t, self._plan_for(t, call_opts, cache), now))
         codes = self._rdb.write_tasks([req for req, _ in prepared])
         infos = [info for (_, info), code in zip(prepared, codes) if code == 1]
         if on_conflict == "raise":
@@ -109,64 +115,42 @@ class Client:
     def _prepare(self, task: Task, call_opts: TaskOptions) -> tuple[EnqueueRequest, TaskInfo]:
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        o = task.options.merged(call_opts)
-        queue = DEFAULT_QUEUE if o.queue is None else o.queue
-        if not isinstance(queue, str) or not queue.strip():
-            raise ConfigurationError("queue name cannot be blank")
-        max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else max(int(o.max_retry), 0)
-        task_id = _new_task_id() if o.task_id is None else o.task_id
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise ConfigurationError(f"task ID must be a non-blank string, got {task_id!r}")
-        timeout = 0.0 if o.timeout is None else _seconds(o.timeout, "timeout")
-        if timeout < 0:
-            raise ConfigurationError("timeout cannot be negative")
-        deadline = None if o.deadline is None else _aware(o.deadline, "deadline")
-        deadline_s = 0 if deadline is None else int(deadline.timestamp() // 1)
-        # asynq: the 30 min default applies only when neither option is set; a sub-second
-        # timeout counts as set and is then truncated to 0 (T8).
-        timeout_s = int(timeout)
-        if timeout == 0 and deadline_s == 0:
-            timeout_s = _DEFAULT_TIMEOUT_S
-        retention_s = 0 if o.retention is None else int(_seconds(o.retention, "retention"))
-        if retention_s < 0:
-            raise ConfigurationError("retention cannot be negative")
-        group = o.group
-        if group is not None and (not isinstance(group, str) or not group.strip()):
-            raise ConfigurationError("group name cannot be blank")
-        now = self._rdb.clock.now()
-        process_at = now
-        if o.process_at is not None:
-            process_at = _aware(o.process_at, "process_at")
-        elif o.process_in is not None:
-            process_at = now + timedelta(seconds=_seconds(o.process_in, "process_in"))
-        headers = {**task.headers, **o.headers} if o.headers else dict(task.headers)
-        if headers:
-            for k, v in headers.items():
-                if not isinstance(k, str) or not isinstance(v, str):
-                    raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
-        unique_key, unique_ttl = "", 0
+        return self._build(task, self._plan_for(task, call_opts, {}), self._rdb.clock.now())
+
+    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"]) -> "_Plan":
+        """The resolved options of `task` under `call_opts`; tasks without options of their own
+        share one plan (validated once), which is what keeps enqueue_many cheap per task."""
+        if task.options is EMPTY_OPTIONS:
+            if call_opts is EMPTY_OPTIONS:
+                return _DEFAULT_PLAN
+            plan = cache.get(id(call_opts))
+            if plan is None:
+                plan = cache[id(call_opts)] = _resolve(call_opts)
+            return plan
+        return _resolve(task.options.merged(call_opts))
+
+    def _build(self, task: Task, plan: "_Plan", now: datetime) -> tuple[EnqueueRequest, TaskInfo]:
+        """The message, the write request and the TaskInfo of one task."""
+        process_at = now if plan.process_at is None else plan.process_at
+        if plan.process_in is not None:
+            process_at = now + plan.process_in
         scheduled = process_at > now
-        if o.unique is not None:
-            ttl = _seconds(o.unique, "unique")
-            if ttl < 1:
-                raise ConfigurationError("Unique TTL cannot be less than 1s")
-            unique_key = self._rdb.unique_key(queue, task.type, task.payload)
+        headers = {**task.headers, **plan.headers} if plan.headers else task.headers
+        if headers:
+            _check_headers(headers)
+        task_id = _new_task_id() if plan.task_id is None else plan.task_id
+        unique_key, unique_ttl = "", 0
+        if plan.unique_s is not None:
+            unique_key = self._rdb.unique_key(plan.queue, task.type, task.payload)
             if scheduled:
-                unique_ttl = int((process_at + timedelta(seconds=ttl) - now).total_seconds())
+                unique_ttl = int((process_at + timedelta(seconds=plan.unique_s) - now).total_seconds())
             else:
-                unique_ttl = int(ttl)
+                unique_ttl = int(plan.unique_s)
+        group = plan.group
         msg = TaskMessage(
-            type=task.type,
-            payload=task.payload,
-            id=task_id,
-            queue=queue,
-            retry=max_retry,
-            timeout=timeout_s,
-            deadline=deadline_s,
-            unique_key=unique_key,
-            group_key=group or "",
-            retention=retention_s,
-            headers=headers,
+            type=task.type, payload=task.payload, id=task_id, queue=plan.queue, retry=plan.max_retry,
+            timeout=plan.timeout_s, deadline=plan.deadline_s, unique_key=unique_key, group_key=group,
+            retention=plan.retention_s, headers=dict(headers),
         )
         if scheduled:
             req = EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
@@ -179,18 +163,85 @@ class Client:
             req = EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl)
             state, next_at = TaskState.PENDING, now
         info = TaskInfo(
-            id=task_id,
-            queue=queue,
-            type=task.type,
-            payload=task.payload,
-            state=state,
-            max_retry=max_retry,
-            timeout=(_DEFAULT_TIMEOUT if timeout_s == _DEFAULT_TIMEOUT_S else timedelta(seconds=timeout_s))
-            if timeout_s else None,
-            deadline=datetime.fromtimestamp(deadline_s, _UTC) if deadline_s else None,
-            group=group or "",
-            next_process_at=next_at,
-            retention=timedelta(seconds=retention_s) if retention_s else None,
-            headers=headers,
+            id=task_id, queue=plan.queue, type=task.type, payload=task.payload, state=state,
+            max_retry=plan.max_retry, timeout=plan.timeout, deadline=plan.deadline, group=group,
+            next_process_at=next_at, retention=plan.retention, headers=msg.headers,
         )
         return req, info
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Enqueue options resolved to asynq's units and validated, shared by tasks with equal options."""
+
+    queue: str
+    max_retry: int
+    task_id: str | None
+    timeout_s: int
+    deadline_s: int
+    retention_s: int
+    group: str
+    process_at: datetime | None
+    process_in: timedelta | None
+    unique_s: float | None
+    headers: dict[str, str]
+    timeout: timedelta | None
+    deadline: datetime | None
+    retention: timedelta | None
+
+
+def _check_headers(headers: dict[str, str]) -> None:
+    for k, v in headers.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
+
+
+def _resolve(o: TaskOptions) -> _Plan:
+    """Validate options and convert them to asynq's units (defaults: queue "default",
+    max_retry 25, timeout 30 min when neither timeout nor deadline is set)."""
+    queue = DEFAULT_QUEUE if o.queue is None else o.queue
+    if not isinstance(queue, str) or not queue.strip():
+        raise ConfigurationError("queue name cannot be blank")
+    max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else max(int(o.max_retry), 0)
+    if o.task_id is not None and (not isinstance(o.task_id, str) or not o.task_id.strip()):
+        raise ConfigurationError(f"task ID must be a non-blank string, got {o.task_id!r}")
+    timeout = 0.0 if o.timeout is None else _seconds(o.timeout, "timeout")
+    if timeout < 0:
+        raise ConfigurationError("timeout cannot be negative")
+    deadline = None if o.deadline is None else _aware(o.deadline, "deadline")
+    deadline_s = 0 if deadline is None else int(deadline.timestamp() // 1)
+    # asynq: the 30 min default applies only when neither option is set; a sub-second
+    # timeout counts as set and is then truncated to 0 (T8).
+    timeout_s = int(timeout)
+    if timeout == 0 and deadline_s == 0:
+        timeout_s = _DEFAULT_TIMEOUT_S
+    retention_s = 0 if o.retention is None else int(_seconds(o.retention, "retention"))
+    if retention_s < 0:
+        raise ConfigurationError("retention cannot be negative")
+    group = o.group
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        raise ConfigurationError("group name cannot be blank")
+    process_at = None if o.process_at is None else _aware(o.process_at, "process_at")
+    process_in = None
+    if process_at is None and o.process_in is not None:
+        process_in = timedelta(seconds=_seconds(o.process_in, "process_in"))
+    unique_s = None
+    if o.unique is not None:
+        unique_s = _seconds(o.unique, "unique")
+        if unique_s < 1:
+            raise ConfigurationError("Unique TTL cannot be less than 1s")
+    headers = dict(o.headers or {})
+    if headers:
+        _check_headers(headers)
+    return _Plan(
+        queue=queue, max_retry=max_retry, task_id=o.task_id, timeout_s=timeout_s, deadline_s=deadline_s,
+        retention_s=retention_s, group=group or "", process_at=process_at, process_in=process_in,
+        unique_s=unique_s, headers=headers,
+        timeout=(_DEFAULT_TIMEOUT if timeout_s == _DEFAULT_TIMEOUT_S else timedelta(seconds=timeout_s))
+        if timeout_s else None,
+        deadline=datetime.fromtimestamp(deadline_s, _UTC) if deadline_s else None,
+        retention=timedelta(seconds=retention_s) if retention_s else None,
+    )
+
+
+_DEFAULT_PLAN = _resolve(EMPTY_OPTIONS)
