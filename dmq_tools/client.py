@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState
@@ -21,6 +21,8 @@ DEFAULT_QUEUE = "default"
 _DEFAULT_TIMEOUT_S = int(DEFAULT_TIMEOUT.total_seconds())
 _DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
 _UTC = timezone.utc
+#: enqueue_many sends tasks in chunks of this size down one connection (see write_task_chunks)
+_CHUNK = 250
 
 
 def _seconds(value: timedelta | float | int, name: str) -> float:
@@ -85,14 +87,30 @@ class Client:
         if on_conflict not in ("skip", "raise"):
             raise ConfigurationError("on_conflict must be 'skip' or 'raise'")
         call_opts = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
-        now, cache = self._rdb.clock.now(), {}
-        prepared = []
-        for t in tasks:
+        tasks = list(tasks)
+        cache: dict[int, _Plan] = {}
+        plans = []
+        for t in tasks:   # validate everything before anything is written
             if not isinstance(t, Task):
                 raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-            prepared.append(self._build(t, self._plan_for(t, call_opts, cache), now))
-        codes = self._rdb.write_tasks([req for req, _ in prepared])
-        infos = [info for (_, info), code in zip(prepared, codes) if code == 1]
+            plans.append(self._plan_for(t, call_opts, cache))
+            if t.headers:
+                _check_headers(t.headers)
+        now = self._rdb.clock.now()
+        built: list[TaskInfo] = []
+
+        def chunks() -> Iterator[list[EnqueueRequest]]:
+            # built while Redis runs the previous chunk
+            for start in range(0, len(tasks), _CHUNK):
+                reqs = []
+                for t, plan in zip(tasks[start:start + _CHUNK], plans[start:start + _CHUNK]):
+                    req, info = self._build(t, plan, now)
+                    reqs.append(req)
+                    built.append(info)
+                yield reqs
+
+        codes = self._rdb.write_task_chunks(chunks())
+        infos = [info for info, code in zip(built, codes) if code == 1]
         if on_conflict == "raise":
             for code in codes:
                 if code in (CONFLICT, DUPLICATE):

@@ -16,7 +16,7 @@ Cluster) fall back to redis-py's own calls.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -86,6 +86,30 @@ class LeanExecutor:
             return [first, *(self._read_one(conn) for _ in range(len(commands) - 1))]
         except BaseException:
             conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
+
+    def stream(self, chunks: Iterable[Sequence[Sequence[Any]]]) -> list[Any]:
+        """Send each chunk of commands as soon as the iterator yields it, read every reply at the
+        end: the caller builds chunk k+1 while Redis runs chunk k. Error replies come back as values.
+        A broken connection raises with `dmq_replies_read` set on the exception."""
+        if self._pool is None:
+            return self.execute_many([c for chunk in chunks for c in chunk])
+        conn = self._take()
+        replies: list[Any] = []
+        try:
+            sent = 0
+            for chunk in chunks:
+                if chunk:
+                    conn.send_packed_command(conn.pack_commands(chunk))
+                    sent += len(chunk)
+            for _ in range(sent):
+                replies.append(self._read_one(conn))
+            return replies
+        except BaseException as exc:
+            conn.disconnect()
+            exc.dmq_replies_read = len(replies)  # type: ignore[attr-defined]
             raise
         finally:
             self._idle.append(conn)

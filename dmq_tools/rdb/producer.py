@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
@@ -98,16 +98,65 @@ class ProducerMixin(RDBBase):
         raise_for_code(int(code))
 
     def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:
-        """Write many tasks in one pipelined round trip (no MULTI); returns a code per task.
+        """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
+        return self.write_task_chunks([reqs]) if reqs else []
+
+    def write_task_chunks(self, chunks: Iterable[list[EnqueueRequest]]) -> list[int]:
+        """Write tasks chunk by chunk down one connection, reading every reply at the end, so
+        the caller can build the next chunk while Redis runs the previous one. Returns a code per
+        task (1 written, 0 ID conflict, -1 duplicate).
 
         Consecutive plain pending tasks of one queue go through one `enqueue_batch` call (same
         effect as `enqueue` per task, far less overhead); the others through their own script.
         """
-        if not reqs:
-            return []
+        layout: list[tuple[bool, list[int]]] = []   # per chunk: SADD sent?, spans of its calls
+        registered: list[str] = []
+
+        def commands() -> Iterator[list[Any]]:
+            for reqs in chunks:
+                calls, spans = self._chunk_calls(reqs)
+                todo = self.queues_to_register({r.message.queue for r in reqs})
+                registered.extend(todo)
+                out: list[Any] = [("SADD", keys.ALL_QUEUES, *todo)] if todo else []
+                out += [ScriptCall(name, k, a) for name, k, a in calls]
+                layout.append((bool(todo), spans))
+                yield out
+
+        try:
+            results = self.scripts.stream(commands())
+        except Exception:
+            for q in registered:
+                self.forget_queue(q)
+            raise
+        codes: list[int] = []
+        pos = 0
+        for sadd, spans in layout:
+            if sadd:
+                if isinstance(results[pos], Exception):
+                    self._forget_all(registered)
+                    raise results[pos]
+                pos += 1
+            for span in spans:
+                c = results[pos]
+                pos += 1
+                if isinstance(c, Exception):
+                    self._forget_all(registered)
+                    raise c
+                if span:
+                    codes.extend(int(x) for x in c)
+                else:
+                    codes.append(int(c))
+        return codes
+
+    def _forget_all(self, queues: list[str]) -> None:
+        for q in queues:
+            self.forget_queue(q)
+
+    def _chunk_calls(self, reqs: list[EnqueueRequest]) -> tuple[list[tuple[str, list[Any], list[Any]]], list[int]]:
+        """Script calls for one chunk, and how many requests each covers (0 = a single-task script)."""
         now_ns, now_s = self.now_ns(), self.now_s()
         calls: list[tuple[str, list[Any], list[Any]]] = []
-        spans: list[int] = []  # how many requests each call covers (batch calls cover several)
+        spans: list[int] = []
         i, n = 0, len(reqs)
         while i < n:
             j = i
@@ -122,24 +171,7 @@ class ProducerMixin(RDBBase):
                 calls.append(self._script_call(reqs[i], now_ns, now_s))
                 spans.append(0)
                 i += 1
-        todo = self.queues_to_register({r.message.queue for r in reqs})
-        try:
-            results = self._run_pipelined(calls, todo)
-        except Exception:
-            for q in todo:
-                self.forget_queue(q)
-            raise
-        codes: list[int] = []
-        for span, c in zip(spans, results):
-            if isinstance(c, Exception):
-                for q in todo:
-                    self.forget_queue(q)
-                raise c
-            if span:
-                codes.extend(int(x) for x in c)
-            else:
-                codes.append(int(c))
-        return codes
+        return calls, spans
 
     def _batch_call(self, reqs: list[EnqueueRequest], now_ns: int) -> tuple[str, list[Any], list[Any]]:
         q = reqs[0].message.queue

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from importlib import resources
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from .lean import LeanExecutor
@@ -86,6 +87,34 @@ class Scripts:
         """
         wire = [_as_command(c) for c in commands]
         results = self.lean.execute_many(wire)
+        again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if again:
+            self.ensure_loaded(force=True)
+            for i, value in zip(again, self.lean.execute_many([wire[i] for i in again])):
+                results[i] = value
+        return results
+
+    def stream(self, chunks: Iterable[Sequence["ScriptCall | Sequence[Any]"]]) -> list[Any]:
+        """`execute` for a lazily built sequence of chunks, each sent as soon as it is built."""
+        wire: list[Sequence[Any]] = []
+
+        def encoded() -> Iterator[list[Sequence[Any]]]:
+            for chunk in chunks:
+                out = [_as_command(c) for c in chunk]
+                wire.extend(out)
+                yield out
+
+        gen = encoded()
+        try:
+            results = self.lean.stream(gen)
+        except RedisConnectionError as exc:
+            if getattr(exc, "dmq_replies_read", 1):
+                raise
+            # a stale socket (server restarted) before any reply: send everything once more on a
+            # fresh connection, as redis-py retries a pipeline
+            for _ in gen:
+                pass
+            results = self.lean.execute_many(wire)
         again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
         if again:
             self.ensure_loaded(force=True)

@@ -1,0 +1,48 @@
+"""The lean command path (rdb/lean.py) against a real server that restarts under it."""
+
+from __future__ import annotations
+
+import redis
+
+import dmq_tools as dmq
+from dmq_tools.rdb import RDB
+
+
+def test_enqueue_and_batch_survive_a_server_restart(make_redis_process):
+    server = make_redis_process(persist=True)
+    r = redis.Redis.from_url(server.url)
+    client = dmq.Client(r)
+    client.enqueue(dmq.Task("a", {"n": 1}))
+    client.enqueue_many([dmq.Task("b", {"n": i}) for i in range(300)])
+    server.restart()      # every pooled and lean connection is now stale
+    client.enqueue(dmq.Task("a", {"n": 2}))
+    infos = client.enqueue_many([dmq.Task("b", {"n": i}) for i in range(300, 900)])
+    assert len(infos) == 600
+    assert r.llen("asynq:{default}:pending") == 902
+
+
+def test_scripts_are_reloaded_after_script_flush_in_a_stream(r):
+    client = dmq.Client(r)
+    client.enqueue_many([dmq.Task("b", {"n": i}) for i in range(10)])
+    r.script_flush()
+    infos = client.enqueue_many([dmq.Task("b", {"n": i}) for i in range(10, 600)])
+    assert len(infos) == 590
+    assert r.llen("asynq:{default}:pending") == 600
+
+
+def test_lean_connections_are_reused_not_leaked(r):
+    rdb = RDB(r)
+    for _ in range(50):
+        rdb.scripts.lean.execute("PING")
+    rdb.scripts.lean.execute_many([("PING",), ("PING",)])
+    assert len(rdb.scripts.lean._idle) == 1
+    rdb.close()
+    assert rdb.scripts.lean._idle == []
+
+
+def test_error_replies_come_back_as_values_in_a_batch(r):
+    rdb = RDB(r)
+    r.set("s", "x")
+    out = rdb.scripts.lean.execute_many([("LPUSH", "s", "1"), ("INCR", "n")])
+    assert isinstance(out[0], redis.ResponseError) and "WRONGTYPE" in str(out[0])
+    assert out[1] == 1
