@@ -12,7 +12,7 @@ from dmq_tools.errors import DuplicateTaskError, TaskIDConflictError
 from dmq_tools.models import TaskState
 from dmq_tools.rdb import RDB, keys
 from tests.foundation.conftest import NOW_S
-from tests.helpers.raw_state import seed_task, stored_message
+from tests.helpers.seed import seed_task, stored_message
 
 
 class CountingConnection(redis.Connection):

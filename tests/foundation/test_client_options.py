@@ -13,7 +13,7 @@ from dmq_tools.errors import (
 from dmq_tools.models import TaskInfo, TaskState
 from dmq_tools.rdb import RDB, keys
 from tests.foundation.conftest import NOW, NOW_S
-from tests.helpers.raw_state import seed_task, stored_message, task_hash
+from tests.helpers.seed import seed_task, stored_message, task_hash
 
 UTC = timezone.utc
 

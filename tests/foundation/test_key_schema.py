@@ -16,7 +16,7 @@ from dmq_tools.rdb import RDB, keys
 from dmq_tools.rdb.records import TaskMessage
 from dmq_tools.rdb.wire import encode_task_message
 from tests.foundation.conftest import NOW, NOW_NS, NOW_S
-from tests.helpers.raw_state import key_types, seed_task, stored_message, task_hash
+from tests.helpers.seed import key_types, seed_task, stored_message, task_hash
 
 Q = "critical"
 TID = "11111111-2222-4333-8444-555555555555"
