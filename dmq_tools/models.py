@@ -6,6 +6,8 @@ are timedeltas; raw seconds and nanoseconds live only in `rdb`.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ __all__ = [
     "TaskList",
     "QueueList",
     "decode_payload",
+    "to_jsonable",
 ]
 
 
@@ -65,6 +68,29 @@ def decode_payload(payload: bytes | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def to_jsonable(value: Any) -> Any:
+    """Models and plain values as JSON-friendly data: times ISO 8601, durations in seconds,
+    payloads decoded when JSON or text, else "base64:<...>" (the CLI's --json and the HTTP API)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (bytes, bytearray)):
+        decoded = decode_payload(bytes(value))
+        if isinstance(decoded, (bytes, bytearray)):
+            return "base64:" + base64.b64encode(bytes(value)).decode()
+        return decoded
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
 
 
 class _HtmlRepr:

@@ -87,6 +87,8 @@ RULES = [
     Rule("ipywidgets", ("dmq_tools.widgets",), "ipywidgets is optional and only for views"),
     Rule("dmq_tools.cli", ("dmq_tools.cli", "dmq_tools.__main__"), "nothing imports the CLI but `python -m dmq_tools`"),
     Rule("dmq_tools.widgets", ("dmq_tools.widgets",), "nothing imports the widgets"),
+    Rule("dmq_tools.api", ("dmq_tools.api", "dmq_tools.cli.api_cmd"), "only `dmq api` imports the HTTP API"),
+    Rule("starlette", ("dmq_tools.api",), "starlette is optional (the api extra)"),
     Rule("pickle", (), "no pickle: payloads are JSON or bytes"),
     Rule("cPickle", (), "no pickle"),
     Rule("dill", (), "no pickle"),

@@ -7,20 +7,18 @@ A DmqError becomes a one-line message and exit code 1; bad arguments are click u
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import enum
 import functools
 import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import click
 
 from ..errors import ConfigurationError, DmqError
+from ..models import to_jsonable
 
 __all__ = [
     "uri_option", "json_option", "handle_errors", "open_redis", "open_inspector", "to_jsonable",
@@ -131,32 +129,6 @@ DATETIME = UtcDateTime()
 
 
 # ---- output ----
-def to_jsonable(value: Any) -> Any:
-    """Models and plain values as JSON-friendly data (times ISO, durations in seconds)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, (bytes, bytearray)):
-        from ..models import decode_payload
-
-        decoded = decode_payload(bytes(value))
-        if isinstance(decoded, (bytes, bytearray)):
-            return "base64:" + base64.b64encode(bytes(value)).decode()
-        return decoded
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
 def print_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -18,7 +18,6 @@ from ._output import (
     print_json,
     print_records,
     print_table,
-    progress_bar,
     uri_option,
 )
 

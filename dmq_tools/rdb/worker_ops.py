@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import redis
-from redis.exceptions import ResponseError
 
 from . import keys
 from .base import MAX_INT64, RDBBase

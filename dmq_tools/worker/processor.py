@@ -210,17 +210,15 @@ class Processor(OutcomesMixin):
                         self._cv.wait(0.05)
                 continue
             try:
-                got = self._fetch(max(n, 1))
+                self._fetch(max(n, 1))
                 backoff = 0.05
             except REDIS_ERRORS as exc:
                 log.warning("fetch: Redis unreachable (%s); retrying in %.2fs", exc, backoff)
                 self._stop_fetch.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
-                got = True
             except Exception:
                 log.exception("fetch: dequeue failed")
                 self._stop_fetch.wait(1.0)
-                got = True
             finally:
                 with self._cv:
                     self._fetching = False
