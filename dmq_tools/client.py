@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState
-from .rdb import RDB, EnqueueRequest, TaskMessage, resolve
+from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
@@ -54,11 +54,7 @@ class Client:
     """Enqueues tasks. `Client(r)` accepts a redis.Redis, a URL, or nothing (then connect())."""
 
     def __init__(self, redis: Any = None, *, rdb: RDB | None = None) -> None:
-        if rdb is not None:
-            self._rdb, self._owned = rdb, False
-        else:
-            client, self._owned = resolve(redis)
-            self._rdb = RDB(client)
+        self._rdb, self._owned = open_rdb(redis, rdb=rdb)
 
     @property
     def rdb(self) -> RDB:

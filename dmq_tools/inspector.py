@@ -8,7 +8,6 @@ per-minute throughput counters.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -30,7 +29,8 @@ from .models import (
     ThroughputPoint,
     WorkerInfo,
 )
-from .rdb import RDB, resolve
+from .rdb import RDB, open_rdb
+from .task import encode_payload
 from .rdb.inspect import QueueStats, ServerRecord
 from .rdb.inspect_history import EventRecord
 from .rdb.inspect_tasks import TaskRow
@@ -119,23 +119,11 @@ def _ms(when: datetime | None) -> int | None:
     return int(when.timestamp() * 1000)
 
 
-def _payload_bytes(payload: Any) -> bytes | None:
-    if payload is None or isinstance(payload, bytes):
-        return payload
-    if isinstance(payload, str):
-        return payload.encode("utf-8")
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 class Inspector:
     """Read and administer queues. `Inspector(r)` accepts a redis.Redis, a URL, or nothing."""
 
     def __init__(self, redis: Any = None, *, rdb: RDB | None = None) -> None:
-        if rdb is not None:
-            self._rdb, self._owned = rdb, False
-        else:
-            client, self._owned = resolve(redis)
-            self._rdb = RDB(client)
+        self._rdb, self._owned = open_rdb(redis, rdb=rdb)
 
     @property
     def rdb(self) -> RDB:
@@ -251,7 +239,7 @@ class Inspector:
 
     def update_task_payload(self, queue: str, task_id: str, payload: Any) -> TaskInfo:
         """Replace a scheduled task's payload (dict/list -> JSON, str -> UTF-8, bytes as is)."""
-        row = self._rdb.update_task_payload(queue, task_id, _payload_bytes(payload))
+        row = self._rdb.update_task_payload(queue, task_id, encode_payload(payload))
         return _task_info(queue, row)
 
     # ---- servers, scheduler, redis ----

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import RDBBase
 from .connection import connect, redact_url, resolve
 from .inspect import InspectMixin
@@ -13,8 +15,17 @@ from .records import StoredTask, TaskMessage
 from .scheduler_ops import SchedulerOpsMixin
 from .worker_ops import WorkerOpsMixin
 
-__all__ = ["RDB", "RDBBase", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
+__all__ = ["RDB", "RDBBase", "open_rdb", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
 
 
 class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin):
     """asynq-compatible storage over one Redis client."""
+
+
+def open_rdb(conn: Any = None, *, rdb: "RDB | None" = None, **rdb_kwargs: Any) -> "tuple[RDB, bool]":
+    """(RDB, owned) for what Client, Worker and Inspector accept: a given RDB or redis.Redis is
+    shared and never closed by us; a URL or nothing (connect()) opens a connection we own."""
+    if rdb is not None:
+        return rdb, False
+    client, owned = resolve(conn)
+    return RDB(client, **rdb_kwargs), owned

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from ..errors import ConfigurationError, ServerClosedError
-from ..rdb import RDB, resolve
+from ..rdb import open_rdb
 from ..rdb.worker_ops import REDIS_ERRORS, ServerState
 from ..task import Task
 from .config import WorkerConfig
@@ -110,8 +110,7 @@ class Worker:
         self.mux = mux if hasattr(mux, "match") else _FuncMux(mux)
         if not hasattr(self.mux, "match"):
             raise ConfigurationError("mux must be a ServeMux or a callable")
-        client, self._owned = resolve(redis)
-        self.rdb = RDB(client) if events_maxlen is None else RDB(client, events_maxlen=events_maxlen)
+        self.rdb, self._owned = open_rdb(redis, **({} if events_maxlen is None else {"events_maxlen": events_maxlen}))
         self.replace_existing = replace_existing
         self.state = ServerState.new(self.config.concurrency, self.config.queues, self.config.strict_priority)
         self._started = False
