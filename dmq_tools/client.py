@@ -63,9 +63,13 @@ class Client:
     # ---- public API (DESIGN.md §3) ----
     def enqueue(self, task: Task, **options: Any) -> TaskInfo:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
-        req, info = self._prepare(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
+        if not isinstance(task, Task):
+            raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
+        plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
+        now = self._rdb.clock.now()
+        req = self._request(task, plan, now)
         self._rdb.write_task(req)
-        return info
+        return _info(req, plan, now)     # built after the write: off the pickup-latency path
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return self.enqueue(task, **{**options, "process_in": delay, "process_at": None})
@@ -100,9 +104,9 @@ class Client:
             for start in range(0, len(tasks), _CHUNK):
                 reqs = []
                 for t, plan in zip(tasks[start:start + _CHUNK], plans[start:start + _CHUNK]):
-                    req, info = self._build(t, plan, now)
+                    req = self._request(t, plan, now)
                     reqs.append(req)
-                    built.append(info)
+                    built.append(_info(req, plan, now))
                 yield reqs
 
         codes = self._rdb.write_task_chunks(chunks())
@@ -126,11 +130,6 @@ class Client:
         self.close()
 
     # ---- option handling: asynq's defaults and units ----
-    def _prepare(self, task: Task, call_opts: TaskOptions) -> tuple[EnqueueRequest, TaskInfo]:
-        if not isinstance(task, Task):
-            raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        return self._build(task, self._plan_for(task, call_opts, {}), self._rdb.clock.now())
-
     def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"]) -> "_Plan":
         """The resolved options of `task` under `call_opts`; tasks without options of their own
         share one plan (validated once), which is what keeps enqueue_many cheap per task."""
@@ -143,45 +142,49 @@ class Client:
             return plan
         return _resolve(task.options.merged(call_opts))
 
-    def _build(self, task: Task, plan: "_Plan", now: datetime) -> tuple[EnqueueRequest, TaskInfo]:
-        """The message, the write request and the TaskInfo of one task."""
+    def _request(self, task: Task, plan: "_Plan", now: datetime) -> EnqueueRequest:
+        """The message and the write request of one task."""
         process_at = now if plan.process_at is None else plan.process_at
         if plan.process_in is not None:
             process_at = now + plan.process_in
-        scheduled = process_at > now
         headers = {**task.headers, **plan.headers} if plan.headers else task.headers
         if headers:
             _check_headers(headers)
         task_id = _new_task_id() if plan.task_id is None else plan.task_id
         unique_key, unique_ttl = "", 0
+        scheduled = process_at > now
         if plan.unique_s is not None:
             unique_key = self._rdb.unique_key(plan.queue, task.type, task.payload)
             if scheduled:
                 unique_ttl = int((process_at + timedelta(seconds=plan.unique_s) - now).total_seconds())
             else:
                 unique_ttl = int(plan.unique_s)
-        group = plan.group
         msg = TaskMessage(
             type=task.type, payload=task.payload, id=task_id, queue=plan.queue, retry=plan.max_retry,
-            timeout=plan.timeout_s, deadline=plan.deadline_s, unique_key=unique_key, group_key=group,
+            timeout=plan.timeout_s, deadline=plan.deadline_s, unique_key=unique_key, group_key=plan.group,
             retention=plan.retention_s, headers=dict(headers),
         )
         if scheduled:
-            req = EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
-                                 unique_ttl=unique_ttl)
-            state, next_at = TaskState.SCHEDULED, process_at
-        elif group:
-            req = EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=group)
-            state, next_at = TaskState.AGGREGATING, None
-        else:
-            req = EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl)
-            state, next_at = TaskState.PENDING, now
-        info = TaskInfo(
-            id=task_id, queue=plan.queue, type=task.type, payload=task.payload, state=state,
-            max_retry=plan.max_retry, timeout=plan.timeout, deadline=plan.deadline, group=group,
-            next_process_at=next_at, retention=plan.retention, headers=msg.headers,
-        )
-        return req, info
+            return EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
+                                  unique_ttl=unique_ttl)
+        return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
+
+
+def _info(req: EnqueueRequest, plan: "_Plan", now: datetime) -> TaskInfo:
+    """The TaskInfo asynq's Enqueue returns for a written request."""
+    m = req.message
+    if req.process_at:
+        state = TaskState.SCHEDULED
+        next_at = now + plan.process_in if plan.process_in is not None else plan.process_at
+    elif req.group:
+        state, next_at = TaskState.AGGREGATING, None
+    else:
+        state, next_at = TaskState.PENDING, now
+    return TaskInfo(
+        id=m.id, queue=m.queue, type=m.type, payload=m.payload, state=state, max_retry=m.retry,
+        timeout=plan.timeout, deadline=plan.deadline, group=m.group_key, next_process_at=next_at,
+        retention=plan.retention, headers=m.headers,
+    )
 
 
 @dataclass(frozen=True, slots=True)
