@@ -22,6 +22,11 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover
+    _hiredis_pack = None
+
 __all__ = ["LeanExecutor"]
 
 
@@ -32,6 +37,20 @@ class LeanExecutor:
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
         self._idle: list[Any] = []
         self._pid = os.getpid()
+        encoding = str(getattr(self._pool, "connection_kwargs", {}).get("encoding", "utf-8")).lower()
+        # our commands are str/bytes/int/float tokens: hiredis packs them as redis-py would
+        self._fast_pack = _hiredis_pack if encoding in ("utf-8", "utf8") else None
+
+    def _pack(self, conn: Any, args: Sequence[Any]) -> Any:
+        if self._fast_pack is not None:
+            return [self._fast_pack(tuple(args))]   # send_packed_command takes a list of chunks
+        return conn.pack_command(*args)
+
+    def _pack_many(self, conn: Any, commands: Sequence[Sequence[Any]]) -> Any:
+        if self._fast_pack is not None:
+            pack = self._fast_pack
+            return [b"".join([pack(tuple(c)) for c in commands])]
+        return conn.pack_commands(commands)
 
     def _take(self) -> Any:
         if self._pid != os.getpid():  # forked: the parent's sockets are not ours
@@ -48,7 +67,7 @@ class LeanExecutor:
             return self._client.execute_command(*args)
         conn = self._take()
         try:
-            packed = conn.pack_command(*args)
+            packed = self._pack(conn, args)
             try:
                 conn.send_packed_command(packed)
                 return conn.read_response()
@@ -75,7 +94,7 @@ class LeanExecutor:
             return pipe.execute(raise_on_error=False)
         conn = self._take()
         try:
-            packed = conn.pack_commands(commands)
+            packed = self._pack_many(conn, commands)
             try:
                 conn.send_packed_command(packed)
                 first = self._read_one(conn)
@@ -102,7 +121,7 @@ class LeanExecutor:
             sent = 0
             for chunk in chunks:
                 if chunk:
-                    conn.send_packed_command(conn.pack_commands(chunk))
+                    conn.send_packed_command(self._pack_many(conn, chunk))
                     sent += len(chunk)
             for _ in range(sent):
                 replies.append(self._read_one(conn))
