@@ -30,14 +30,28 @@ __version__ = "0.1.0"
 _LAZY = {
     "Worker": "dmq_tools.worker",
     "ServeMux": "dmq_tools.worker",
-    "running": "dmq_tools.worker",
-    "stop_all": "dmq_tools.worker",
     "Scheduler": "dmq_tools.scheduler",
     "PeriodicTaskManager": "dmq_tools.scheduler",
     "Inspector": "dmq_tools.inspector",
     "export": "dmq_tools.export",
     "charts": "dmq_tools.charts",
 }
+
+
+def running() -> list:
+    """Workers and schedulers started in this process and not stopped yet (notebook ghosts)."""
+    from .scheduler import running as running_schedulers
+    from .worker import running as running_workers
+
+    return [*running_workers(), *running_schedulers()]
+
+
+def stop_all() -> int:
+    """Stop every worker and scheduler of this process gracefully; the number stopped."""
+    from .scheduler import stop_all as stop_schedulers
+    from .worker import stop_all as stop_workers
+
+    return stop_schedulers() + stop_workers()
 
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute
@@ -56,5 +70,5 @@ __all__ = [
     "connect", "Client", "Task", "TaskInfo", "QueueInfo", "TaskState",
     "DmqError", "ConfigurationError", "ConnectionFailedError", "TaskIDConflictError",
     "DuplicateTaskError", "QueueNotFoundError", "QueueNotEmptyError", "TaskNotFoundError",
-    "SkipRetry", "RevokeTask", *_LAZY,
+    "SkipRetry", "RevokeTask", "running", "stop_all", *_LAZY,
 ]

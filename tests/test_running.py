@@ -1,0 +1,26 @@
+"""dmq.running() / dmq.stop_all(): what a notebook uses to find and stop ghost workers/schedulers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dmq_tools as dmq
+
+
+def test_running_lists_workers_and_schedulers_and_stop_all_stops_them(r):
+    mux = dmq.ServeMux()
+    mux.handle("noop", lambda task: None)
+    worker = dmq.Worker(r, mux, concurrency=2, queues={"rt": 1}, shutdown_timeout=timedelta(seconds=1))
+    sched = dmq.Scheduler(r)
+    sched.register("@every 1h", dmq.Task("noop"), queue="rt")
+    worker.start()
+    sched.start()
+    try:
+        live = dmq.running()
+        assert worker in live and sched in live
+        assert dmq.stop_all() == 2
+        assert dmq.running() == []
+        assert not sched.running
+    finally:
+        worker.stop()
+        sched.stop()
