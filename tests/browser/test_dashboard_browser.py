@@ -29,6 +29,7 @@ def test_dashboard_renders_queues_and_reacts_to_clicks(r, voila_url, browser_con
     page.goto(voila_url, wait_until="domcontentloaded", timeout=60_000)
     table = page.locator(".dmq-dashboard .dmq-queue-table")
     table.wait_for(state="visible", timeout=60_000)  # kernel started, notebook ran, widgets rendered
+    page.locator("tr[data-queue='reports']").wait_for(timeout=30_000)   # the first refresh has landed
 
     text = table.inner_text()
     for q in ("critical", "emails", "reports"):
@@ -64,6 +65,11 @@ def test_dashboard_renders_queues_and_reacts_to_clicks(r, voila_url, browser_con
     # the Tasks tab loads when shown: the first queue's pending tasks and a task detail
     page.get_by_role("tab", name="Tasks").click()
     page.locator(".dmq-tasks .dmq-task-table").wait_for(state="visible", timeout=15_000)
+    # the table and the detail pane arrive as separate widget updates: wait for each
+    page.wait_for_function("() => document.querySelector('.dmq-tasks .dmq-task-table')"
+                           "?.textContent.includes('payment:capture')", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('.dmq-tasks .dmq-detail')"
+                           "?.textContent.includes('critical')", timeout=15_000)
     assert "payment:capture" in page.locator(".dmq-tasks .dmq-task-table").inner_text()
     assert "critical" in page.locator(".dmq-tasks .dmq-detail").inner_text()
     page.screenshot(path=str(screenshot_dir / "dashboard-tasks.png"), full_page=True)
