@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import MaxConnectionsError, ResponseError
 
 try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
     from hiredis import pack_command as _hiredis_pack
@@ -31,6 +31,8 @@ __all__ = ["LeanExecutor"]
 
 
 class LeanExecutor:
+    """Direct pack/send/read on connections of our own, made by the client's pool."""
+
     def __init__(self, client: "redis.Redis[Any]") -> None:
         self._client = client
         pool = getattr(client, "connection_pool", None)
@@ -53,19 +55,24 @@ class LeanExecutor:
         return conn.pack_commands(commands)
 
     def _take(self) -> Any:
+        """An idle connection of ours, a new one, or None when the pool's max_connections is
+        reached (the caller then goes through redis-py's own path, which waits for the pool)."""
         if self._pid != os.getpid():  # forked: the parent's sockets are not ours
             self._idle, self._pid = [], os.getpid()
         try:
             return self._idle.pop()
         except IndexError:
             assert self._pool is not None
-            return self._pool.make_connection()
+            try:
+                return self._pool.make_connection()
+            except MaxConnectionsError:
+                return None
 
     def execute(self, *args: Any) -> Any:
         """One command, one round trip; error replies raise."""
-        if self._pool is None:
+        conn = self._take() if self._pool is not None else None
+        if conn is None:
             return self._client.execute_command(*args)
-        conn = self._take()
         try:
             packed = self._pack(conn, args)
             try:
@@ -87,12 +94,12 @@ class LeanExecutor:
         """Many commands in one round trip (no MULTI); error replies come back as values."""
         if not commands:
             return []
-        if self._pool is None:
+        conn = self._take() if self._pool is not None else None
+        if conn is None:
             pipe = self._client.pipeline(transaction=False)
             for args in commands:
                 pipe.execute_command(*args)
             return pipe.execute(raise_on_error=False)
-        conn = self._take()
         try:
             packed = self._pack_many(conn, commands)
             try:
@@ -113,9 +120,9 @@ class LeanExecutor:
         """Send each chunk of commands as soon as the iterator yields it, read every reply at the
         end: the caller builds chunk k+1 while Redis runs chunk k. Error replies come back as values.
         A broken connection raises with `dmq_replies_read` set on the exception."""
-        if self._pool is None:
+        conn = self._take() if self._pool is not None else None
+        if conn is None:
             return self.execute_many([c for chunk in chunks for c in chunk])
-        conn = self._take()
         replies: list[Any] = []
         try:
             sent = 0

@@ -46,3 +46,14 @@ def test_error_replies_come_back_as_values_in_a_batch(r):
     out = rdb.scripts.lean.execute_many([("LPUSH", "s", "1"), ("INCR", "n")])
     assert isinstance(out[0], redis.ResponseError) and "WRONGTYPE" in str(out[0])
     assert out[1] == 1
+
+
+def test_a_full_pool_falls_back_to_redis_py(redis_url):
+    """With max_connections reached, the lean path waits in redis-py's own pool instead of failing."""
+    r = redis.Redis.from_url(redis_url, max_connections=1)
+    r.flushdb()
+    held = r.connection_pool.get_connection()      # the only connection the pool may make
+    r.connection_pool.release(held)
+    client = dmq.Client(r)
+    info = client.enqueue(dmq.Task("a", {"n": 1}))
+    assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
