@@ -12,10 +12,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 PEERS_DIR = HERE / "peers"
 VENVS_DIR = HERE / ".venvs"
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+from tests.helpers.redis_server import RedisProcess  # noqa: E402
 KEY_DONE, KEY_SPANS, KEY_LAT = "bench:done", "bench:spans", "bench:lat"
 
 
@@ -61,50 +61,8 @@ def find_redis_server() -> tuple[str, tuple[int, ...]]:
     return binary, version
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RedisServer:
-    """One redis-server on 127.0.0.1, a free port, no persistence (RDB and AOF off)."""
-
-    binary: str
-    port: int = field(default_factory=free_port)
-    dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="dmq-bench-redis-"))
-    proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisServer":
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
-             "--appendonly", "no", "--protected-mode", "no", "--logfile", os.path.join(self.dir, "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise SystemExit(f"redis-server did not start on port {self.port}")
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+# One redis-server on 127.0.0.1, a free port, no persistence: the same helper the tests use.
+RedisServer = RedisProcess
 
 
 # ---------------------------------------------------------------- venvs

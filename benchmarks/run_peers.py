@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                 if n in pythons and "install" not in results[n].failed:
                     run_peer(r, server.url, n, pythons[n], sizes, log_dir, run, results[n])
     finally:
-        server.stop()
+        server.cleanup()
     doc = {
         "command": "python benchmarks/run_peers.py" + (" --quick" if args.quick else "")
                    + ("" if args.peers == ",".join(PEERS) else f" --peers {args.peers}"),
