@@ -122,13 +122,6 @@ class Scripts:
                 results[i] = value
         return results
 
-    def queue(self, pipe: Any, name: str, keys: Sequence[Any], args: Sequence[Any]) -> None:
-        """Add a script call to a redis-py pipeline (call `ensure_loaded()` before executing it)."""
-        pipe.evalsha(_SHAS[name], len(keys), *keys, *args)
-
-    def mark_unloaded(self) -> None:
-        self._loaded = False
-
     def close(self) -> None:
         self.lean.close()
 
