@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
-from .models import TaskInfo, TaskState
+from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE
 from .task import EMPTY_OPTIONS, Task, TaskOptions
@@ -68,8 +68,11 @@ class Client:
         plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
         now = self._rdb.clock.now()
         req = self._request(task, plan, now)
-        self._rdb.write_task(req)
-        return _info(req, plan, now)     # built after the write: off the pickup-latency path
+        built: list[TaskInfo] = []
+        # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
+        # free in wall time (the reply is read after it)
+        self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
+        return built[0]
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return self.enqueue(task, **{**options, "process_in": delay, "process_at": None})
@@ -180,11 +183,8 @@ def _info(req: EnqueueRequest, plan: "_Plan", now: datetime) -> TaskInfo:
         state, next_at = TaskState.AGGREGATING, None
     else:
         state, next_at = TaskState.PENDING, now
-    return TaskInfo(
-        id=m.id, queue=m.queue, type=m.type, payload=m.payload, state=state, max_retry=m.retry,
-        timeout=plan.timeout, deadline=plan.deadline, group=m.group_key, next_process_at=next_at,
-        retention=plan.retention, headers=m.headers,
-    )
+    return enqueued_task_info(m.id, m.queue, m.type, m.payload, state, m.retry, plan.timeout, plan.deadline,
+                              m.group_key, next_at, plan.retention, m.headers)
 
 
 @dataclass(frozen=True, slots=True)

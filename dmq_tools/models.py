@@ -9,12 +9,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from . import _html
+from . import _html, _json
 
 __all__ = [
     "TaskState",
@@ -65,7 +64,7 @@ def decode_payload(payload: bytes | None) -> Any:
     if not text.isprintable() and not text.translate(_LINE_BREAKS).isprintable():
         return payload  # valid UTF-8 but not printable: asynq shows these as bytes too
     try:
-        return json.loads(text)
+        return _json.loads(text)
     except ValueError:
         return text
 
@@ -134,7 +133,32 @@ class TaskInfo(_HtmlRepr):
         """The payload parsed as JSON (raises ValueError if it is not JSON)."""
         if self.payload is None:
             return None
-        return json.loads(self.payload)
+        return _json.loads(self.payload)
+
+
+# Field setters of TaskInfo's slots, in field order: the enqueue path builds one TaskInfo per task,
+# and the frozen dataclass __init__ (object.__setattr__ per field) costs twice as much.
+_TASKINFO_SETTERS = tuple(getattr(TaskInfo, f.name).__set__ for f in dataclasses.fields(TaskInfo))
+if tuple(f.name for f in dataclasses.fields(TaskInfo)) != (
+        "id", "queue", "type", "payload", "state", "max_retry", "retried", "last_err", "last_failed_at",
+        "timeout", "deadline", "group", "next_process_at", "is_orphaned", "retention", "completed_at",
+        "result", "headers"):  # pragma: no cover - guards enqueued_task_info's value order
+    raise ImportError("TaskInfo's fields changed: update enqueued_task_info")
+
+
+def enqueued_task_info(
+    id: str, queue: str, type: str, payload: bytes | None, state: TaskState, max_retry: int,
+    timeout: timedelta | None, deadline: datetime | None, group: str, next_process_at: datetime | None,
+    retention: timedelta | None, headers: dict[str, str],
+) -> TaskInfo:
+    """The TaskInfo of a task just enqueued (never retried, no result): equal to
+    `TaskInfo(id=..., ...)` with the same arguments, built without the dataclass __init__."""
+    info = object.__new__(TaskInfo)
+    for setter, value in zip(_TASKINFO_SETTERS, (
+            id, queue, type, payload, state, max_retry, 0, "", None, timeout, deadline, group,
+            next_process_at, False, retention, None, None, headers)):
+        setter(info, value)
+    return info
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,20 +7,18 @@ filled in: id, queue, retry count, deadline, a cancellation Event and a result w
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from . import _json
 from .errors import ConfigurationError, InvalidTaskError
 
 __all__ = ["Task", "TaskOptions", "encode_payload", "encode_result", "Payload"]
 
 Payload = Any  # dict | list | str | bytes | None | other JSON-serialisable value
 
-#: Compact UTF-8 JSON; built once (json.dumps with options builds an encoder per call).
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode_payload(payload: Payload) -> bytes | None:
@@ -28,16 +26,17 @@ def encode_payload(payload: Payload) -> bytes | None:
 
     None stays None: asynq distinguishes a nil payload from an empty one (unique keys differ).
     """
-    if payload is None:
-        return None
-    if isinstance(payload, bytes):
-        return payload
-    if isinstance(payload, (bytearray, memoryview)):
-        return bytes(payload)
-    if isinstance(payload, str):
-        return payload.encode("utf-8")
+    if type(payload) is not dict:     # dict, the common case, goes straight to JSON
+        if payload is None:
+            return None
+        if isinstance(payload, bytes):
+            return payload
+        if isinstance(payload, (bytearray, memoryview)):
+            return bytes(payload)
+        if isinstance(payload, str):
+            return payload.encode("utf-8")
     try:
-        return _JSON.encode(payload).encode()
+        return _json.dumps(payload)
     except (TypeError, ValueError) as exc:
         raise InvalidTaskError(
             f"payload of type {type(payload).__name__} is not JSON-serialisable: {exc}"
@@ -142,7 +141,7 @@ class Task:
             raise InvalidTaskError("task type cannot be blank")
         self.type = type
         self.payload: bytes | None = encode_payload(payload)
-        self.headers: dict[str, str] = dict(headers or {})
+        self.headers: dict[str, str] = dict(headers) if headers else {}
         self.options = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
         self.id: str = ""
         self.queue: str = ""
@@ -167,7 +166,7 @@ class Task:
     def json(self) -> Any:
         """The payload parsed as JSON (cached). Raises ValueError if it is not JSON."""
         if self._json_cache is _UNSET:
-            self._json_cache = None if self.payload is None else json.loads(self.payload)
+            self._json_cache = None if self.payload is None else _json.loads(self.payload)
         return self._json_cache
 
     def text(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
@@ -79,8 +79,9 @@ class ProducerMixin(RDBBase):
         return "enqueue", [keys.task(q, tid), keys.pending(q), keys.wake(q), keys.events(q)], \
             [msg, tid, now_ns, m.type, maxlen]
 
-    def write_task(self, req: EnqueueRequest) -> None:
-        """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError."""
+    def write_task(self, req: EnqueueRequest, meanwhile: Callable[[], object] | None = None) -> None:
+        """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError.
+        `meanwhile` runs once, during the round trip when it can, else after it."""
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
         todo = self.queues_to_register([req.message.queue])
         if todo:
@@ -93,8 +94,10 @@ class ProducerMixin(RDBBase):
             if isinstance(code, Exception):
                 self.forget_queue(req.message.queue)
                 raise code
+            if meanwhile is not None:
+                meanwhile()
         else:
-            code = self.scripts.run(name, k, a)
+            code = self.scripts.run(name, k, a, meanwhile)
         raise_for_code(int(code))
 
     def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:

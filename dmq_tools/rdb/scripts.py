@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from importlib import resources
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -70,11 +70,13 @@ class Scripts:
                     raise reply
             self._loaded = True
 
-    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """Run a script now: EVALSHA, falling back to SCRIPT LOAD + EVALSHA on NOSCRIPT."""
+    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any],
+            meanwhile: Callable[[], object] | None = None) -> Any:
+        """Run a script now: EVALSHA, falling back to SCRIPT LOAD + EVALSHA on NOSCRIPT.
+        `meanwhile` runs once during the round trip (see LeanExecutor.execute)."""
         sha = _SHAS[name]
         try:
-            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)
+            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args, meanwhile=meanwhile)
         except NoScriptError:
             self.ensure_loaded(force=True)
             return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)

@@ -57,3 +57,64 @@ def test_a_full_pool_falls_back_to_redis_py(redis_url):
     client = dmq.Client(r)
     info = client.enqueue(dmq.Task("a", {"n": 1}))
     assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
+
+
+def test_plain_connections_use_the_direct_socket_path(r, redis_url):
+    """A stock redis.Connection is driven directly; a subclass that customises I/O is not."""
+    rdb = RDB(r)
+    rdb.scripts.lean.execute("PING")
+    assert list(rdb.scripts.lean._direct.values()) == [True]
+
+    class Custom(redis.Connection):
+        def send_packed_command(self, command, check_health=True):
+            return super().send_packed_command(command, check_health)
+
+    host, port = redis_url.split("//")[1].split("/")[0].split(":")
+    cr = redis.Redis(connection_pool=redis.ConnectionPool(host=host, port=int(port), connection_class=Custom))
+    other = RDB(cr)
+    assert other.scripts.lean.execute("ECHO", "x") == b"x"
+    assert list(other.scripts.lean._direct.values()) == [False]
+
+
+def test_error_reply_on_the_direct_path_keeps_the_connection_usable(r):
+    rdb = RDB(r)
+    r.set("s", "x")
+    try:
+        rdb.scripts.lean.execute("LPUSH", "s", "1")
+    except redis.ResponseError as exc:
+        assert "WRONGTYPE" in str(exc)
+    else:
+        raise AssertionError("WRONGTYPE expected")
+    assert rdb.scripts.lean.execute("ECHO", "still in step") == b"still in step"
+
+
+def test_meanwhile_runs_once_during_the_round_trip(r):
+    rdb = RDB(r)
+    calls = []
+    assert rdb.scripts.lean.execute("INCR", "n", meanwhile=lambda: calls.append(r.get("n"))) == 1
+    assert len(calls) == 1
+
+
+def test_a_failing_meanwhile_is_raised_after_the_reply_is_read(r):
+    rdb = RDB(r)
+
+    def boom():
+        raise ValueError("bookkeeping failed")
+
+    try:
+        rdb.scripts.lean.execute("INCR", "n", meanwhile=boom)
+    except ValueError as exc:
+        assert "bookkeeping" in str(exc)
+    else:
+        raise AssertionError("ValueError expected")
+    assert r.get("n") == b"1"                                     # the command ran
+    assert rdb.scripts.lean.execute("INCR", "n") == 2             # and its reply was consumed
+    assert len(rdb.scripts.lean._idle) == 1
+
+
+def test_direct_path_survives_a_server_restart_mid_session(make_redis_process):
+    server = make_redis_process(persist=True)
+    rdb = RDB(redis.Redis.from_url(server.url))
+    assert rdb.scripts.lean.execute("SET", "k", "v") in (b"OK", True, "OK")
+    server.restart()
+    assert rdb.scripts.lean.execute("GET", "k") == b"v"
