@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
-from .rdb.producer import CONFLICT, DUPLICATE
+from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
 __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
@@ -101,16 +101,31 @@ class Client:
                 _check_headers(t.headers)
         now = self._rdb.clock.now()
         built: list[TaskInfo] = []
+        pending = TaskState.PENDING
 
-        def chunks() -> Iterator[list[EnqueueRequest]]:
+        def chunks() -> Iterator[list[EnqueueRequest | PlainTasks]]:
             # built while Redis runs the previous chunk
             for start in range(0, len(tasks), _CHUNK):
-                reqs = []
+                items: list[EnqueueRequest | PlainTasks] = []
+                run: PlainTasks | None = None     # consecutive plain tasks sharing one plan
+                run_plan: _Plan | None = None
                 for t, plan in zip(tasks[start:start + _CHUNK], plans[start:start + _CHUNK]):
-                    req = self._request(t, plan, now)
-                    reqs.append(req)
-                    built.append(_info(req, plan, now))
-                yield reqs
+                    if plan.plain and not t.headers:
+                        if plan is not run_plan or run is None:
+                            run, run_plan = PlainTasks(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                                       plan.retention_s), plan
+                            items.append(run)
+                        task_id = _new_task_id()
+                        run.add(task_id, t.type, t.payload)
+                        built.append(enqueued_task_info(task_id, plan.queue, t.type, t.payload, pending,
+                                                        plan.max_retry, plan.timeout, plan.deadline, "", now,
+                                                        plan.retention, {}))
+                    else:
+                        run = None
+                        req = self._request(t, plan, now)
+                        items.append(req)
+                        built.append(_info(req, plan, now))
+                yield items
 
         codes = self._rdb.write_task_chunks(chunks())
         infos = [info for info, code in zip(built, codes) if code == 1]
@@ -205,6 +220,8 @@ class _Plan:
     timeout: timedelta | None
     deadline: datetime | None
     retention: timedelta | None
+    #: pending right away, generated ID, no unique lock, group or headers: enqueue_many's fast path
+    plain: bool = False
 
 
 def _check_headers(headers: dict[str, str]) -> None:
@@ -258,6 +275,8 @@ def _resolve(o: TaskOptions) -> _Plan:
         if timeout_s else None,
         deadline=datetime.fromtimestamp(deadline_s, _UTC) if deadline_s else None,
         retention=timedelta(seconds=retention_s) if retention_s else None,
+        plain=(process_at is None and process_in is None and unique_s is None and not group
+               and o.task_id is None and not headers),
     )
 
 

@@ -136,14 +136,17 @@ class TaskInfo(_HtmlRepr):
         return _json.loads(self.payload)
 
 
-# Field setters of TaskInfo's slots, in field order: the enqueue path builds one TaskInfo per task,
-# and the frozen dataclass __init__ (object.__setattr__ per field) costs twice as much.
-_TASKINFO_SETTERS = tuple(getattr(TaskInfo, f.name).__set__ for f in dataclasses.fields(TaskInfo))
+# The slot setters of TaskInfo's fields: the enqueue path builds one TaskInfo per task, and the
+# frozen dataclass __init__ (object.__setattr__ per field) costs ~2.5x as much as these calls.
 if tuple(f.name for f in dataclasses.fields(TaskInfo)) != (
         "id", "queue", "type", "payload", "state", "max_retry", "retried", "last_err", "last_failed_at",
         "timeout", "deadline", "group", "next_process_at", "is_orphaned", "retention", "completed_at",
-        "result", "headers"):  # pragma: no cover - guards enqueued_task_info's value order
+        "result", "headers"):  # pragma: no cover - guards enqueued_task_info below
     raise ImportError("TaskInfo's fields changed: update enqueued_task_info")
+(_set_id, _set_queue, _set_type, _set_payload, _set_state, _set_max_retry, _set_retried, _set_last_err,
+ _set_last_failed_at, _set_timeout, _set_deadline, _set_group, _set_next_process_at, _set_is_orphaned,
+ _set_retention, _set_completed_at, _set_result, _set_headers) = (
+    getattr(TaskInfo, f.name).__set__ for f in dataclasses.fields(TaskInfo))
 
 
 def enqueued_task_info(
@@ -154,10 +157,24 @@ def enqueued_task_info(
     """The TaskInfo of a task just enqueued (never retried, no result): equal to
     `TaskInfo(id=..., ...)` with the same arguments, built without the dataclass __init__."""
     info = object.__new__(TaskInfo)
-    for setter, value in zip(_TASKINFO_SETTERS, (
-            id, queue, type, payload, state, max_retry, 0, "", None, timeout, deadline, group,
-            next_process_at, False, retention, None, None, headers)):
-        setter(info, value)
+    _set_id(info, id)
+    _set_queue(info, queue)
+    _set_type(info, type)
+    _set_payload(info, payload)
+    _set_state(info, state)
+    _set_max_retry(info, max_retry)
+    _set_retried(info, 0)
+    _set_last_err(info, "")
+    _set_last_failed_at(info, None)
+    _set_timeout(info, timeout)
+    _set_deadline(info, deadline)
+    _set_group(info, group)
+    _set_next_process_at(info, next_process_at)
+    _set_is_orphaned(info, False)
+    _set_retention(info, retention)
+    _set_completed_at(info, None)
+    _set_result(info, None)
+    _set_headers(info, headers)
     return info
 
 

@@ -12,7 +12,7 @@ from . import asynq_pb2 as pb
 from .records import TaskMessage
 
 __all__ = [
-    "encode_task_message", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
+    "encode_task_message", "encode_plain_messages", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
     "from_timestamp", "pb",
 ]
 
@@ -51,6 +51,33 @@ def encode_task_message(m: TaskMessage) -> bytes:
     if m.headers:
         msg.headers.update(m.headers)
     return msg.SerializeToString()
+
+
+def encode_plain_messages(
+    queue: str, retry: int, timeout: int, deadline: int, retention: int,
+    types: list[str], ids: list[str], payloads: list[bytes | None],
+) -> list[bytes]:
+    """The messages of fresh tasks that share every field but type, id and payload: the same
+    bytes as `encode_task_message` gives each of them, with one protobuf object reused for all
+    (~2x cheaper per task than building a TaskMessage and a protobuf message for each)."""
+    msg = pb.TaskMessage(queue=queue, retry=retry)
+    if timeout:
+        msg.timeout = timeout
+    if deadline:
+        msg.deadline = deadline
+    if retention:
+        msg.retention = retention
+    out = []
+    serialize = msg.SerializeToString
+    for task_type, task_id, payload in zip(types, ids, payloads):
+        msg.type = task_type
+        msg.id = task_id
+        if payload:
+            msg.payload = payload
+        else:
+            msg.ClearField("payload")
+        out.append(serialize())
+    return out
 
 
 def decode_task_message(data: bytes | None) -> TaskMessage:

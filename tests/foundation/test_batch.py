@@ -187,3 +187,52 @@ def test_mixed_batch_keeps_fifo_order(client, r):
     infos = client.enqueue_many(tasks)
     order = [i.id for i in infos if i.queue == "default"]
     assert r.lrange(keys.pending("default"), 0, -1)[::-1] == [x.encode() for x in order]
+
+
+@pytest.mark.parametrize("fields", [
+    dict(queue="default", retry=25, timeout=1800, deadline=0, retention=0),
+    dict(queue="q", retry=0, timeout=0, deadline=1778760600, retention=3600),
+])
+def test_plain_messages_encode_like_single_messages(fields):
+    from dmq_tools.rdb.records import TaskMessage
+    from dmq_tools.rdb.wire import encode_plain_messages, encode_task_message
+
+    items = [("t", "id0", b'{"a":1}'), ("u", "id1", None), ("t", "id2", b""), ("v:w", "id3", b"\x00bytes")]
+    got = encode_plain_messages(fields["queue"], fields["retry"], fields["timeout"], fields["deadline"],
+                                fields["retention"], [i[0] for i in items], [i[1] for i in items],
+                                [i[2] for i in items])
+    want = [encode_task_message(TaskMessage(type=t, id=i, payload=p, **fields)) for t, i, p in items]
+    assert got == want
+
+
+def test_fast_path_tasks_equal_single_enqueues(fclient, r):
+    """enqueue_many's column-wise path leaves the hash, message, infos and events enqueue leaves."""
+    one = fclient.enqueue(Task("t", {"n": 0}), queue="q", max_retry=3, retention=60)
+    many = fclient.enqueue_many([Task("t", {"n": 1}), Task("t", None)], queue="q", max_retry=3, retention=60)
+    for info in [one, *many]:
+        stored = r.hgetall(keys.task("q", info.id))
+        assert set(stored) == {b"msg", b"state", b"pending_since"} and stored[b"state"] == b"pending"
+        msg = stored_message(r, "q", info.id)
+        assert (msg.type, msg.queue, msg.retry, msg.retention, msg.timeout) == ("t", "q", 3, 60, 1800)
+    assert r.hget(keys.task("q", one.id), "pending_since") == r.hget(keys.task("q", many[0].id), "pending_since")
+    assert [(i.state, i.max_retry, i.retention, i.timeout, i.headers, i.group) for i in many] == \
+        [(one.state, one.max_retry, one.retention, one.timeout, one.headers, one.group)] * 2
+    assert many[1].payload is None and stored_message(r, "q", many[1].id).payload in (None, b"")
+    assert [f[b"id"].decode() for _, f in r.xrange(keys.events("q"))] == [one.id, many[0].id, many[1].id]
+
+
+def test_fast_path_interleaved_with_other_kinds_keeps_order(client, r):
+    tasks = []
+    for i in range(600):
+        if i % 7 == 3:
+            tasks.append(Task("h", i, headers={"k": str(i)}))
+        elif i % 11 == 5:
+            tasks.append(Task("own", i, max_retry=1))
+        else:
+            tasks.append(Task("p", i))
+    infos = client.enqueue_many(tasks)
+    assert [i.payload for i in infos] == [str(i).encode() for i in range(600)]
+    assert r.lrange(keys.pending("default"), 0, -1)[::-1] == [i.id.encode() for i in infos]
+    assert stored_message(r, "default", infos[3].id).headers == {"k": "3"}
+    assert stored_message(r, "default", infos[5].id).retry == 1 and infos[5].max_retry == 1
+    assert infos[3].headers == {"k": "3"} and infos[0].headers == {}
