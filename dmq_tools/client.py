@@ -66,12 +66,29 @@ class Client:
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
         plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
+        if plan.plain and not task.headers:
+            return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
         req = self._request(task, plan, now)
         built: list[TaskInfo] = []
         # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
         # free in wall time (the reply is read after it)
         self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
+        return built[0]
+
+    def _enqueue_plain(self, task: Task, plan: "_Plan") -> TaskInfo:
+        """A task with a generated ID, pending right away, no unique lock, group or headers: the
+        common case, written without the general request machinery."""
+        task_id = _new_task_id()
+        built: list[TaskInfo] = []
+
+        def info() -> None:   # built while the write is on its way (see enqueue)
+            built.append(enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING,
+                                            plan.max_retry, plan.timeout, plan.deadline, "", self._rdb.clock.now(),
+                                            plan.retention, {}))
+
+        self._rdb.write_plain_task(PlainTasks(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                              plan.retention_s, [task_id], [task.type], [task.payload]), info)
         return built[0]
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:

@@ -63,6 +63,11 @@ class RDBBase:
     def queues_to_register(self, queues: "set[str] | list[str]") -> list[str]:
         """Queues not registered by us recently; the caller SADDs them in its round trip."""
         now = time.monotonic()
+        known = self._known_queues
+        if len(queues) == 1:   # the enqueue hot path: a lock-free look first (dict reads are atomic)
+            for q in queues:
+                if now - known.get(q, -1e9) <= _QUEUE_CACHE_SECONDS:
+                    return []
         with self._queues_lock:
             todo = [q for q in queues if now - self._known_queues.get(q, -1e9) > _QUEUE_CACHE_SECONDS]
             for q in todo:

@@ -104,22 +104,36 @@ class ProducerMixin(RDBBase):
         """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError.
         `meanwhile` runs once, during the round trip when it can, else after it."""
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
-        todo = self.queues_to_register([req.message.queue])
+        self._write_one(req.message.queue, name, k, a, meanwhile)
+
+    def write_plain_task(self, tasks: PlainTasks, meanwhile: Callable[[], object] | None = None) -> None:
+        """Write the one task of `tasks` (Client.enqueue's fast path): what write_task does for
+        the same message, without building a TaskMessage first."""
+        q, tid, typ = tasks.queue, tasks.ids[0], tasks.types[0]
+        msg = encode_plain_messages(q, tasks.retry, tasks.timeout, tasks.deadline, tasks.retention,
+                                    tasks.types, tasks.ids, tasks.payloads)[0]
+        self._write_one(q, "enqueue", [keys.task(q, tid), keys.pending(q), keys.wake(q), keys.events(q)],
+                        [msg, tid, self.now_ns(), typ, self.events_maxlen], meanwhile)
+
+    def _write_one(self, queue: str, name: str, k: list[Any], a: list[Any],
+                   meanwhile: Callable[[], object] | None) -> None:
+        todo = self.queues_to_register((queue,))
         if todo:
             # SADD asynq:queues rides in the same round trip as the script
             try:
                 code = self._run_pipelined([(name, k, a)], todo)[0]
             except Exception:
-                self.forget_queue(req.message.queue)
+                self.forget_queue(queue)
                 raise
             if isinstance(code, Exception):
-                self.forget_queue(req.message.queue)
+                self.forget_queue(queue)
                 raise code
             if meanwhile is not None:
                 meanwhile()
         else:
             code = self.scripts.run(name, k, a, meanwhile)
-        raise_for_code(int(code))
+        if code != 1:
+            raise_for_code(int(code))
 
     def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:
         """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
