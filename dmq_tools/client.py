@@ -33,13 +33,33 @@ def _seconds(value: timedelta | float | int, name: str) -> float:
     raise ConfigurationError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
-def _new_task_id() -> str:
-    """A random UUID v4 string, as Go's uuid.NewString(); ~4x cheaper than str(uuid.uuid4())."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+def _uuid4_strings(n: int) -> list[str]:
+    """n random UUID v4 strings, as Go's uuid.NewString(), from one os.urandom call."""
+    h = os.urandom(16 * n).hex()
+    v = _VARIANT
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{v[h[i + 16]]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}"
+            for i in range(0, 32 * n, 32)]
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+#: Task IDs made ahead, 64 per system call: list.pop() is atomic, so threads never share one.
+_ID_STOCK: list[str] = []
+
+
+def _new_task_id() -> str:
+    """A fresh random UUID v4 string (~0.3 µs; str(uuid.uuid4()) costs ~4 µs)."""
+    try:
+        return _ID_STOCK.pop()
+    except IndexError:
+        _ID_STOCK.extend(_uuid4_strings(64))
+        return _ID_STOCK.pop()
+
+
+def _forget_ids_after_fork() -> None:
+    _ID_STOCK.clear()   # a forked child must not hand out its parent's IDs
+
+
+os.register_at_fork(after_in_child=_forget_ids_after_fork)
 
 
 def _aware(when: datetime, name: str) -> datetime:
