@@ -47,8 +47,9 @@ def test_one_round_trip_for_a_batch(counted, r):
     assert len(infos) == 200
     assert CountingConnection.sends == 1
     stats = commandstats(r)
-    # plain tasks of one queue share an enqueue_batch call; asynq's per-task steps inside it
-    assert stats["evalsha"] == 1 and stats["hset"] == 200 and stats["lpush"] == 200
+    # plain tasks of one queue share an enqueue_batch call: a hash per task, one EXISTS over all
+    # of them, one LPUSH of all the IDs
+    assert stats["evalsha"] == 1 and stats["hset"] == 200 and stats["lpush"] == 1 and stats["exists"] == 1
     # nothing but the script and the commands it runs inside (no SADD: the queue is known)
     assert set(stats) <= {"evalsha", "exists", "hset", "lpush", "llen", "xadd", "config|resetstat", "config"}
     assert r.llen(keys.pending("default")) == 201
@@ -236,3 +237,39 @@ def test_fast_path_interleaved_with_other_kinds_keeps_order(client, r):
     assert stored_message(r, "default", infos[3].id).headers == {"k": "3"}
     assert stored_message(r, "default", infos[5].id).retry == 1 and infos[5].max_retry == 1
     assert infos[3].headers == {"k": "3"} and infos[0].headers == {}
+
+
+def test_plain_enqueue_writes_what_the_general_path_writes(fclient, frdb, r):
+    """Client.enqueue's plain fast path and write_task(EnqueueRequest) leave identical records."""
+    from dmq_tools.rdb.producer import EnqueueRequest
+    from dmq_tools.rdb.records import TaskMessage
+
+    info = fclient.enqueue(Task("t", {"n": 1}), queue="q", max_retry=4, retention=30)
+    twin_id = "0" * len(info.id)          # same length: the encodings differ only in the ID bytes
+    twin = TaskMessage(type="t", payload=b'{"n":1}', id=twin_id, queue="q", retry=4, timeout=1800, retention=30)
+    frdb.write_task(EnqueueRequest(twin))
+    fast, general = r.hgetall(keys.task("q", info.id)), r.hgetall(keys.task("q", twin_id))
+    assert fast[b"msg"].replace(info.id.encode(), twin_id.encode()) == general[b"msg"]
+    assert {k: v for k, v in fast.items() if k != b"msg"} == {k: v for k, v in general.items() if k != b"msg"}
+    events = [f for _, f in r.xrange(keys.events("q"))]
+    assert [(e[b"e"], e[b"t"]) for e in events] == [(b"enqueued", b"t")] * 2
+
+
+def test_an_id_given_twice_in_one_batch_is_written_once(client, r):
+    infos = client.enqueue_many([Task("a", task_id="same"), Task("b", task_id="same"), Task("c")])
+    assert [i.type for i in infos] == ["a", "c"]
+    assert r.llen(keys.pending("default")) == 2
+    assert stored_message(r, "default", "same").type == "a"
+    with pytest.raises(TaskIDConflictError):
+        client.enqueue_many([Task("d", task_id="twice"), Task("e", task_id="twice")], on_conflict="raise")
+
+
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 250, 251, 500, 501, 1000, 1234, 5000])
+def test_chunks_cover_every_task_once_and_taper(n):
+    from dmq_tools.client import _CHUNK, _chunk_bounds
+
+    bounds = list(_chunk_bounds(n))
+    assert [i for s, e in bounds for i in range(s, e)] == list(range(n))
+    assert all(0 < e - s <= _CHUNK for s, e in bounds)
+    if n > 64:
+        assert bounds[-1][1] - bounds[-1][0] <= 32     # little left to wait for at the end
