@@ -16,13 +16,19 @@ from tests.helpers.seed import seed_task, stored_message
 
 
 class CountingConnection(redis.Connection):
-    """A real connection that counts the times it writes to the socket (= round trips)."""
+    """A real connection that counts its writes to the socket and logs writes and reads in order."""
 
     sends = 0
+    log: list[str] = []
 
     def send_packed_command(self, command, check_health=True):
         CountingConnection.sends += 1
+        CountingConnection.log.append("send")
         return super().send_packed_command(command, check_health)
+
+    def read_response(self, *args, **kwargs):
+        CountingConnection.log.append("read")
+        return super().read_response(*args, **kwargs)
 
 
 @pytest.fixture
@@ -40,16 +46,23 @@ def commandstats(r) -> dict[str, int]:
 
 
 def test_one_round_trip_for_a_batch(counted, r):
+    """The chunks stream down one connection and every reply is read after the last write."""
+    from dmq_tools.client import _chunk_bounds
+
     counted.enqueue_many([Task("warm")])  # loads scripts, registers the queue
     CountingConnection.sends = 0
+    CountingConnection.log = []
     r.config_resetstat()
     infos = counted.enqueue_many([Task("t", {"i": i}) for i in range(200)])
     assert len(infos) == 200
-    assert CountingConnection.sends == 1
+    chunks = len(list(_chunk_bounds(200)))
+    assert CountingConnection.sends == chunks
+    assert CountingConnection.log == ["send"] * chunks + ["read"] * chunks   # one script call per chunk
     stats = commandstats(r)
-    # plain tasks of one queue share an enqueue_batch call: a hash per task, one EXISTS over all
+    # the plain tasks of a chunk share an enqueue_batch call: a hash per task, one EXISTS over all
     # of them, one LPUSH of all the IDs
-    assert stats["evalsha"] == 1 and stats["hset"] == 200 and stats["lpush"] == 1 and stats["exists"] == 1
+    assert stats["evalsha"] == chunks and stats["hset"] == 200
+    assert stats["lpush"] == chunks and stats["exists"] == chunks
     # nothing but the script and the commands it runs inside (no SADD: the queue is known)
     assert set(stats) <= {"evalsha", "exists", "hset", "lpush", "llen", "xadd", "config|resetstat", "config"}
     assert r.llen(keys.pending("default")) == 201
