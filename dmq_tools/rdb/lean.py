@@ -52,6 +52,11 @@ except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 
 
 __all__ = ["LeanExecutor"]
 
+#: Bumped in a forked child: an executor made before the fork drops the parent's sockets
+#: (cheaper than an os.getpid() system call per command).
+_FORKS = [0]
+os.register_at_fork(after_in_child=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+
 _CLOSED = "Connection closed by server."
 
 
@@ -146,7 +151,7 @@ class LeanExecutor:
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
         self._idle: list[Any] = []
         self._direct: dict[int, bool] = {}     # id(conn) -> may _Wire use its socket directly
-        self._pid = os.getpid()
+        self._forks = _FORKS[0]
         encoding = str(getattr(self._pool, "connection_kwargs", {}).get("encoding", "utf-8")).lower()
         # our commands are str/bytes/int/float tokens: hiredis packs them as redis-py would
         self._fast_pack = _hiredis_pack if encoding in ("utf-8", "utf8") else None
@@ -165,8 +170,8 @@ class LeanExecutor:
     def _take(self) -> Any:
         """An idle connection of ours, a new one, or None when the pool's max_connections is
         reached (the caller then goes through redis-py's own path, which waits for the pool)."""
-        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
-            self._idle, self._direct, self._pid = [], {}, os.getpid()
+        if self._forks != _FORKS[0]:  # forked: the parent's sockets are not ours
+            self._idle, self._direct, self._forks = [], {}, _FORKS[0]
         try:
             return self._idle.pop()
         except IndexError:

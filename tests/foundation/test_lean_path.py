@@ -118,3 +118,24 @@ def test_direct_path_survives_a_server_restart_mid_session(make_redis_process):
     assert rdb.scripts.lean.execute("SET", "k", "v") in (b"OK", True, "OK")
     server.restart()
     assert rdb.scripts.lean.execute("GET", "k") == b"v"
+
+
+def test_a_forked_child_opens_its_own_connections(r):
+    import os
+
+    rdb = RDB(r)
+    assert rdb.scripts.lean.execute("INCR", "n") == 1
+    parent_conn = rdb.scripts.lean._idle[0]
+    pid = os.fork()
+    if pid == 0:   # child: must not touch the parent's socket
+        code = 0
+        try:
+            lean = rdb.scripts.lean
+            ok = lean.execute("INCR", "n") == 2 and parent_conn not in lean._idle and len(lean._idle) == 1
+            code = 0 if ok else 1
+        except BaseException:
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert rdb.scripts.lean.execute("INCR", "n") == 3 and rdb.scripts.lean._idle == [parent_conn]
