@@ -92,3 +92,18 @@ def test_goal_rows_compare_dmq_with_the_peers_and_the_floor():
     assert rows["enqueue 1-by-1 faster than every peer"][1] is True
     assert rows["enqueue 1-by-1 >= the 1-by-1 floor"] == ("0.80x floor", False)
     assert rows["idle pickup p50 < 0.8 ms"] == ("0.70 ms", True)
+
+
+def test_floor_ab_pairs_every_round(redis_url, tmp_path, monkeypatch, capsys):
+    """benchmarks/floor_ab.py runs end to end on a real server and reports one ratio per round."""
+    import json
+
+    import floor_ab
+
+    monkeypatch.setattr(floor_ab, "RESULTS", tmp_path / "floor_ab.json")
+    assert floor_ab.main(["--rounds", "2", "--n", "30", "--redis-url", redis_url]) == 0
+    out = json.loads((tmp_path / "floor_ab.json").read_text())
+    assert set(out["rates"]) == {"floor one", "dmq one", "floor batch", "dmq batch"}
+    assert all(len(v) == 2 and min(v) > 0 for v in out["rates"].values())
+    assert out["paired_ratio_one"] > 0 and out["paired_ratio_batch"] > 0
+    assert "dmq / floor" in capsys.readouterr().out

@@ -1,0 +1,124 @@
+"""dmq's enqueue against the redis-py floor, paired round by round: a quick, steadier check.
+
+    python benchmarks/floor_ab.py [--rounds 9] [--n 3000] [--redis-url URL]
+
+The full peer harness (run_peers.py) takes each figure as a median of 3 separate runs, so on a
+shared VM a ratio can swing by ±25 % between runs. Here one process alternates, in every round:
+the floor's one-by-one LPUSH, dmq's `Client.enqueue` one by one, the floor's pipelined LPUSH
+(1,000 per round trip) and dmq's `enqueue_many` (batches of 1,000), with the same payloads as the
+harness (an id and time.time()). Each round gives a paired ratio; the median of those ratios
+is reported with the medians of the raw rates. ~30 s. Starts its own redis-server unless
+--redis-url is given. Prints markdown; writes benchmarks/results/floor_ab.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import redis
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import dmq_tools as dmq  # noqa: E402
+import peer_harness as h  # noqa: E402
+
+RESULTS = HERE / "results" / "floor_ab.json"
+BATCH = 1000
+
+
+def measures(url: str, n: int) -> dict[str, Callable[[], float]]:
+    r = redis.Redis.from_url(url)
+    client = dmq.Client(url)
+
+    def rate(fn: Callable[[], None]) -> float:
+        t0 = time.perf_counter()
+        fn()
+        return n / (time.perf_counter() - t0)
+
+    def floor_one() -> None:
+        for i in range(n):
+            r.lpush("floor:q", f"id{i}|{time.time()!r}|noop")
+
+    def dmq_one() -> None:
+        for i in range(n):
+            client.enqueue(dmq.Task("bench:noop", {"id": f"id{i}", "ts": time.time()}))
+
+    def floor_batch() -> None:
+        for start in range(0, n, BATCH):
+            pipe = r.pipeline(transaction=False)
+            for i in range(start, min(start + BATCH, n)):
+                pipe.lpush("floor:q", f"id{i}|{time.time()!r}|noop")
+            pipe.execute()
+
+    def dmq_batch() -> None:
+        for start in range(0, n, BATCH):
+            client.enqueue_many([dmq.Task("bench:noop", {"id": f"id{i}", "ts": time.time()})
+                                 for i in range(start, min(start + BATCH, n))])
+
+    return {name: (lambda fn=fn: rate(fn)) for name, fn in
+            [("floor one", floor_one), ("dmq one", dmq_one), ("floor batch", floor_batch), ("dmq batch", dmq_batch)]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--n", type=int, default=3000, help="tasks per measurement")
+    ap.add_argument("--redis-url", default=None)
+    args = ap.parse_args(argv)
+
+    server = None
+    url = args.redis_url
+    if url is None:
+        binary, _ = h.find_redis_server()
+        server = h.RedisServer(binary).start()
+        url = server.url
+    try:
+        r = redis.Redis.from_url(url)
+        m = measures(url, args.n)
+        r.flushdb()
+        m["dmq one"](), m["dmq batch"]()            # warm up: scripts loaded, queue registered
+        rates: dict[str, list[float]] = {k: [] for k in m}
+        for _ in range(args.rounds):
+            r.flushdb()
+            for name, fn in m.items():
+                rates[name].append(fn())
+        version = r.info("server")["redis_version"]
+        r.flushdb()
+    finally:
+        if server is not None:
+            server.stop()
+
+    one = [d / f for d, f in zip(rates["dmq one"], rates["floor one"])]
+    batch = [d / f for d, f in zip(rates["dmq batch"], rates["floor batch"])]
+    out = {
+        "command": "python benchmarks/floor_ab.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "machine": {"python": platform.python_version(), "redis": version},
+        "rounds": args.rounds, "n": args.n,
+        "rates": rates,
+        "median_rates": {k: statistics.median(v) for k, v in rates.items()},
+        "paired_ratio_one": statistics.median(one), "paired_ratio_batch": statistics.median(batch),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    med = out["median_rates"]
+    print(f"### dmq vs the redis-py floor, {args.rounds} paired rounds of {args.n} tasks (Redis {version})\n")
+    print("| measure | floor /s | dmq /s | dmq / floor (median of paired rounds) |")
+    print("|---|---:|---:|---:|")
+    print(f"| one by one | {med['floor one']:,.0f} | {med['dmq one']:,.0f} | {out['paired_ratio_one']:.2f}x |")
+    print(f"| batch (1,000) | {med['floor batch']:,.0f} | {med['dmq batch']:,.0f} | {out['paired_ratio_batch']:.2f}x |")
+    print(f"\n(JSON: {RESULTS})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
