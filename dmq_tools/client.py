@@ -124,8 +124,8 @@ class Client:
                                             plan.max_retry, plan.timeout, plan.deadline, "", self._rdb.clock.now(),
                                             plan.retention, {}))
 
-        self._rdb.write_plain_task(PlainTasks(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
-                                              plan.retention_s, [task_id], [task.type], [task.payload]), info)
+        self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s, plan.retention_s,
+                                   task.type, task_id, task.payload, info)
         return built[0]
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:

@@ -40,6 +40,7 @@ class RDBBase:
         self.clock: Clock = clock or SystemClock()
         self.events_maxlen = events_maxlen
         self._known_queues: dict[str, float] = {}
+        self._enqueue_keys: dict[str, tuple[str, str, str, str]] = {}   # see ProducerMixin
         self._queues_lock = threading.Lock()
 
     # -- time helpers (raw units live here only) --

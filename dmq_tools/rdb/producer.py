@@ -13,7 +13,7 @@ from . import keys
 from .base import RDBBase
 from .records import TaskMessage
 from .scripts import ScriptCall
-from .wire import encode_plain_messages, encode_task_message
+from .wire import encode_plain_message, encode_plain_messages, encode_task_message
 
 __all__ = ["ProducerMixin", "EnqueueRequest", "PlainTasks", "ENQUEUED", "CONFLICT", "DUPLICATE"]
 
@@ -106,14 +106,23 @@ class ProducerMixin(RDBBase):
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
         self._write_one(req.message.queue, name, k, a, meanwhile)
 
-    def write_plain_task(self, tasks: PlainTasks, meanwhile: Callable[[], object] | None = None) -> None:
-        """Write the one task of `tasks` (Client.enqueue's fast path): what write_task does for
-        the same message, without building a TaskMessage first."""
-        q, tid, typ = tasks.queue, tasks.ids[0], tasks.types[0]
-        msg = encode_plain_messages(q, tasks.retry, tasks.timeout, tasks.deadline, tasks.retention,
-                                    tasks.types, tasks.ids, tasks.payloads)[0]
-        self._write_one(q, "enqueue", [keys.task(q, tid), keys.pending(q), keys.wake(q), keys.events(q)],
-                        [msg, tid, self.now_ns(), typ, self.events_maxlen], meanwhile)
+    def write_plain_task(self, queue: str, retry: int, timeout: int, deadline: int, retention: int,
+                         task_type: str, task_id: str, payload: bytes | None,
+                         meanwhile: Callable[[], object] | None = None) -> None:
+        """Write one fresh task with only these fields set (Client.enqueue's fast path): what
+        write_task does for the same message, without building a TaskMessage first."""
+        ks = self._enqueue_keys.get(queue) or self._remember_enqueue_keys(queue)
+        msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
+        self._write_one(queue, "enqueue", [ks[0] + task_id, ks[1], ks[2], ks[3]],
+                        [msg, task_id, self.now_ns(), task_type, self.events_maxlen], meanwhile)
+
+    def _remember_enqueue_keys(self, queue: str) -> tuple[str, str, str, str]:
+        """Task-key prefix, pending, wake and events keys of a queue, built once per queue."""
+        if len(self._enqueue_keys) >= 1024:
+            self._enqueue_keys.clear()
+        ks = self._enqueue_keys[queue] = (keys.task_prefix(queue), keys.pending(queue), keys.wake(queue),
+                                          keys.events(queue))
+        return ks
 
     def _write_one(self, queue: str, name: str, k: list[Any], a: list[Any],
                    meanwhile: Callable[[], object] | None) -> None:

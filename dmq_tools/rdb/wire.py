@@ -12,7 +12,7 @@ from . import asynq_pb2 as pb
 from .records import TaskMessage
 
 __all__ = [
-    "encode_task_message", "encode_plain_messages", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
+    "encode_task_message", "encode_plain_message", "encode_plain_messages", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
     "from_timestamp", "pb",
 ]
 
@@ -50,6 +50,23 @@ def encode_task_message(m: TaskMessage) -> bytes:
         msg.completed_at = m.completed_at
     if m.headers:
         msg.headers.update(m.headers)
+    return msg.SerializeToString()
+
+
+def encode_plain_message(
+    queue: str, retry: int, timeout: int, deadline: int, retention: int,
+    task_type: str, task_id: str, payload: bytes | None,
+) -> bytes:
+    """The message of one fresh task with only these fields set: `encode_task_message`'s bytes."""
+    msg = pb.TaskMessage(type=task_type, id=task_id, queue=queue, retry=retry)
+    if payload:
+        msg.payload = payload
+    if timeout:
+        msg.timeout = timeout
+    if deadline:
+        msg.deadline = deadline
+    if retention:
+        msg.retention = retention
     return msg.SerializeToString()
 
 

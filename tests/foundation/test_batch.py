@@ -209,7 +209,7 @@ def test_mixed_batch_keeps_fifo_order(client, r):
 ])
 def test_plain_messages_encode_like_single_messages(fields):
     from dmq_tools.rdb.records import TaskMessage
-    from dmq_tools.rdb.wire import encode_plain_messages, encode_task_message
+    from dmq_tools.rdb.wire import encode_plain_message, encode_plain_messages, encode_task_message
 
     items = [("t", "id0", b'{"a":1}'), ("u", "id1", None), ("t", "id2", b""), ("v:w", "id3", b"\x00bytes")]
     got = encode_plain_messages(fields["queue"], fields["retry"], fields["timeout"], fields["deadline"],
@@ -217,6 +217,9 @@ def test_plain_messages_encode_like_single_messages(fields):
                                 [i[2] for i in items])
     want = [encode_task_message(TaskMessage(type=t, id=i, payload=p, **fields)) for t, i, p in items]
     assert got == want
+    single = [encode_plain_message(fields["queue"], fields["retry"], fields["timeout"], fields["deadline"],
+                                   fields["retention"], t, i, p) for t, i, p in items]
+    assert single == want
 
 
 def test_fast_path_tasks_equal_single_enqueues(fclient, r):
