@@ -102,9 +102,14 @@ class Client:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
-        if plan.plain and not task.headers:
-            return self._enqueue_plain(task, plan)
+        if not options and task.options is EMPTY_OPTIONS:
+            plan = _DEFAULT_PLAN
+            if not task.headers:          # the common call: enqueue(Task(type, payload))
+                return self._enqueue_plain(task, plan)
+        else:
+            plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
+            if plan.plain and not task.headers:
+                return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
         req = self._request(task, plan, now)
         built: list[TaskInfo] = []

@@ -21,7 +21,7 @@ STATS_TTL_SECONDS = 90 * 24 * 3600
 #: Approximate cap of each queue's event stream (dmq addition, XADD MAXLEN ~).
 DEFAULT_EVENTS_MAXLEN = 100_000
 #: How long we trust our memory that a queue is registered in asynq:queues.
-_QUEUE_CACHE_SECONDS = 30.0
+QUEUE_CACHE_SECONDS = 30.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -64,13 +64,8 @@ class RDBBase:
     def queues_to_register(self, queues: "set[str] | list[str]") -> list[str]:
         """Queues not registered by us recently; the caller SADDs them in its round trip."""
         now = time.monotonic()
-        known = self._known_queues
-        if len(queues) == 1:   # the enqueue hot path: a lock-free look first (dict reads are atomic)
-            for q in queues:
-                if now - known.get(q, -1e9) <= _QUEUE_CACHE_SECONDS:
-                    return []
         with self._queues_lock:
-            todo = [q for q in queues if now - self._known_queues.get(q, -1e9) > _QUEUE_CACHE_SECONDS]
+            todo = [q for q in queues if now - self._known_queues.get(q, -1e9) > QUEUE_CACHE_SECONDS]
             for q in todo:
                 self._known_queues[q] = now
         return todo

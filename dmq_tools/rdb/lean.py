@@ -16,8 +16,10 @@ On a connection whose class does not customise its I/O (plain TCP, unix socket o
 or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the
 connection's own hiredis reader directly: that skips ~5 µs of redis-py bookkeeping per round
 trip (host-error formatting, timeout juggling, push-message checks). The handshake (AUTH,
-SELECT, CLIENT SETNAME) is still redis-py's `connect()`, its health check still runs when due
-and push messages are skipped as redis-py skips them on a command connection. Any other connection goes through
+SELECT, CLIENT SETNAME) is still redis-py's `connect()`, its health check (a PING when the
+interval has passed since the last one; redis-py counts from the last reply, we from the last
+check) still runs, and push messages are skipped as redis-py skips them on a command
+connection. Any other connection goes through
 `send_packed_command` / `read_response` unchanged.
 """
 
@@ -137,8 +139,6 @@ class _Wire:
         if isinstance(reply, RedisConnectionError):   # e.g. "max number of clients reached"
             conn.disconnect()
             raise reply
-        if conn.health_check_interval:
-            conn.next_health_check = time.monotonic() + conn.health_check_interval
         return reply
 
 
@@ -198,7 +198,8 @@ class LeanExecutor:
         direct = self._direct[id(conn)]
         failure: BaseException | None = None
         try:
-            packed = self._pack(conn, args)
+            fast = self._fast_pack
+            packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
                 _Wire.send(conn, packed, direct)
                 if meanwhile is not None:

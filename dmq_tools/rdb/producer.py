@@ -4,13 +4,14 @@ add_to_group_unique, and a pipelined batch of them (asynq rdb.go, client side)."
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
-from .base import RDBBase
+from .base import QUEUE_CACHE_SECONDS, RDBBase
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_plain_message, encode_plain_messages, encode_task_message
@@ -126,7 +127,9 @@ class ProducerMixin(RDBBase):
 
     def _write_one(self, queue: str, name: str, k: list[Any], a: list[Any],
                    meanwhile: Callable[[], object] | None) -> None:
-        todo = self.queues_to_register((queue,))
+        seen = self._known_queues.get(queue)     # registered recently: no SADD (lock-free look)
+        todo = [] if seen is not None and time.monotonic() - seen <= QUEUE_CACHE_SECONDS \
+            else self.queues_to_register((queue,))
         if todo:
             # SADD asynq:queues rides in the same round trip as the script
             try:
