@@ -53,20 +53,28 @@ def encode_task_message(m: TaskMessage) -> bytes:
     return msg.SerializeToString()
 
 
-def encode_plain_message(
-    queue: str, retry: int, timeout: int, deadline: int, retention: int,
-    task_type: str, task_id: str, payload: bytes | None,
-) -> bytes:
-    """The message of one fresh task with only these fields set: `encode_task_message`'s bytes."""
-    msg = pb.TaskMessage(type=task_type, id=task_id, queue=queue, retry=retry)
-    if payload:
-        msg.payload = payload
+def _shared_fields(queue: str, retry: int, timeout: int, deadline: int, retention: int) -> "pb.TaskMessage":
+    """A protobuf message with the fields fresh plain tasks share (zeros left unset, as Go does)."""
+    msg = pb.TaskMessage(queue=queue, retry=retry)
     if timeout:
         msg.timeout = timeout
     if deadline:
         msg.deadline = deadline
     if retention:
         msg.retention = retention
+    return msg
+
+
+def encode_plain_message(
+    queue: str, retry: int, timeout: int, deadline: int, retention: int,
+    task_type: str, task_id: str, payload: bytes | None,
+) -> bytes:
+    """The message of one fresh task with only these fields set: `encode_task_message`'s bytes."""
+    msg = _shared_fields(queue, retry, timeout, deadline, retention)
+    msg.type = task_type
+    msg.id = task_id
+    if payload:
+        msg.payload = payload
     return msg.SerializeToString()
 
 
@@ -77,13 +85,7 @@ def encode_plain_messages(
     """The messages of fresh tasks that share every field but type, id and payload: the same
     bytes as `encode_task_message` gives each of them, with one protobuf object reused for all
     (~2x cheaper per task than building a TaskMessage and a protobuf message for each)."""
-    msg = pb.TaskMessage(queue=queue, retry=retry)
-    if timeout:
-        msg.timeout = timeout
-    if deadline:
-        msg.deadline = deadline
-    if retention:
-        msg.retention = retention
+    msg = _shared_fields(queue, retry, timeout, deadline, retention)
     out = []
     serialize = msg.SerializeToString
     for task_type, task_id, payload in zip(types, ids, payloads):
