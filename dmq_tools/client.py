@@ -64,7 +64,7 @@ _ID_STOCK: list[str] = []
 
 
 def _new_task_id() -> str:
-    """A fresh random UUID v4 string (~0.3 µs; str(uuid.uuid4()) costs ~4 µs)."""
+    """A fresh random UUID v4 string (~1.1 µs amortised; str(uuid.uuid4()) costs ~4 µs)."""
     try:
         return _ID_STOCK.pop()
     except IndexError:
