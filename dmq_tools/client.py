@@ -102,14 +102,9 @@ class Client:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        if not options and task.options is EMPTY_OPTIONS:
-            plan = _DEFAULT_PLAN
-            if not task.headers:          # the common call: enqueue(Task(type, payload))
-                return self._enqueue_plain(task, plan)
-        else:
-            plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS, {})
-            if plan.plain and not task.headers:
-                return self._enqueue_plain(task, plan)
+        plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
+        if plan.plain and not task.headers:
+            return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
         req = self._request(task, plan, now)
         built: list[TaskInfo] = []
@@ -125,9 +120,7 @@ class Client:
         built: list[TaskInfo] = []
 
         def info() -> None:   # built while the write is on its way (see enqueue)
-            built.append(enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING,
-                                            plan.max_retry, plan.timeout, plan.deadline, "", self._rdb.clock.now(),
-                                            plan.retention, {}))
+            built.append(_plain_info(task_id, task, plan, self._rdb.clock.now()))
 
         self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s, plan.retention_s,
                                    task.type, task_id, task.payload, info)
@@ -160,7 +153,6 @@ class Client:
                 _check_headers(t.headers)
         now = self._rdb.clock.now()
         built: list[TaskInfo] = []
-        pending = TaskState.PENDING
 
         def chunks() -> Iterator[list[EnqueueRequest | PlainTasks]]:
             # built while Redis runs the previous chunk
@@ -176,9 +168,7 @@ class Client:
                             items.append(run)
                         task_id = _new_task_id()
                         run.add(task_id, t.type, t.payload)
-                        built.append(enqueued_task_info(task_id, plan.queue, t.type, t.payload, pending,
-                                                        plan.max_retry, plan.timeout, plan.deadline, "", now,
-                                                        plan.retention, {}))
+                        built.append(_plain_info(task_id, t, plan, now))
                     else:
                         run = None
                         req = self._request(t, plan, now)
@@ -207,12 +197,14 @@ class Client:
         self.close()
 
     # ---- option handling: asynq's defaults and units ----
-    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"]) -> "_Plan":
+    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"] | None = None) -> "_Plan":
         """The resolved options of `task` under `call_opts`; tasks without options of their own
         share one plan (validated once), which is what keeps enqueue_many cheap per task."""
         if task.options is EMPTY_OPTIONS:
             if call_opts is EMPTY_OPTIONS:
                 return _DEFAULT_PLAN
+            if cache is None:
+                return _resolve(call_opts)
             plan = cache.get(id(call_opts))
             if plan is None:
                 plan = cache[id(call_opts)] = _resolve(call_opts)
@@ -245,6 +237,12 @@ class Client:
             return EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
                                   unique_ttl=unique_ttl)
         return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
+
+
+def _plain_info(task_id: str, task: Task, plan: "_Plan", now: datetime) -> TaskInfo:
+    """The TaskInfo of a plain task (see _Plan.plain) just written."""
+    return enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING, plan.max_retry,
+                              plan.timeout, plan.deadline, "", now, plan.retention, {})
 
 
 def _info(req: EnqueueRequest, plan: "_Plan", now: datetime) -> TaskInfo:

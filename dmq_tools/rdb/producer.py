@@ -4,14 +4,13 @@ add_to_group_unique, and a pipelined batch of them (asynq rdb.go, client side)."
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
-from .base import QUEUE_CACHE_SECONDS, RDBBase
+from .base import RDBBase
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_plain_message, encode_plain_messages, encode_task_message
@@ -98,8 +97,7 @@ class ProducerMixin(RDBBase):
             return "enqueue_unique", [req.unique_key, keys.task(q, tid), keys.pending(q), keys.wake(q),
                                       keys.events(q)], \
                 [tid, req.unique_ttl, msg, now_ns, m.type, maxlen]
-        return "enqueue", [keys.task(q, tid), keys.pending(q), keys.wake(q), keys.events(q)], \
-            [msg, tid, now_ns, m.type, maxlen]
+        return self._enqueue_call(q, tid, msg, m.type, now_ns)
 
     def write_task(self, req: EnqueueRequest, meanwhile: Callable[[], object] | None = None) -> None:
         """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError.
@@ -112,10 +110,14 @@ class ProducerMixin(RDBBase):
                          meanwhile: Callable[[], object] | None = None) -> None:
         """Write one fresh task with only these fields set (Client.enqueue's fast path): what
         write_task does for the same message, without building a TaskMessage first."""
-        ks = self._enqueue_keys.get(queue) or self._remember_enqueue_keys(queue)
         msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
-        self._write_one(queue, "enqueue", [ks[0] + task_id, ks[1], ks[2], ks[3]],
-                        [msg, task_id, self.now_ns(), task_type, self.events_maxlen], meanwhile)
+        self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, self.now_ns()), meanwhile)
+
+    def _enqueue_call(self, queue: str, task_id: str, msg: bytes, task_type: str,
+                      now_ns: int) -> tuple[str, list[Any], list[Any]]:
+        """The `enqueue` script's KEYS and ARGV for one task."""
+        ks = self._enqueue_keys.get(queue) or self._remember_enqueue_keys(queue)
+        return "enqueue", [ks[0] + task_id, ks[1], ks[2], ks[3]], [msg, task_id, now_ns, task_type, self.events_maxlen]
 
     def _remember_enqueue_keys(self, queue: str) -> tuple[str, str, str, str]:
         """Task-key prefix, pending, wake and events keys of a queue, built once per queue."""
@@ -127,9 +129,7 @@ class ProducerMixin(RDBBase):
 
     def _write_one(self, queue: str, name: str, k: list[Any], a: list[Any],
                    meanwhile: Callable[[], object] | None) -> None:
-        seen = self._known_queues.get(queue)     # registered recently: no SADD (lock-free look)
-        todo = [] if seen is not None and time.monotonic() - seen <= QUEUE_CACHE_SECONDS \
-            else self.queues_to_register((queue,))
+        todo = self.queues_to_register((queue,))
         if todo:
             # SADD asynq:queues rides in the same round trip as the script
             try:

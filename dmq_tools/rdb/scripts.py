@@ -89,12 +89,7 @@ class Scripts:
         """
         wire = [_as_command(c) for c in commands]
         results = self.lean.execute_many(wire)
-        again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if again:
-            self.ensure_loaded(force=True)
-            for i, value in zip(again, self.lean.execute_many([wire[i] for i in again])):
-                results[i] = value
-        return results
+        return self._rerun_noscript(wire, results)
 
     def stream(self, chunks: Iterable[Sequence["ScriptCall | Sequence[Any]"]]) -> list[Any]:
         """`execute` for a lazily built sequence of chunks, each sent as soon as it is built."""
@@ -117,6 +112,10 @@ class Scripts:
             for _ in gen:
                 pass
             results = self.lean.execute_many(wire)
+        return self._rerun_noscript(wire, results)
+
+    def _rerun_noscript(self, wire: list[Sequence[Any]], results: list[Any]) -> list[Any]:
+        """Load the scripts and send again only the calls answered NOSCRIPT (they did not run)."""
         again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
         if again:
             self.ensure_loaded(force=True)

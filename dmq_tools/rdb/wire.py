@@ -27,13 +27,11 @@ def encode_task_message(m: TaskMessage) -> bytes:
 
     Only non-default fields are set: on the enqueue hot path most of them are zero.
     """
-    msg = pb.TaskMessage(type=m.type, id=m.id, queue=m.queue, retry=m.retry)
+    msg = _shared_fields(m.queue, m.retry, m.timeout, m.deadline, m.retention)
+    msg.type = m.type
+    msg.id = m.id
     if m.payload:
         msg.payload = m.payload
-    if m.timeout:
-        msg.timeout = m.timeout
-    if m.deadline:
-        msg.deadline = m.deadline
     if m.retried:
         msg.retried = m.retried
     if m.error_msg:
@@ -44,8 +42,6 @@ def encode_task_message(m: TaskMessage) -> bytes:
         msg.unique_key = m.unique_key
     if m.group_key:
         msg.group_key = m.group_key
-    if m.retention:
-        msg.retention = m.retention
     if m.completed_at:
         msg.completed_at = m.completed_at
     if m.headers:
