@@ -41,6 +41,7 @@ class RDBBase:
         self.events_maxlen = events_maxlen
         self._known_queues: dict[str, float] = {}
         self._enqueue_keys: dict[str, tuple[str, str, str, str]] = {}   # see ProducerMixin
+        self._plain_parts: dict[str, tuple[int, bytes, int, bytes]] = {}  # see ProducerMixin
         self._queues_lock = threading.Lock()
 
     # -- time helpers (raw units live here only) --

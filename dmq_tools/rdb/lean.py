@@ -52,7 +52,7 @@ try:
 except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
     _Push = None
 
-__all__ = ["LeanExecutor"]
+__all__ = ["LeanExecutor", "SLOT", "resp_format"]
 
 #: Bumped in a forked child: an executor made before the fork drops the parent's sockets
 #: (cheaper than an os.getpid() system call per command).
@@ -60,6 +60,31 @@ _FORKS = [0]
 os.register_at_fork(after_in_child=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
 
 _CLOSED = "Connection closed by server."
+#: Reply types taken as they come in read_many (anything else gets a closer look).
+_PLAIN_REPLIES = frozenset((bytes, int, list))
+_MULTI = b"*1\r\n$5\r\nMULTI\r\n"
+_EXEC = b"*1\r\n$4\r\nEXEC\r\n"
+
+
+#: A per-call argument in `resp_format`.
+SLOT = object()
+
+
+def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
+    """The RESP bytes of `commands` as a %-format: each SLOT argument becomes a hole, filled per
+    call with `fmt % (len(v1), v1, len(v2), v2, ...)` (bytes values, in order). About half the
+    cost of packing the commands each time, for a hot path whose commands differ in a few
+    arguments only (RDB.write_plain_task)."""
+    out = []
+    for command in commands:
+        out.append(b"*%d\r\n" % len(command))
+        for arg in command:
+            if arg is SLOT:
+                out.append(b"$%d\r\n%b\r\n")
+                continue
+            data = arg if isinstance(arg, bytes) else str(arg).encode()
+            out.append(b"$%d\r\n" % len(data) + data.replace(b"%", b"%%") + b"\r\n")
+    return b"".join(out)
 
 
 def _plain_io(conn: Any) -> bool:
@@ -140,6 +165,36 @@ class _Wire:
             conn.disconnect()
             raise reply
         return reply
+
+    @staticmethod
+    def read_many(conn: Any, direct: bool, count: int) -> list[Any]:
+        """`count` replies (see read): the first waits for the socket, the others usually sit
+        in the reader's buffer already and are taken without a call per reply."""
+        read = _Wire.read
+        replies = [read(conn, direct)]
+        if not direct:
+            replies += [read(conn, direct) for _ in range(count - 1)]
+            return replies
+        gets = conn._parser._reader.gets
+        for _ in range(count - 1):
+            reply = gets()
+            if type(reply) not in _PLAIN_REPLIES:
+                if reply is _MORE or (_Push is not None and isinstance(reply, _Push)):
+                    reply = read(conn, direct)   # more bytes needed, or a push message to skip
+                elif isinstance(reply, RedisConnectionError):
+                    conn.disconnect()
+                    raise reply
+            replies.append(reply)
+        return replies
+
+
+def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
+    """Why a transaction was not applied: the first command refused while queued (its own
+    message says more than EXECABORT), else EXEC's reply."""
+    for reply in queued:
+        if isinstance(reply, ResponseError):
+            return reply
+    return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
 
 
 class LeanExecutor:
@@ -276,6 +331,47 @@ class LeanExecutor:
             raise
         finally:
             self._idle.append(conn)
+
+    @property
+    def takes_transactions(self) -> bool:
+        """Whether `transaction` can be used: it needs connections of our own (a plain pool) that
+        encode text as UTF-8, as `resp_format` does."""
+        return self._pool is not None and self._fast_pack is not None
+
+    def transaction(self, packed: bytes, count: int, meanwhile: Callable[[], object] | None = None) -> list[Any]:
+        """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all at once.
+
+        Returns EXEC's replies; raises the first error (a command refused while queueing aborts
+        the whole transaction: nothing is applied). Not retried on a broken connection, because
+        whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task).
+        `meanwhile` runs as in `execute`.
+        """
+        conn = self._take()
+        if conn is None:
+            raise RedisConnectionError("no connection available for a transaction")
+        direct = self._direct[id(conn)]
+        failure: BaseException | None = None
+        try:
+            _Wire.send(conn, _MULTI + packed + _EXEC, direct)
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except Exception as exc:   # read the replies first: the connection stays in step
+                    failure = exc
+            *queued, replies = _Wire.read_many(conn, direct, count + 2)   # +OK, +QUEUED each, EXEC's
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
+        if type(replies) is not list:   # EXECABORT (a command was refused while queued)
+            raise _refusal(queued, replies)
+        for reply in replies:
+            if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
+                raise reply
+        if failure is not None:
+            raise failure
+        return replies
 
     def close(self) -> None:
         idle, self._idle = self._idle, []

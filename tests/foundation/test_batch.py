@@ -260,15 +260,43 @@ def test_plain_enqueue_writes_what_the_general_path_writes(fclient, frdb, r):
     from dmq_tools.rdb.producer import EnqueueRequest
     from dmq_tools.rdb.records import TaskMessage
 
+    fclient.enqueue(Task("first"), queue="q")      # registers the queue: the next one is a transaction
+    exec_calls = _calls(r, "exec")
     info = fclient.enqueue(Task("t", {"n": 1}), queue="q", max_retry=4, retention=30)
+    assert _calls(r, "exec") == exec_calls + 1
     twin_id = "0" * len(info.id)          # same length: the encodings differ only in the ID bytes
     twin = TaskMessage(type="t", payload=b'{"n":1}', id=twin_id, queue="q", retry=4, timeout=1800, retention=30)
     frdb.write_task(EnqueueRequest(twin))
     fast, general = r.hgetall(keys.task("q", info.id)), r.hgetall(keys.task("q", twin_id))
     assert fast[b"msg"].replace(info.id.encode(), twin_id.encode()) == general[b"msg"]
     assert {k: v for k, v in fast.items() if k != b"msg"} == {k: v for k, v in general.items() if k != b"msg"}
-    events = [f for _, f in r.xrange(keys.events("q"))]
-    assert [(e[b"e"], e[b"t"]) for e in events] == [(b"enqueued", b"t")] * 2
+    events = [f for _, f in r.xrange(keys.events("q"))][1:]
+    assert [(e[b"e"], e[b"id"], e[b"t"]) for e in events] == [(b"enqueued", i.encode(), b"t") for i in (info.id, twin_id)]
+    assert r.lrange(keys.pending("q"), 0, 1) == [twin_id.encode(), info.id.encode()]
+    assert r.lrange(keys.wake("q"), 0, -1) == [b"1"]          # one wake-up token, however many tasks
+
+
+def test_plain_enqueue_without_events_records_none(r):
+    rdb = RDB(r, events_maxlen=0)
+    client = Client(rdb=rdb)
+    infos = [client.enqueue(Task("t", i), queue="q") for i in range(3)]
+    assert r.xlen(keys.events("q")) == 0
+    assert r.lrange(keys.pending("q"), 0, -1)[::-1] == [i.id.encode() for i in infos]
+    rdb.events_maxlen = 5                                    # changed at run time: honoured
+    client.enqueue(Task("t", 3), queue="q")
+    assert r.xlen(keys.events("q")) == 1
+
+
+def test_plain_enqueue_to_an_odd_queue_name(client, r):
+    for name in ("50%_off", "naïve queue", "a{b}c"):
+        client.enqueue(Task("t"), queue=name)
+        info = client.enqueue(Task("t", {"n": 2}), queue=name)
+        assert r.hget(keys.task(name, info.id), "state") == b"pending"
+        assert r.lindex(keys.pending(name), 0) == info.id.encode()
+
+
+def _calls(r, command: str) -> int:
+    return int(r.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
 def test_an_id_given_twice_in_one_batch_is_written_once(client, r):

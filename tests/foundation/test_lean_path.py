@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 import dmq_tools as dmq
@@ -139,3 +140,139 @@ def test_a_forked_child_opens_its_own_connections(r):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert rdb.scripts.lean.execute("INCR", "n") == 3 and rdb.scripts.lean._idle == [parent_conn]
+
+
+# ---- MULTI/EXEC transactions (the plain enqueue path) ----
+
+def _body(*commands):
+    from dmq_tools.rdb.lean import resp_format
+
+    return resp_format(commands)
+
+
+def test_a_transaction_applies_every_command_and_returns_their_replies(r):
+    rdb = RDB(r)
+    replies = rdb.scripts.lean.transaction(_body(("SET", "a", "1"), ("INCR", "a"), ("LPUSH", "l", "x")), 3)
+    assert replies == [b"OK", 2, 1]
+    assert r.get("a") == b"2" and r.lrange("l", 0, -1) == [b"x"]
+
+
+def test_a_command_refused_while_queued_applies_nothing(r):
+    rdb = RDB(r)
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        rdb.scripts.lean.transaction(_body(("SET", "a", "1"), ("NOSUCHCOMMAND", "x")), 2)
+    assert r.get("a") is None
+    assert rdb.scripts.lean.execute("ECHO", "in step") == b"in step"
+
+
+def test_an_error_while_executing_raises_and_keeps_the_connection_in_step(r):
+    rdb = RDB(r)
+    r.set("s", "x")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        rdb.scripts.lean.transaction(_body(("LPUSH", "s", "1"), ("INCR", "n")), 2)
+    assert r.get("n") == b"1"          # as with a script, what ran before or after the error stays
+    assert rdb.scripts.lean.execute("ECHO", "in step") == b"in step"
+    assert len(rdb.scripts.lean._idle) == 1
+
+
+def test_a_failing_meanwhile_in_a_transaction_is_raised_after_the_replies(r):
+    rdb = RDB(r)
+
+    def boom():
+        raise ValueError("bookkeeping failed")
+
+    with pytest.raises(ValueError, match="bookkeeping"):
+        rdb.scripts.lean.transaction(_body(("INCR", "n"),), 1, boom)
+    assert rdb.scripts.lean.execute("INCR", "n") == 2
+
+
+@pytest.mark.parametrize("arg", ["plain", "50%", "%d%b%%", "naïve", b"\x00\xff%s", 12, ""])
+def test_resp_format_fills_like_hiredis_packs(arg):
+    import hiredis
+
+    from dmq_tools.rdb.lean import SLOT, resp_format
+
+    value = arg if isinstance(arg, bytes) else str(arg).encode()
+    fmt = resp_format([("SET", arg, SLOT), ("LPUSH", SLOT, arg)])
+    filled = fmt % (len(value), value, len(b"k%"), b"k%")
+    assert filled == hiredis.pack_command(("SET", arg, value)) + hiredis.pack_command(("LPUSH", b"k%", arg))
+
+
+class _ReplyDroppingProxy:
+    """A real TCP proxy to the test server that, once armed, forwards the first request holding
+    EXEC and then closes that connection before the reply reaches the client: the transaction
+    ran, and the client cannot know."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self.armed = False
+        self.dropped = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self.closing:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            state = {"drop": False}
+            threading.Thread(target=self._pump, args=(client, server, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, state, False), daemon=True).start()
+
+    def _pump(self, src, dst, state, upstream: bool) -> None:
+        import socket
+
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if upstream and self.armed and b"EXEC" in data:
+                    self.armed = False
+                    state["drop"] = True
+                elif not upstream and state["drop"]:
+                    self.dropped += 1
+                    break                  # the reply never arrives: close both sides
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.closing = True
+        self.listener.close()
+
+
+def test_a_reply_lost_after_exec_ran_writes_the_task_once(r, redis_url):
+    """The transaction's reply is lost after it was applied: enqueue must neither fail nor
+    write the task twice (the script's ID check, sent next, finds it already there)."""
+    host, port = redis_url.split("//")[1].split("/")[0].split(":")
+    proxy = _ReplyDroppingProxy(host, int(port))
+    try:
+        client = dmq.Client(redis.Redis(host="127.0.0.1", port=proxy.port))
+        client.enqueue(dmq.Task("first"))               # registers the queue (script path)
+        proxy.armed = True
+        info = client.enqueue(dmq.Task("t", {"n": 1}))  # transaction applied, its reply lost
+        assert proxy.dropped == 1
+        assert r.lrange("asynq:{default}:pending", 0, -1).count(info.id.encode()) == 1
+        assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
+        assert info.type == "t"
+        after = client.enqueue(dmq.Task("t", {"n": 2}))
+        assert r.llen("asynq:{default}:pending") == 3 and after.id != info.id
+    finally:
+        proxy.close()
