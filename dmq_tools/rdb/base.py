@@ -74,6 +74,10 @@ class RDBBase:
                 self._known_queues[q] = now
         return todo
 
+    def queue_is_known(self, queue: str) -> bool:
+        """Registered by us recently: a write to it needs no SADD (see queues_to_register)."""
+        return time.monotonic() - self._known_queues.get(queue, -1e9) <= QUEUE_CACHE_SECONDS
+
     def forget_queue(self, queue: str) -> None:
         with self._queues_lock:
             self._known_queues.pop(queue, None)

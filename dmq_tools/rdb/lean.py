@@ -343,24 +343,27 @@ class LeanExecutor:
 
         Returns EXEC's replies; raises the first error (a command refused while queueing aborts
         the whole transaction: nothing is applied). Not retried on a broken connection, because
-        whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task).
-        `meanwhile` runs as in `execute`.
+        whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task); the
+        exception's `dmq_meanwhile_ran` says whether `meanwhile` (run as in `execute`) ran.
         """
         conn = self._take()
         if conn is None:
             raise RedisConnectionError("no connection available for a transaction")
         direct = self._direct[id(conn)]
         failure: BaseException | None = None
+        ran = False
         try:
             _Wire.send(conn, _MULTI + packed + _EXEC, direct)
             if meanwhile is not None:
+                ran = True
                 try:
                     meanwhile()
                 except Exception as exc:   # read the replies first: the connection stays in step
                     failure = exc
             *queued, replies = _Wire.read_many(conn, direct, count + 2)   # +OK, +QUEUED each, EXEC's
-        except BaseException:
+        except BaseException as exc:
             conn.disconnect()
+            exc.dmq_meanwhile_ran = ran   # type: ignore[attr-defined]   # for the caller's retry
             raise
         finally:
             self._idle.append(conn)
