@@ -222,6 +222,32 @@ def test_plain_messages_encode_like_single_messages(fields):
     assert single == want
 
 
+
+def test_plain_message_encoding_is_thread_safe():
+    """Each thread reuses its own protobuf object: concurrent encodes never mix fields."""
+    import threading
+
+    from dmq_tools.rdb.records import TaskMessage
+    from dmq_tools.rdb.wire import encode_plain_message, encode_task_message
+
+    bad: list[str] = []
+
+    def work(n: int) -> None:
+        for i in range(2000):
+            payload = None if i % 5 == 0 else f"{n}:{i}".encode()
+            got = encode_plain_message(f"q{n % 2}", n, 60, 0, 0, f"t{n}", f"id{n}-{i}", payload)
+            want = encode_task_message(TaskMessage(type=f"t{n}", id=f"id{n}-{i}", payload=payload,
+                                                   queue=f"q{n % 2}", retry=n, timeout=60))
+            if got != want:
+                bad.append(f"{n}:{i}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
+
 def test_fast_path_tasks_equal_single_enqueues(fclient, r):
     """enqueue_many's column-wise path leaves the hash, message, infos and events enqueue leaves."""
     one = fclient.enqueue(Task("t", {"n": 0}), queue="q", max_retry=3, retention=60)
