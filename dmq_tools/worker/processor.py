@@ -26,7 +26,6 @@ import math
 import random
 import threading
 import time
-from datetime import datetime, timezone
 from functools import reduce
 from typing import Any, Callable
 
@@ -42,7 +41,6 @@ from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Run
 __all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
 
 log = logging.getLogger(__name__)
-_UTC = timezone.utc
 #: An outcome waits at most this long for a round trip it can share (then the watcher writes it).
 _ACK_MAX_DELAY = 0.05
 #: A thread about to run its next task first writes outcomes older than this.
@@ -296,10 +294,8 @@ class Processor(OutcomesMixin):
                 bad = True
                 continue
             deadline = compute_deadline(msg, now, default_timeout)
-            task = Task(msg.type, msg.payload, msg.headers)
-            task.id, task.queue, task.retry_count, task.max_retry = tid, msg.queue, msg.retried, msg.retry
-            task.deadline = datetime.fromtimestamp(deadline, _UTC)
-            task._result_writer = ResultWriter(self.rdb, msg.queue, tid)
+            task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, deadline,
+                                ResultWriter(self.rdb, msg.queue, tid))
             runs.append(Running(msg, task, deadline, lease))
         if bad:
             self._flush_acks()

@@ -83,6 +83,33 @@ def test_skip_retry_archives_and_revoke_drops(start, r, client):
     assert any(e["e"] == "revoked" and e["id"] == v.id for e in events(r, Q))
 
 
+def test_a_handler_sees_the_leased_task_whole(start, r, client):
+    """What a handler gets: id, queue, type, payload, headers (its own copy), retries, deadline."""
+    from datetime import datetime, timezone
+
+    mux = ServeMux()
+    seen = {}
+
+    @mux.handle("look")
+    def look(t):
+        seen.update(id=t.id, queue=t.queue, type=t.type, payload=t.json(), headers=dict(t.headers),
+                    retry_count=t.retry_count, max_retry=t.max_retry, deadline=t.deadline)
+        t.headers["changed"] = "by handler"
+        if t.retry_count == 0:
+            raise RuntimeError("once more")
+
+    start(r, mux)
+    before = datetime.now(timezone.utc)
+    info = client.enqueue(dmq.Task("look", {"n": 1}, headers={"h": "v"}), max_retry=3,
+                          timeout=timedelta(seconds=90))
+    assert wait_until(lambda: seen.get("retry_count") == 0)
+    assert seen["id"] == info.id and seen["queue"] == Q and seen["type"] == "look"
+    assert seen["payload"] == {"n": 1} and seen["headers"] == {"h": "v"} and seen["max_retry"] == 3
+    assert seen["deadline"].tzinfo is not None
+    assert before + timedelta(seconds=89) <= seen["deadline"] <= datetime.now(timezone.utc) + timedelta(seconds=91)
+    assert wait_until(lambda: stored(r, Q, info.id)[0] == "retry")
+    assert stored(r, Q, info.id)[1].headers == {"h": "v"}      # the handler's change stays its own
+
 def test_unknown_type_retried_then_archived(start, r, client):
     start(r, ServeMux())
     info = client.enqueue(dmq.Task("mystery", {}), max_retry=1)
