@@ -78,6 +78,7 @@ class Processor(OutcomesMixin):
         self._stop_fetch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heap: list[tuple[float, int, Running]] = []
+        self._unwatched: "collections.deque[Running]" = collections.deque()   # deadlines >= 1 s away
         self._heap_cv = threading.Condition()
         self._seq = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -421,19 +422,31 @@ class Processor(OutcomesMixin):
         self._expire(run, "lease")
 
     def _watch(self, run: Running) -> None:
+        if run.deadline >= time.time() + 1.0:
+            # the watcher wakes at least once a second and takes it then: soon enough, and the
+            # dispatching thread (on its way to the handler) skips the lock and the heap
+            self._unwatched.append(run)
+            return
         with self._heap_cv:
-            heap = self._heap
-            if len(heap) > 1024 and len(heap) > 4 * (len(self._inflight) + 1):
-                heap[:] = [e for e in heap if not e[2].claimed]
-                heapq.heapify(heap)
-            first = heap[0][0] if heap else math.inf
-            heapq.heappush(heap, (run.deadline, next(self._seq), run))
-            if run.deadline < first and run.deadline < time.time() + 1.0:
-                self._heap_cv.notify()     # otherwise its next wake (at most 1 s away) is soon enough
+            first = self._heap[0][0] if self._heap else math.inf
+            self._push_watched(run)
+            if run.deadline < first:
+                self._heap_cv.notify()
+
+    def _push_watched(self, run: Running) -> None:
+        """Add a deadline to the heap (the caller holds _heap_cv)."""
+        heap = self._heap
+        if len(heap) > 1024 and len(heap) > 4 * (len(self._inflight) + 1):
+            heap[:] = [e for e in heap if not e[2].claimed]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (run.deadline, next(self._seq), run))
 
     def _watch_loop(self) -> None:
+        unwatched = self._unwatched
         with self._heap_cv:
             while not self._closing:
+                while unwatched:
+                    self._push_watched(unwatched.popleft())
                 heap = self._heap
                 while heap and heap[0][2].claimed:
                     heapq.heappop(heap)

@@ -118,7 +118,8 @@ def test_unknown_type_retried_then_archived(start, r, client):
     assert stored(r, Q, info.id)[1].retried == 1
 
 
-def test_deadline_frees_slot_and_sets_cancelled(start, r, client):
+@pytest.mark.parametrize("timeout_s", [1, 2])   # 2 s: a deadline the watcher takes up on its own wake
+def test_deadline_frees_slot_and_sets_cancelled(start, r, client, timeout_s):
     mux = ServeMux()
     seen = {}
     release = threading.Event()
@@ -131,7 +132,7 @@ def test_deadline_frees_slot_and_sets_cancelled(start, r, client):
 
     mux.handle("quick", lambda t: seen.setdefault("quick", t.id))
     start(r, mux, concurrency=1, prefetch=0)
-    info = client.enqueue(dmq.Task("slow", {}), timeout=timedelta(seconds=1), max_retry=0)
+    info = client.enqueue(dmq.Task("slow", {}), timeout=timedelta(seconds=timeout_s), max_retry=0)
     assert wait_until(lambda: stored(r, Q, info.id)[0] == "archived")
     assert stored(r, Q, info.id)[1].error_msg == "context deadline exceeded"
     assert seen["cancelled"] is True
