@@ -7,7 +7,8 @@ shared VM a ratio can swing by ±25 % between runs. Here one process alternates,
 the floor's one-by-one LPUSH, dmq's `Client.enqueue` one by one, the floor's pipelined LPUSH
 (1,000 per round trip) and dmq's `enqueue_many` (batches of 1,000), with the same payloads as the
 harness (an id and time.time()). Each round gives a paired ratio; the median of those ratios
-is reported with the medians of the raw rates. ~30 s. Starts its own redis-server unless
+is reported with the medians of the raw rates, and the CPU each side spends per task (this
+process: time.process_time; Redis: INFO cpu), which moves far less with the box than rates do. ~30 s. Starts its own redis-server unless
 --redis-url is given. Prints markdown; writes benchmarks/results/floor_ab.json.
 """
 
@@ -35,14 +36,20 @@ RESULTS = HERE / "results" / "floor_ab.json"
 BATCH = 1000
 
 
-def measures(url: str, n: int) -> dict[str, Callable[[], float]]:
+def measures(url: str, n: int) -> dict[str, Callable[[], tuple[float, float, float]]]:
     r = redis.Redis.from_url(url)
     client = dmq.Client(url)
 
-    def rate(fn: Callable[[], None]) -> float:
-        t0 = time.perf_counter()
+    def redis_cpu() -> float:
+        info = r.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def rate(fn: Callable[[], None]) -> tuple[float, float, float]:
+        """tasks/s, and this process's and the server's CPU per task (µs, system time included)."""
+        s0, c0, t0 = redis_cpu(), time.process_time(), time.perf_counter()
         fn()
-        return n / (time.perf_counter() - t0)
+        t1, c1, s1 = time.perf_counter(), time.process_time(), redis_cpu()
+        return n / (t1 - t0), (c1 - c0) / n * 1e6, (s1 - s0) / n * 1e6
 
     def floor_one() -> None:
         for i in range(n):
@@ -87,10 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         r.flushdb()
         m["dmq one"](), m["dmq batch"]()            # warm up: scripts loaded, queue registered
         rates: dict[str, list[float]] = {k: [] for k in m}
+        client_cpu: dict[str, list[float]] = {k: [] for k in m}
+        server_cpu: dict[str, list[float]] = {k: [] for k in m}
         for _ in range(args.rounds):
             r.flushdb()
             for name, fn in m.items():
-                rates[name].append(fn())
+                tps, client_us, server_us = fn()
+                rates[name].append(tps)
+                client_cpu[name].append(client_us)
+                server_cpu[name].append(server_us)
         version = r.info("server")["redis_version"]
         r.flushdb()
     finally:
@@ -107,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         "rates": rates,
         "median_rates": {k: statistics.median(v) for k, v in rates.items()},
         "paired_ratio_one": statistics.median(one), "paired_ratio_batch": statistics.median(batch),
+        "client_cpu_us": {k: statistics.median(v) for k, v in client_cpu.items()},
+        "redis_cpu_us": {k: statistics.median(v) for k, v in server_cpu.items()},
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")
@@ -116,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     print(f"| one by one | {med['floor one']:,.0f} | {med['dmq one']:,.0f} | {out['paired_ratio_one']:.2f}x |")
     print(f"| batch (1,000) | {med['floor batch']:,.0f} | {med['dmq batch']:,.0f} | {out['paired_ratio_batch']:.2f}x |")
+    print("\nCPU per task, medians of the rounds (µs, system time included; Redis: INFO cpu):\n")
+    print("| measure | client CPU | Redis CPU |")
+    print("|---|---:|---:|")
+    for name in m:
+        print(f"| {name} | {out['client_cpu_us'][name]:.1f} | {out['redis_cpu_us'][name]:.1f} |")
     print(f"\n(JSON: {RESULTS})")
     return 0
 

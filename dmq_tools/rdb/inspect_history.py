@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from typing import Any
 from . import keys
 from .base import RDBBase
 
-__all__ = ["InspectHistoryMixin", "EventRecord"]
+__all__ = ["InspectHistoryMixin", "EventRecord", "event_records"]
 
 _UTC = timezone.utc
 
@@ -30,6 +31,27 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
+def event_records(q: str, entry_id: Any, fields: dict[Any, Any]) -> list[EventRecord]:
+    """The events of one stream entry: one, or one per task of an `enqueue_batch` entry
+    (ids=<JSON array>, with t=<shared type> or types=<JSON array>), in the order written. An
+    entry that does not read as either is returned whole, as one event: history never fails."""
+    eid = _text(entry_id)
+    ms = int(eid.split("-", 1)[0])
+    text = {_text(k): _text(v) for k, v in fields.items()}
+    if "ids" not in text:
+        return [EventRecord(q, ms, text, eid)]
+    try:
+        ids = json.loads(text["ids"])
+        kinds = [text["t"]] * len(ids) if "t" in text else json.loads(text["types"])
+        if not (isinstance(ids, list) and isinstance(kinds, list) and len(ids) == len(kinds)):
+            raise ValueError("ids and types differ in length")
+    except (ValueError, KeyError, TypeError):
+        return [EventRecord(q, ms, text, eid)]
+    rest = {k: v for k, v in text.items() if k not in ("e", "ids", "t", "types")}
+    e = text.get("e", "")
+    return [EventRecord(q, ms, {"e": e, "id": str(i), "t": str(t), **rest}, eid) for i, t in zip(ids, kinds)]
+
+
 class InspectHistoryMixin(RDBBase):
     def historical_stats(self, q: str, days: int) -> list[tuple[str, int, int]]:
         """(UTC date, processed, failed) for today and the n-1 days before, newest first.
@@ -45,18 +67,11 @@ class InspectHistoryMixin(RDBBase):
         return [(d, int(vals[2 * i] or 0), int(vals[2 * i + 1] or 0)) for i, d in enumerate(dates)]
 
     # ---- events stream ----
-    def _events_range(self, q: str, lo: str, hi: str, count: int, reverse: bool) -> list[EventRecord]:
+    def _entries(self, q: str, lo: str, hi: str, count: int, reverse: bool) -> list[tuple[Any, Any]]:
         key = keys.events(q)
         if reverse:
-            raw = self.client.xrevrange(key, hi, lo, count=count)
-        else:
-            raw = self.client.xrange(key, lo, hi, count=count)
-        out = []
-        for entry_id, fields in raw:
-            eid = _text(entry_id)
-            out.append(EventRecord(q, int(eid.split("-", 1)[0]),
-                                   {_text(k): _text(v) for k, v in fields.items()}, eid))
-        return out
+            return list(reversed(self.client.xrevrange(key, hi, lo, count=count)))
+        return self.client.xrange(key, lo, hi, count=count)
 
     def iter_events(self, q: str, since_ms: int | None = None, until_ms: int | None = None,
                     batch: int = 5000) -> Iterator[list[EventRecord]]:
@@ -64,21 +79,24 @@ class InspectHistoryMixin(RDBBase):
         lo = "-" if since_ms is None else str(since_ms)
         hi = "+" if until_ms is None else str(until_ms)
         while True:
-            rows = self._events_range(q, lo, hi, batch, reverse=False)
+            entries = self._entries(q, lo, hi, batch, reverse=False)
+            rows = [r for entry_id, fields in entries for r in event_records(q, entry_id, fields)]
             if rows:
                 yield rows
-            if len(rows) < batch:
+            if len(entries) < batch:
                 return
-            lo = "(" + rows[-1].entry_id
+            lo = "(" + _text(entries[-1][0])
 
     def latest_events(self, q: str, count: int, since_ms: int | None = None,
                       until_ms: int | None = None) -> list[EventRecord]:
         """The newest `count` events in the window, oldest first (XREVRANGE)."""
+        if count <= 0:
+            return []
         lo = "-" if since_ms is None else str(since_ms)
         hi = "+" if until_ms is None else str(until_ms)
-        rows = self._events_range(q, lo, hi, count, reverse=True)
-        rows.reverse()
-        return rows
+        entries = self._entries(q, lo, hi, count, reverse=True)   # each entry holds >= 1 event
+        rows = [r for entry_id, fields in entries for r in event_records(q, entry_id, fields)]
+        return rows[-count:]
 
     # ---- per-minute counters ----
     def minute_counters(self, q: str, since_s: float, until_s: float) -> dict[int, tuple[int, int]]:

@@ -106,4 +106,5 @@ def test_floor_ab_pairs_every_round(redis_url, tmp_path, monkeypatch, capsys):
     assert set(out["rates"]) == {"floor one", "dmq one", "floor batch", "dmq batch"}
     assert all(len(v) == 2 and min(v) > 0 for v in out["rates"].values())
     assert out["paired_ratio_one"] > 0 and out["paired_ratio_batch"] > 0
+    assert set(out["redis_cpu_us"]) == set(out["rates"]) and min(out["client_cpu_us"].values()) > 0
     assert "dmq / floor" in capsys.readouterr().out

@@ -8,13 +8,17 @@
 -- ARGV[2] -> event stream MAXLEN (0 = record no event)
 -- ARGV[3i], ARGV[3i+1], ARGV[3i+2] -> encoded TaskMessage, task ID, task type of the i-th task
 -- Returns an array: per task 1 if enqueued, 0 if its ID already exists (it is skipped).
--- Same records as enqueue per task; cheaper: one EXISTS over every hash first (per-task checks
--- only when some ID is taken) and one LPUSH of all the IDs (LPUSH k a b = LPUSH k a; LPUSH k b).
+-- Same task records as enqueue per task; cheaper: one EXISTS over every hash first (per-task
+-- checks only when some ID is taken), one LPUSH of all the IDs (LPUSH k a b = LPUSH k a;
+-- LPUSH k b), and one event for the whole call: e=enqueued, ids=<JSON array of the IDs written>,
+-- t=<their type> when they share one, else types=<JSON array> (readers expand it per task).
 local n = #KEYS - 3
 local codes = {}
 local ids = {}
 local maxlen = tonumber(ARGV[2])
 local check = n > 0 and redis.call("EXISTS", unpack(KEYS, 4, 3 + n)) > 0
+local types = {}
+local one_type = true
 local seen = {}   -- an ID given twice in this batch: the second one conflicts, as with enqueue
 for i = 1, n do
     local key = KEYS[3 + i]
@@ -25,10 +29,8 @@ for i = 1, n do
         redis.call("HSET", key, "msg", ARGV[a], "state", "pending", "pending_since", ARGV[1])
         seen[key] = true
         ids[#ids + 1] = ARGV[a + 1]
-        if maxlen > 0 then
-            redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[2], "*", "e", "enqueued", "id", ARGV[a + 1],
-                "t", ARGV[a + 2])
-        end
+        types[#types + 1] = ARGV[a + 2]
+        one_type = one_type and ARGV[a + 2] == types[1]
         codes[i] = 1
     end
 end
@@ -36,6 +38,15 @@ if #ids > 0 then
     redis.call("LPUSH", KEYS[1], unpack(ids))
     if redis.call("LLEN", KEYS[2]) == 0 then
         redis.call("LPUSH", KEYS[2], "1")
+    end
+    if maxlen > 0 then
+        if one_type then
+            redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[2], "*", "e", "enqueued",
+                "ids", cjson.encode(ids), "t", types[1])
+        else
+            redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[2], "*", "e", "enqueued",
+                "ids", cjson.encode(ids), "types", cjson.encode(types))
+        end
     end
 end
 return codes
