@@ -424,14 +424,27 @@ class Processor(OutcomesMixin):
     def _watch(self, run: Running) -> None:
         if run.deadline >= time.time() + 1.0:
             # the watcher wakes at least once a second and takes it then: soon enough, and the
-            # dispatching thread (on its way to the handler) skips the lock and the heap
+            # dispatching thread (on its way to the handler) skips the lock and the heap. Under
+            # load, every 1,024th does the taking, so finished runs are not held for a second.
             self._unwatched.append(run)
+            if len(self._unwatched) >= 1024:
+                with self._heap_cv:
+                    self._take_unwatched()
             return
         with self._heap_cv:
             first = self._heap[0][0] if self._heap else math.inf
             self._push_watched(run)
             if run.deadline < first:
                 self._heap_cv.notify()
+
+    def _take_unwatched(self) -> None:
+        """Move deferred deadlines into the heap, dropping runs already finished (the caller
+        holds _heap_cv)."""
+        unwatched = self._unwatched
+        while unwatched:
+            run = unwatched.popleft()
+            if not run.claimed:
+                self._push_watched(run)
 
     def _push_watched(self, run: Running) -> None:
         """Add a deadline to the heap (the caller holds _heap_cv)."""
@@ -442,11 +455,9 @@ class Processor(OutcomesMixin):
         heapq.heappush(heap, (run.deadline, next(self._seq), run))
 
     def _watch_loop(self) -> None:
-        unwatched = self._unwatched
         with self._heap_cv:
             while not self._closing:
-                while unwatched:
-                    self._push_watched(unwatched.popleft())
+                self._take_unwatched()
                 heap = self._heap
                 while heap and heap[0][2].claimed:
                     heapq.heappop(heap)
