@@ -163,7 +163,8 @@ class Task:
         task.type, task.payload, task.options = type, payload, EMPTY_OPTIONS
         task.headers = dict(headers) if headers else {}   # the handler may change its copy
         task.id, task.queue, task.retry_count, task.max_retry = task_id, queue, retry_count, max_retry
-        task._deadline, task._cancelled, task._result_writer, task._json_cache = float(deadline), None, result_writer, _UNSET
+        task._deadline, task._result_writer = float(deadline), result_writer
+        task._cancelled, task._json_cache = None, _UNSET
         return task
 
     @property

@@ -12,8 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
-from .records import TaskMessage
 from .lean import SLOT, resp_format
+from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_plain_message, encode_plain_messages, encode_task_message
 

@@ -12,13 +12,13 @@ from ..errors import CodecError
 from . import asynq_pb2 as pb
 from .records import TaskMessage
 
+__all__ = [
+    "encode_task_message", "encode_plain_message", "encode_plain_messages", "decode_task_message",
+    "GO_ZERO_SECONDS", "to_timestamp", "from_timestamp", "pb",
+]
+
 #: Per-thread protobuf objects reused by encode_plain_message.
 _THREAD = threading.local()
-
-__all__ = [
-    "encode_task_message", "encode_plain_message", "encode_plain_messages", "decode_task_message", "GO_ZERO_SECONDS", "to_timestamp",
-    "from_timestamp", "pb",
-]
 
 #: Go's zero time.Time (0001-01-01T00:00:00Z) as Unix seconds: asynq's "never".
 GO_ZERO_SECONDS = -62135596800
