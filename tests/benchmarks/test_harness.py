@@ -94,6 +94,42 @@ def test_goal_rows_compare_dmq_with_the_peers_and_the_floor():
     assert rows["idle pickup p50 < 0.8 ms"] == ("0.70 ms", True)
 
 
+def test_goal_rows_show_each_runs_own_floor_ratio():
+    from peer_report import goals
+
+    def peer(samples):
+        return {"title": "x", "note": "", "samples": samples, "failed": {},
+                "medians": {k: sorted(v)[len(v) // 2] for k, v in samples.items()}}
+
+    one = {"one_process": ["a"], "best": None, "sleep": None, "latency": "a"}
+    doc = {"peers": {"floor": peer({"enqueue_one": [100.0, 200.0, 50.0], "enqueue_batch": [1000.0, 1000.0]}),
+                     "dmq": peer({"noop:a": [10.0], "enqueue_one": [90.0, 210.0, 80.0],
+                                  "enqueue_batch": [500.0, 700.0, 600.0]})},
+           "configs": {"floor": one, "dmq": one}}
+    rows = {goal: (measured, met) for goal, measured, met in goals(doc)}
+    # the verdict is the ratio of the medians (90 / 100); each run's own ratio is shown beside it
+    assert rows["enqueue 1-by-1 >= the 1-by-1 floor"] == ("0.90x floor (per run: 0.90, 1.05, 1.60)", False)
+    # runs that do not pair up (a failed floor run) show the medians only
+    assert rows["batch enqueue >= 0.5x pipelined floor"] == ("0.60x floor", True)
+
+
+def test_floor_ab_reference_writes_the_records_dmq_writes(redis_url):
+    """floor_ab's "redis-py records" measure writes tasks a dmq inspector and worker accept."""
+    import floor_ab
+    import redis as redis_py
+
+    import dmq_tools as dmq
+
+    redis_py.Redis.from_url(redis_url).flushdb()
+    floor_ab.measures(redis_url, 3)["redis-py records"]()
+    insp = dmq.Inspector(redis_url)
+    pending = insp.list_tasks("default", "pending")
+    assert [t.type for t in pending] == ["bench:noop"] * 3
+    assert sorted(t.json()["id"] for t in pending) == ["id0", "id1", "id2"]
+    enqueued = [e for e in insp.events("default") if e.event == "enqueued"]
+    assert sorted(e.task_id for e in enqueued) == sorted(t.id for t in pending)
+
+
 def test_floor_ab_pairs_every_round(redis_url, tmp_path, monkeypatch, capsys):
     """benchmarks/floor_ab.py runs end to end on a real server and reports one ratio per round."""
     import json
@@ -103,8 +139,8 @@ def test_floor_ab_pairs_every_round(redis_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(floor_ab, "RESULTS", tmp_path / "floor_ab.json")
     assert floor_ab.main(["--rounds", "2", "--n", "30", "--redis-url", redis_url]) == 0
     out = json.loads((tmp_path / "floor_ab.json").read_text())
-    assert set(out["rates"]) == {"floor one", "dmq one", "floor batch", "dmq batch"}
+    assert set(out["rates"]) == {"floor one", "dmq one", "redis-py records", "floor batch", "dmq batch"}
     assert all(len(v) == 2 and min(v) > 0 for v in out["rates"].values())
-    assert out["paired_ratio_one"] > 0 and out["paired_ratio_batch"] > 0
+    assert out["paired_ratio_one"] > 0 and out["paired_ratio_batch"] > 0 and out["paired_ratio_same_records"] > 0
     assert set(out["redis_cpu_us"]) == set(out["rates"]) and min(out["client_cpu_us"].values()) > 0
     assert "dmq / floor" in capsys.readouterr().out
