@@ -11,8 +11,9 @@ writes (asynq's task hash and pending entry, dmq's event and wake token, one MUL
 with redis-py's own transaction pipeline: it separates what the records cost the server from
 what each client spends. Each round gives a paired ratio; the median of those ratios
 is reported with the medians of the raw rates, and the CPU each side spends per task (this
-process: time.process_time; Redis: INFO cpu), which moves far less with the box than rates do. ~40 s. Starts its own redis-server unless
---redis-url is given. Prints markdown; writes benchmarks/results/floor_ab.json.
+process: time.process_time; Redis: INFO cpu), which moves far less with the box than rates do.
+~40 s. Starts its own redis-server unless --redis-url is given. Prints markdown; writes
+benchmarks/results/floor_ab.json.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ import platform
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Callable
-
-import uuid
 
 import redis
 

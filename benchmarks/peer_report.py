@@ -49,9 +49,10 @@ def goals(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             rows.append((goal, "not measured", None))
             return
         shown = f"{a / b:.2f}x {label}"
-        runs = list(zip(peers["dmq"]["samples"].get(paired, []), peers.get("floor", {}).get("samples", {}).get(paired, [])))
-        if paired and len(runs) > 1 and all(len(peers[n]["samples"][paired]) == len(runs) for n in ("dmq", "floor")):
-            shown += " (per run: " + ", ".join(f"{x / y:.2f}" for x, y in runs) + ")"
+        ours = peers["dmq"]["samples"].get(paired, [])
+        theirs = peers.get("floor", {}).get("samples", {}).get(paired, [])
+        if paired and len(ours) == len(theirs) > 1:   # runs pair up only when neither side failed one
+            shown += " (per run: " + ", ".join(f"{x / y:.2f}" for x, y in zip(ours, theirs)) + ")"
         rows.append((goal, shown, a / b >= target))
 
     best_peer = max((v for n in others if (v := _one_process(doc, n)) is not None), default=None)
