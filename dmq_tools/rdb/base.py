@@ -64,12 +64,11 @@ class RDBBase:
     # -- asynq:queues registry --
     def queues_to_register(self, queues: "set[str] | list[str]") -> list[str]:
         """Queues not registered by us recently; the caller SADDs them in its round trip."""
-        now = time.monotonic()
-        known = self._known_queues
-        if all(now - known.get(q, -1e9) <= QUEUE_CACHE_SECONDS for q in queues):
+        if all(self.queue_is_known(q) for q in queues):
             return []   # the common case, without the lock (dict reads are atomic)
         with self._queues_lock:
-            todo = [q for q in queues if now - self._known_queues.get(q, -1e9) > QUEUE_CACHE_SECONDS]
+            todo = [q for q in queues if not self.queue_is_known(q)]
+            now = time.monotonic()
             for q in todo:
                 self._known_queues[q] = now
         return todo
