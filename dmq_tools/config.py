@@ -1,0 +1,189 @@
+"""The deployment's settings, read in one place: the environment over a `./.env` file.
+
+Every command and built-in task takes its configuration from `load_settings()`, so a bad value
+fails once, early, with the variable's name. Secrets (passwords, the API token) never appear in
+`repr()` or in `Settings.masked()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings", "parse_queue_weights", "parse_bool", "DEFAULT_QUEUES"]
+
+DEFAULT_QUEUES: dict[str, int] = {"critical": 6, "default": 3, "low": 1}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_SECRET = "***"
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """`true/false/yes/no/on/off/1/0`, any case; anything else names the variable."""
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+
+
+def _int(value: str, name: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _float(value: str, name: str, *, low: float, high: float) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigurationError(f"{name} must be between {low:g} and {high:g}, got {number:g}")
+    return number
+
+
+def parse_queue_weights(spec: str, name: str = "QUEUE_QUEUES") -> dict[str, int]:
+    """`critical=6,default=3,low=1` (a name without `=N` weighs 1)."""
+    weights: dict[str, int] = {}
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        queue, sep, weight = part.partition("=")
+        queue = queue.strip()
+        if not queue:
+            raise ConfigurationError(f"{name}: blank queue name in {part!r}")
+        weights[queue] = _int(weight, f"{name} weight of {queue!r}", low=1, high=1_000_000) if sep else 1
+    if not weights:
+        raise ConfigurationError(f"{name} names no queue; use e.g. critical=6,default=3,low=1")
+    return weights
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """What a dmq deployment is configured with (see `docs/configuration.md`)."""
+
+    redis_url: str | None = None                      # REDIS_URL; None: the embedded server
+    redis_password: str | None = field(default=None, repr=False)   # REDIS_PASSWORD
+    worker_enabled: bool = True                       # QUEUE_WORKER_ENABLED
+    concurrency: int = 10                             # QUEUE_CONCURRENCY
+    queues: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUEUES))  # QUEUE_QUEUES
+    strict_priority: bool = False                     # QUEUE_STRICT_PRIORITY
+    api_token: str | None = field(default=None, repr=False)        # DMQ_API_TOKEN
+    api_host: str = "127.0.0.1"                       # DMQ_API_HOST (0.0.0.0 in a container)
+    api_port: int = 8080                              # DMQ_API_PORT
+    media_root: Path = field(default_factory=lambda: Path.cwd() / "media")  # MEDIA_ROOT
+    schedule_file: Path | None = None                 # DMQ_SCHEDULE (YAML/TOML periodic tasks)
+    smtp_host: str | None = None                      # SMTP_HOST
+    smtp_port: int | None = None                      # SMTP_PORT (25, 465 with SSL, 587 with STARTTLS)
+    smtp_username: str | None = None                  # SMTP_USERNAME
+    smtp_password: str | None = field(default=None, repr=False)    # SMTP_PASSWORD
+    smtp_starttls: bool = False                       # SMTP_STARTTLS
+    smtp_ssl: bool = False                            # SMTP_SSL
+    smtp_from: str = "dmq@localhost"                  # SMTP_FROM
+    smtp_timeout: float = 30.0                        # SMTP_TIMEOUT (seconds)
+
+    _SECRETS = ("redis_password", "api_token", "smtp_password")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.masked().items())
+        return f"Settings({shown})"
+
+    def masked(self) -> dict[str, Any]:
+        """Every setting as plain values, secrets replaced by `***` (for `dmq config`)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self._SECRETS:
+                value = _SECRET if value else None
+            elif f.name == "redis_url" and value:
+                value = _redact_url(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+
+def _redact_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.partition(":")[0]
+    return f"{scheme}://{user + ':' if user else ':'}{_SECRET}@{host}"
+
+
+def _environment(env: Mapping[str, str] | None, dotenv: bool) -> dict[str, str]:
+    if env is not None:
+        return dict(env)
+    merged: dict[str, str] = {}
+    if dotenv:
+        try:
+            from dotenv import dotenv_values
+        except ImportError:  # pragma: no cover - python-dotenv is a dependency
+            pass
+        else:
+            path = Path.cwd() / ".env"
+            if path.is_file():
+                merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Settings from `env` (default: the environment over ./.env); ConfigurationError names the variable."""
+    e = _environment(env, dotenv)
+
+    def text(name: str) -> str | None:
+        value = e.get(name)
+        return value.strip() if value and value.strip() else None
+
+    kwargs: dict[str, Any] = {
+        "redis_url": text("REDIS_URL") or text("DMQ_REDIS_URL"),
+        "redis_password": e.get("REDIS_PASSWORD") or None,
+        "api_token": e.get("DMQ_API_TOKEN") or None,
+        "smtp_password": e.get("SMTP_PASSWORD") or None,
+        "smtp_host": text("SMTP_HOST"),
+        "smtp_username": text("SMTP_USERNAME"),
+    }
+    if (v := text("QUEUE_WORKER_ENABLED")) is not None:
+        kwargs["worker_enabled"] = parse_bool(v, "QUEUE_WORKER_ENABLED")
+    if (v := text("QUEUE_CONCURRENCY")) is not None:
+        kwargs["concurrency"] = _int(v, "QUEUE_CONCURRENCY", low=1, high=10_000)
+    if (v := text("QUEUE_QUEUES")) is not None:
+        kwargs["queues"] = parse_queue_weights(v)
+    if (v := text("QUEUE_STRICT_PRIORITY")) is not None:
+        kwargs["strict_priority"] = parse_bool(v, "QUEUE_STRICT_PRIORITY")
+    if (v := text("DMQ_API_HOST")) is not None:
+        kwargs["api_host"] = v
+    if (v := text("DMQ_API_PORT")) is not None:
+        kwargs["api_port"] = _int(v, "DMQ_API_PORT", low=0, high=65535)
+    if (v := text("MEDIA_ROOT")) is not None:
+        kwargs["media_root"] = Path(v).expanduser().resolve()
+    else:
+        kwargs["media_root"] = (Path.cwd() / "media").resolve()
+    if (v := text("DMQ_SCHEDULE")) is not None:
+        kwargs["schedule_file"] = Path(v).expanduser()
+    if (v := text("SMTP_SSL")) is not None:
+        kwargs["smtp_ssl"] = parse_bool(v, "SMTP_SSL")
+    if (v := text("SMTP_STARTTLS")) is not None:
+        kwargs["smtp_starttls"] = parse_bool(v, "SMTP_STARTTLS")
+    if (v := text("SMTP_PORT")) is not None:
+        kwargs["smtp_port"] = _int(v, "SMTP_PORT", low=1, high=65535)
+    if (v := text("SMTP_FROM")) is not None:
+        kwargs["smtp_from"] = v
+    if (v := text("SMTP_TIMEOUT")) is not None:
+        kwargs["smtp_timeout"] = _float(v, "SMTP_TIMEOUT", low=0.1, high=3600)
+    return Settings(**kwargs)
