@@ -101,20 +101,32 @@ def _unprivileged(argv: list[str]) -> list[str]:
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", *argv]
 
 
-@pytest.fixture(params=["dir-read-only", "parent-read-only"])
-def unwritable_dir(request, tmp_path):
+def _make_unwritable(tmp_path: Path, kind: str) -> Path:
     """A data dir we may not write: read-only itself, or missing under a read-only parent."""
     parent = tmp_path / "locked"
     parent.mkdir()
     path = parent / "dmq"
-    if request.param == "dir-read-only":
+    if kind == "dir-read-only":
         path.mkdir()
         path.chmod(0o555)
     parent.chmod(0o555)
-    yield path
-    parent.chmod(0o755)
-    if path.exists():
-        path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def make_unwritable(tmp_path):
+    made: list[Path] = []
+
+    def make(kind: str) -> Path:
+        path = _make_unwritable(tmp_path, kind)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:  # let pytest clean its tmp dir
+        path.parent.chmod(0o755)
+        if path.exists():
+            path.chmod(0o755)
 
 
 def _run(argv: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -123,7 +135,9 @@ def _run(argv: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
                           check=False, cwd=str(data_dir.parent.parent))
 
 
-def test_unwritable_data_dir_from_connect_is_one_clear_error(unwritable_dir):
+@pytest.mark.parametrize("kind", ["dir-read-only", "parent-read-only"])
+def test_unwritable_data_dir_from_connect_is_one_clear_error(make_unwritable, kind):
+    unwritable_dir = make_unwritable(kind)
     done = _run([sys.executable, "-c", "import dmq_tools; dmq_tools.connect()"], unwritable_dir)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
@@ -134,10 +148,14 @@ def test_unwritable_data_dir_from_connect_is_one_clear_error(unwritable_dir):
     assert not unwritable_dir.exists() or os.listdir(unwritable_dir) == []
 
 
-@pytest.mark.parametrize("command", [["redis", "start"], ["redis", "stop"], ["demo", "--timeout", "5"]])
-def test_unwritable_data_dir_from_the_cli_is_one_line(unwritable_dir, command):
-    if command[1] == "stop" and not unwritable_dir.exists():
-        pytest.skip("stop on a directory that does not exist is a no-op (nothing to write)")
+# `stop` on a directory that does not exist writes nothing, so only the read-only dir applies to it
+@pytest.mark.parametrize("kind, command", [
+    ("dir-read-only", ["redis", "start"]), ("parent-read-only", ["redis", "start"]),
+    ("dir-read-only", ["redis", "stop"]),
+    ("dir-read-only", ["demo", "--timeout", "5"]), ("parent-read-only", ["demo", "--timeout", "5"]),
+])
+def test_unwritable_data_dir_from_the_cli_is_one_line(make_unwritable, kind, command):
+    unwritable_dir = make_unwritable(kind)
     done = _run([sys.executable, "-m", "dmq_tools", *command], unwritable_dir)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
