@@ -168,12 +168,20 @@ def _prepare_dir(path: Path) -> None:
 
 
 def _ping(sock: str, timeout: float = 1.0) -> dict[str, Any] | None:
-    """INFO server over the socket, or None when nothing answers there."""
+    """INFO server over the socket (+ `loading` while it loads its data), or None when nothing
+    answers there. INFO itself answers during loading, so the loading flag is asked for too."""
     if not os.path.exists(sock):
         return None
     client = redis.Redis(unix_socket_path=sock, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        return dict(client.info("server"))
+        pipe = client.pipeline(transaction=False)
+        pipe.info("server")
+        pipe.info("persistence")
+        server, persistence = pipe.execute()
+        info = dict(server)
+        if str(persistence.get("loading", 0)) == "1":
+            info["loading"] = 1
+        return info
     except redis.BusyLoadingError:
         return {"loading": 1}
     except (redis.AuthenticationError, redis.ResponseError):
@@ -266,9 +274,13 @@ def status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedServer | N
     return probed[0] if probed else None
 
 
+#: How long a server that is alive and loading its AOF is waited for (a large AOF takes a while).
+LOADING_TIMEOUT = 600.0
+
+
 def _wait_loaded(path: Path, timeout: float) -> EmbeddedServer | None:
     """Attach: wait while the server loads a large AOF, so callers never see LOADING errors."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + max(timeout, LOADING_TIMEOUT)
     while True:
         probed = _probe(path)
         if probed is None or not probed[1]:
@@ -425,11 +437,16 @@ def _wait_ready(path: Path, sock: str, log_offset: int, timeout: float, parent: 
     before the fork): its log lines say nothing about the daemon.
     """
     deadline = time.monotonic() + timeout
+    loading_since = None
     while True:
         pid = _read_pid(path)
         info = _ping(sock, timeout=0.5) if pid else None
         if pid and info and "loading" not in info:
             return _server_from(path, info, int(info.get("process_id") or pid))
+        if pid and info and loading_since is None:  # alive and loading: it is making progress
+            loading_since = time.monotonic()
+            deadline = loading_since + max(timeout, LOADING_TIMEOUT)
+            logger.info("the embedded server in %s is loading its data", path)
         log_pids = [int(p) for p in _LOG_PID.findall(_log_tail(path, log_offset, limit=1 << 20))
                     if int(p) != parent]
         dead = (pid is not None and not pid_alive(pid)) or (

