@@ -34,8 +34,17 @@ import redis
 
 from ..errors import ConfigurationError, MissingDependencyError
 from . import binaries
-from ._base import (AOF_DIR, AOF_FILE, CONF_FILE, LOCK_FILE, LOG_FILE, PID_FILE, SOCKET_NAME,
-                    STATE_FILE, EmbeddedServerError)
+from ._base import (
+    AOF_DIR,
+    AOF_FILE,
+    CONF_FILE,
+    LOCK_FILE,
+    LOG_FILE,
+    PID_FILE,
+    SOCKET_NAME,
+    STATE_FILE,
+    EmbeddedServerError,
+)
 from .procs import is_server_process, owns, pid_alive
 
 __all__ = [
@@ -155,6 +164,7 @@ def _dir_problem(path: Path, exc: OSError) -> str:
 
 def _prepare_dir(path: Path) -> None:
     """Create the directory and prove we can write in it, before anything else is touched."""
+    problem: str | None = None
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{os.getpid()}"
@@ -162,9 +172,8 @@ def _prepare_dir(path: Path) -> None:
         probe.unlink()
     except OSError as exc:
         problem = _dir_problem(path, exc)
-    else:
-        return
-    raise EmbeddedServerError(problem)
+    if problem is not None:  # raised outside `except`: no chained OS traceback
+        raise EmbeddedServerError(problem)
 
 
 def _ping(sock: str, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -222,13 +231,12 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive fcntl lock on <dir>/server.lock (released by the kernel on crash)."""
     import fcntl  # POSIX only; imported here so `dmq` still loads where it is missing
 
+    problem: str | None = None
     try:
         fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         problem = _dir_problem(path, exc)
-    else:
-        problem = None
-    if problem is not None:
+    if problem is not None:  # raised outside `except`: no chained OS traceback
         raise EmbeddedServerError(problem)
     try:
         deadline = time.monotonic() + timeout
