@@ -271,7 +271,7 @@ def test_a_directory_written_by_redis_is_adopted_by_valkey(old, make_data_dir):
         with pytest.raises(embedded.EmbeddedServerError, match="cannot read"):
             embedded.ensure_running(data_dir, binary=old.path)
         assert embedded.status(data_dir) is None
-    third = embedded.ensure_running(data_dir)  # the default choice skips servers that cannot read it
+    third = embedded.ensure_running(data_dir)  # the default choice opens it again
     assert _tasks_of(third) == before
 
 
