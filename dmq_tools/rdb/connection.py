@@ -152,9 +152,9 @@ def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) 
     if url is None:
         url, source = _source_url()
     if url is None:
-        from ..embedded import ensure_running
+        from ..embedded import connect_fallback  # logs once which server and data directory
 
-        url, password = ensure_running().url, None
+        url, password = connect_fallback().url, None
     secrets = _secrets(url, password)
     problem = None
     try:

