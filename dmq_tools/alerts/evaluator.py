@@ -38,7 +38,7 @@ class ActiveAlert:
 
 def _time(text: str | None) -> datetime | None:
     try:
-        return datetime.fromtimestamp(float(text), _UTC) if text else None
+        return datetime.fromtimestamp(float(text) / 1000, _UTC) if text else None
     except ValueError:
         return None
 

@@ -105,13 +105,15 @@ def alert_observe(rdb: RDBBase, name: str, breached: bool, for_s: float, recover
                   value: str, message: str) -> AlertTransition:
     """Record one observation atomically, so one evaluator among many sends each notice."""
     code, state, fired = rdb.scripts.run("alert_observe", [_alert_key(name), _ALERT_RULES],
-                                         [1 if breached else 0, for_s, recover_s, value, message, name])
+                                         [1 if breached else 0, int(for_s * 1000), int(recover_s * 1000),
+                                          value, message, name])
     fired_text = _text(fired)
-    return AlertTransition(int(code), _text(state), float(fired_text) if fired_text else None)
+    return AlertTransition(int(code), _text(state), float(fired_text) / 1000 if fired_text else None)
 
 
 def alert_states(rdb: RDBBase) -> dict[str, dict[str, str]]:
-    """rule name -> its stored state fields (state, since, fired_at, value, message, ...)."""
+    """rule name -> its stored state fields (state, value, message; since, fired_at, ok_since and
+    resolved_at as Unix ms)."""
     names = sorted(_text(n) for n in rdb.client.smembers(_ALERT_RULES))
     pipe = rdb.client.pipeline(transaction=False)
     for n in names:

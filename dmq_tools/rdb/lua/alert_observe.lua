@@ -4,15 +4,15 @@
 -- KEYS[1] -> dmq:alerts:rule:<name>   HASH state, since, fired_at, ok_since, value, message
 -- KEYS[2] -> dmq:alerts:rules         SET of rule names with a state (for active_alerts)
 -- ARGV[1] -> 1 when the signal breaches the threshold now, else 0
--- ARGV[2] -> for: seconds the breach must last before the alert fires (hysteresis)
--- ARGV[3] -> recover_after: seconds the signal must stay fine before the recovery notice
+-- ARGV[2] -> for: milliseconds the breach must last before the alert fires (hysteresis)
+-- ARGV[3] -> recover_after: milliseconds the signal must stay fine before the recovery notice
 -- ARGV[4] -> current value (text, for the notice)
 -- ARGV[5] -> message (text, for the notice)
 -- ARGV[6] -> rule name (member of KEYS[2])
 -- Returns {code, state, fired_at}: code 1 = this caller must send the firing notice,
--- 2 = this caller must send the recovery notice, 0 = nothing to send. Times are Redis TIME.
+-- 2 = this caller must send the recovery notice, 0 = nothing to send. Times are Redis TIME in Unix ms.
 local t = redis.call("TIME")
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)  -- whole ms: exact in text
 local state = redis.call("HGET", KEYS[1], "state") or "ok"
 redis.call("SADD", KEYS[2], ARGV[6])
 if ARGV[1] == "1" then
