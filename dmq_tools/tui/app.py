@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -31,6 +33,11 @@ def _latency(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f}s"
     return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.0f}h"
+
+
+def _cells(*values: Any) -> list[Any]:
+    """Strings as plain Text: names, payloads and errors come from Redis and are not markup."""
+    return [Text(v) if isinstance(v, str) else v for v in values]
 
 
 def _when(value: Any) -> str:
@@ -104,7 +111,7 @@ class DashApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#queues", DataTable).add_columns(*_QUEUE_COLUMNS)
+        self._qcols = self.query_one("#queues", DataTable).add_columns(*_QUEUE_COLUMNS)
         self.query_one("#tasks", DataTable).add_columns("id", "type", "retried", "next run / error", "payload")
         self.query_one("#servers", DataTable).add_columns("host:pid", "status", "concurrency", "busy",
                                                           "queues", "started")
@@ -124,39 +131,50 @@ class DashApp(App[None]):
         except Exception as exc:  # Redis down: keep the last view, say why
             self.call_from_thread(self.notify, f"refresh failed: {exc}", severity="error", timeout=3)
             return
-        self.call_from_thread(self._apply, data)
+        if not get_current_worker().is_cancelled:   # a newer request replaced this one
+            self.call_from_thread(self._apply, data, (queue, state, page))
 
-    def _apply(self, data: DashData) -> None:
+    def _apply(self, data: DashData, asked: tuple[str | None, str, int]) -> None:
+        if asked != (self.queue, self.state, self.page) and self.queue is not None:
+            return  # the selection changed while this snapshot loaded: a newer one is on its way
         self.data = data
-        if data.page is not None:
+        if data.page is not None:  # the first queue when none was chosen; the page clamped
             self.queue, self.page = data.page.queue, data.page.page
         qt = self.query_one("#queues", DataTable)
-        row = qt.cursor_row
-        qt.clear()
-        for i in data.queues:
-            qt.add_row(i.queue, "paused" if i.paused else "run", i.pending, i.active, i.scheduled, i.retry,
-                       i.archived, i.completed, i.processed, i.failed, f"{i.failure_rate:.1%}",
-                       _latency(i.latency.total_seconds()), data.per_minute.get(i.queue, 0),
-                       data.spark.get(i.queue, ""), key=i.queue)
-        names = [i.queue for i in data.queues]
-        if self.queue in names:
-            qt.move_cursor(row=names.index(self.queue), animate=False)
-        elif names:
-            qt.move_cursor(row=min(row, len(names) - 1), animate=False)
+        rows = {i.queue: (i.queue, "paused" if i.paused else "run", i.pending, i.active, i.scheduled, i.retry,
+                          i.archived, i.completed, i.processed, i.failed, f"{i.failure_rate:.1%}",
+                          _latency(i.latency.total_seconds()), data.per_minute.get(i.queue, 0),
+                          data.spark.get(i.queue, "")) for i in data.queues}
+        names = list(rows)
+        if names == [k.value for k in qt.rows]:
+            for name, cells in rows.items():   # in place: the cursor (the selection) stays put
+                for col, value in zip(self._qcols, cells):
+                    qt.update_cell(name, col, _cells(value)[0], update_width=True)
+        else:
+            row = qt.cursor_row
+            qt.clear()
+            for name, cells in rows.items():
+                qt.add_row(*_cells(*cells), key=name)
+            if self.queue in names:
+                qt.move_cursor(row=names.index(self.queue), animate=False)
+            elif names:
+                qt.move_cursor(row=min(row, len(names) - 1), animate=False)
         self._apply_tasks(data)
         st = self.query_one("#servers", DataTable)
         st.clear()
         for s in data.servers:
-            st.add_row(f"{s.host}:{s.pid}", s.status, s.concurrency, len(s.active_workers),
-                       ", ".join(f"{q}={w}" for q, w in s.queues.items()), _when(s.started), key=s.id)
+            st.add_row(*_cells(f"{s.host}:{s.pid}", s.status, s.concurrency, len(s.active_workers),
+                               ", ".join(f"{q}={w}" for q, w in s.queues.items()), _when(s.started)), key=s.id)
         sc = self.query_one("#scheduler", DataTable)
         sc.clear()
         for e in data.entries:
-            sc.add_row(e.id[:12], e.spec, e.task_type, _when(e.next_enqueue_at), _when(e.prev_enqueue_at), key=e.id)
+            sc.add_row(*_cells(e.id[:12], e.spec, e.task_type, _when(e.next_enqueue_at), _when(e.prev_enqueue_at)),
+                       key=e.id)
         at = self.query_one("#alerts", DataTable)
         at.clear()
         for a in data.alerts:
-            at.add_row(a.alert, _when(a.fired_at), a.value, a.message, key=a.alert)  # type: ignore[attr-defined]
+            at.add_row(*_cells(a.alert, _when(a.fired_at), a.value, a.message),  # type: ignore[attr-defined]
+                       key=a.alert)  # type: ignore[attr-defined]
         self.sub_title = (f"{len(data.queues)} queues · {len(data.servers)} servers · "
                           f"{len(data.alerts)} alerts firing · {data.at:%H:%M:%S} UTC")
         self.loads += 1
@@ -170,15 +188,15 @@ class DashApp(App[None]):
             self.query_one("#tasks-title", Static).update("no queues")
             self.query_one("#detail", Static).update("")
             return
-        self.query_one("#tasks-title", Static).update(
+        self.query_one("#tasks-title", Static).update(Text(
             f"{p.queue} · {p.state} · {p.total} task(s) · page {p.page}/{p.pages}   "
-            f"[s] state  [n/b] page  [r]un [a]rchive [d]elete  [p]ause queue")
+            f"[s] state  [n/b] page  [r]un [a]rchive [d]elete  [p]ause queue"))
         for t in p.tasks:
             extra = t.last_err or _when(t.next_process_at)
             payload = decode_payload(t.payload)
-            tt.add_row(t.id, t.type, f"{t.retried}/{t.max_retry}", extra[:60],
-                       (json.dumps(payload, ensure_ascii=False) if isinstance(payload, (dict, list))
-                        else repr(payload))[:60], key=t.id)
+            tt.add_row(*_cells(t.id, t.type, f"{t.retried}/{t.max_retry}", extra[:60],
+                               (json.dumps(payload, ensure_ascii=False) if isinstance(payload, (dict, list))
+                                else repr(payload))[:60]), key=t.id)
         if p.tasks:
             tt.move_cursor(row=min(row, len(p.tasks) - 1), animate=False)
         self._show_detail()
@@ -191,11 +209,13 @@ class DashApp(App[None]):
         return p.tasks[row] if 0 <= row < len(p.tasks) else None
 
     def _show_detail(self) -> None:
-        self.query_one("#detail", Static).update(_detail(self.selected_task()))
+        self.query_one("#detail", Static).update(Text(_detail(self.selected_task())))
 
     # ---- events and actions ----
     @on(DataTable.RowHighlighted, "#queues")
     def _queue_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != event.data_table.cursor_row:
+            return  # stale: posted while the table was rebuilt
         name = event.row_key.value if event.row_key is not None else None
         if name and name != self.queue:
             self.queue, self.page = name, 1
