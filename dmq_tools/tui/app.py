@@ -63,7 +63,7 @@ class DashApp(App[None]):
 
     TITLE = "dmq dash"
     CSS = """
-    #queues { height: 40%; }
+    #queues { height: auto; max-height: 45%; }
     #tasks-row { height: 1fr; }
     #tasks { width: 3fr; }
     #detail-box { width: 2fr; border-left: solid $primary; padding: 0 1; }
@@ -117,6 +117,9 @@ class DashApp(App[None]):
                                                           "queues", "started")
         self.query_one("#scheduler", DataTable).add_columns("entry", "spec", "type", "next", "previous")
         self.query_one("#alerts", DataTable).add_columns("alert", "since", "value", "message")
+
+    def on_ready(self) -> None:
+        """First read once the screen exists, then one every `interval`."""
         self.action_reload()
         self.set_interval(self.interval, self.action_reload)
 
@@ -135,6 +138,8 @@ class DashApp(App[None]):
             self.call_from_thread(self._apply, data, (queue, state, page))
 
     def _apply(self, data: DashData, asked: tuple[str | None, str, int]) -> None:
+        if not self.is_running or not self.screen.is_mounted:
+            return  # shutting down
         if asked != (self.queue, self.state, self.page) and self.queue is not None:
             return  # the selection changed while this snapshot loaded: a newer one is on its way
         self.data = data

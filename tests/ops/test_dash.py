@@ -125,6 +125,11 @@ def test_dash_reads_servers_and_scheduler(r):
     sched.register("@every 1h", dmq.Task("report:build", None), queue="low")
     sched.start()
     insp = dmq.Inspector(r)
+    from dmq_tools.alerts import AlertEvaluator, parse_rules
+
+    rules = parse_rules({"rules": [{"name": "backlog", "kind": "queue_depth", "queue": "default",
+                                    "threshold": 2, "for": 0}]})
+    assert len(AlertEvaluator(insp, rules, []).run_once()) == 1
     try:
         async def run() -> None:
             app = DashApp(insp, interval=0.5)
@@ -138,6 +143,12 @@ def test_dash_reads_servers_and_scheduler(r):
                 app.query_one("#tabs").active = "tab-servers"
                 await pilot.pause(0.2)
                 app.save_screenshot(str(SHOTS / "dash-servers.svg"))
+                at = app.query_one("#alerts", DataTable)
+                assert at.row_count == 1 and at.get_row_at(0)[0].plain == "backlog"
+                assert "7 pending" in at.get_row_at(0)[3].plain and "1 alerts firing" in app.sub_title
+                app.query_one("#tabs").active = "tab-alerts"
+                await pilot.pause(0.2)
+                app.save_screenshot(str(SHOTS / "dash-alerts.svg"))
 
         asyncio.run(run())
     finally:

@@ -136,3 +136,20 @@ def test_unreachable_redis_fails(make_redis_process):
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 1
     assert json.loads(out.stdout)["checks"][0]["summary"].startswith("Redis unreachable")
+
+
+def test_backlog_and_clock_skew(r):
+    from tests.helpers.seed import seed_server
+    from tests.helpers.seed_worker import seed_pending
+
+    m = seed_pending(r, message("report:build", queue="reports"))
+    from dmq_tools.rdb import keys
+
+    r.hset(keys.task("reports", m.id), "pending_since", (time.time_ns() - 600 * 10**9))
+    # a worker whose clock runs 10 minutes ahead: its heartbeat expiry is far in Redis' future
+    seed_server(r, host="skewed", pid=7, queues={"reports": 1}, expires_at=int(time.time()) + 610)
+    report = run_doctor(dmq.Inspector(r))
+    (b,) = report.by_name("backlog")
+    assert b.verdict == WARN and "'reports'" in b.summary and "waits 6" in b.summary
+    (c,) = report.by_name("clock")
+    assert c.verdict == FAIL and any("skewed:7" in d for d in c.details) and "NTP" in c.fix
