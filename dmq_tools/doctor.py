@@ -147,10 +147,12 @@ def _failures(ctx: _Ctx) -> dict[str, Counter[str]]:
     errors: dict[str, Counter[str]] = defaultdict(Counter)
     since = datetime.fromtimestamp(ctx.redis_now, _UTC) - WINDOW
     for i in ctx.infos:
-        for e in ctx.insp.events(i.queue, since=since, limit=5000):
+        recent = ctx.insp.events(i.queue, since=since, limit=5000)
+        for e in recent:
             if e.error:
                 errors[e.type][e.error[:200]] += 1
-        if not any(errors.values()):  # a Go service writes no events: read the tasks' last errors
+        if not recent and not ctx.insp.events(i.queue, limit=1):
+            # no event stream at all (a Go service's queue): read the tasks' last errors instead
             for state in ("retry", "archived"):
                 if getattr(i, state):
                     for t in ctx.insp.list_tasks(i.queue, state, page_size=SAMPLE):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -61,12 +62,12 @@ class AlertEvaluator:
         self.rules = rules
         self.notifiers = build_notifiers(rules.notifiers) if notifiers is None else list(notifiers)
         self.interval = rules.interval.total_seconds() if interval is None else float(interval)
-        self.sent: list[Notice] = []   # notices this evaluator sent (newest last)
+        self.sent: deque[Notice] = deque(maxlen=1000)   # notices this evaluator sent (newest last)
         self._archived = ArchivedHistory()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _notify(self, obs: Observation, status: str) -> None:
+    def _notify(self, obs: Observation, status: str) -> Notice:
         notice = Notice(obs.key, obs.rule.name, obs.rule.kind, obs.queue, status, obs.value, obs.message,
                         datetime.now(_UTC))
         self.sent.append(notice)
@@ -75,10 +76,11 @@ class AlertEvaluator:
                 n.send(notice)
             except Exception as exc:  # one broken notifier must not silence the others
                 log.error("alert notifier %s failed for %s: %s", type(n).__name__, obs.key, exc)
+        return notice
 
     def run_once(self) -> list[Notice]:
         """Observe every rule once; returns the notices this call sent."""
-        before = len(self.sent)
+        out: list[Notice] = []
         snap = Snapshot.take(self.inspector)
         for rule in self.rules.rules:
             try:
@@ -89,11 +91,9 @@ class AlertEvaluator:
             for obs in observations:
                 t = ops.alert_observe(self.inspector.rdb, obs.key, obs.breached, rule.for_.total_seconds(),
                                       rule.recover_after.total_seconds(), obs.value, obs.message)
-                if t.code == 1:
-                    self._notify(obs, "firing")
-                elif t.code == 2:
-                    self._notify(obs, "resolved")
-        return self.sent[before:]
+                if t.code in (1, 2):
+                    out.append(self._notify(obs, "firing" if t.code == 1 else "resolved"))
+        return out
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -153,3 +153,13 @@ def test_backlog_and_clock_skew(r):
     assert b.verdict == WARN and "'reports'" in b.summary and "waits 6" in b.summary
     (c,) = report.by_name("clock")
     assert c.verdict == FAIL and any("skewed:7" in d for d in c.details) and "NTP" in c.fix
+
+
+def test_go_service_queue_failures_from_last_errors(r):
+    """asynq (Go) writes no event stream: the doctor reads the retry tasks' last errors."""
+    from tests.helpers.seed import msg, seed_retry
+
+    seed_retry(r, [(msg("pdf:render", queue="go", error_msg="wkhtmltopdf: exit 1", retried=2), time.time() + 60)
+                   for _ in range(2)], "go")
+    (f,) = run_doctor(dmq.Inspector(r)).by_name("failing-types")
+    assert f.verdict == WARN and "pdf:render: 2 failure(s)" in f.details[0] and "wkhtmltopdf: exit 1 (x2)" in f.details[0]
