@@ -92,8 +92,10 @@ def observe(rule: Rule, snap: Snapshot, insp: Inspector, archived: ArchivedHisto
                    f"({v:.0%}, threshold {rule.threshold:.0%})")
         elif rule.kind == "no_worker":
             n = sum(1 for s in snap.servers if q in s.queues)
-            out.append(Observation(_key(rule, q), rule, q, n == 0, str(n),
-                                   f"queue {q}: {n} live worker(s) serve it"))
+            # on every queue ("*"), only queues with pending tasks count: an idle queue may be retired
+            waiting = rule.queue != "*" or info.pending > 0
+            out.append(Observation(_key(rule, q), rule, q, n == 0 and waiting, str(n),
+                                   f"queue {q}: {n} live worker(s) serve it, {info.pending} pending"))
             continue
         else:  # archived_rising
             v = float(archived.rise(q, info.archived, rule.window))

@@ -211,3 +211,17 @@ def test_cli_once_prints_the_notice(r, redis_url, tmp_path):
     assert "[dmq FIRING] backlog: queue default: 3 pending" in out.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0 and again.stdout == ""   # already firing: not sent twice
+
+
+def test_the_documented_rule_file_is_valid():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    block = re.search(r"### Rule file\n\n```yaml\n(.*?)```", doc, re.S).group(1)
+    rf = parse_rules(yaml.safe_load(block))
+    assert {r.kind for r in rf.rules} == {"queue_depth", "oldest_pending_age", "failure_rate", "no_worker",
+                                          "archived_rising", "scheduler_not_ticking"}
+    assert [n.type for n in rf.notifiers] == ["log", "webhook", "email"]
