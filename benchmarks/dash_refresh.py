@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import redis  # noqa: E402
+import redis
 
-from benchmarks.dashboard_refresh import _seed  # noqa: E402
-from dmq_tools.inspector import Inspector  # noqa: E402
-from tests.helpers.redis_server import RedisProcess, redis_server_binary  # noqa: E402
+from benchmarks.dashboard_refresh import _seed
+from dmq_tools.inspector import Inspector
+from tests.helpers.redis_server import RedisProcess, redis_server_binary
 
 
 def _ms(samples: list[float]) -> str:
@@ -51,7 +51,7 @@ def measure(url: str, runs: int) -> dict[str, str]:
         """Records when a key's action ran and when the page it asked for was applied."""
 
         pressed = 0.0
-        waits: list[float] = []
+        waits: list[float] = []  # noqa: RUF012 - replaced per run
 
         def action_page(self, step: int) -> None:
             self.pressed = time.perf_counter()

@@ -19,7 +19,7 @@ from .inspector import Inspector
 from .models import QueueInfo, ServerInfo
 from .rdb import ops
 
-__all__ = ["Check", "DoctorReport", "run_doctor", "OK", "WARN", "FAIL", "SKIP"]
+__all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "DoctorReport", "run_doctor"]
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 _UTC = timezone.utc
@@ -258,11 +258,11 @@ def run_doctor(inspector: Inspector, settings: Settings | None = None,
     type) to check queued types against; `settings`: to explain QUEUE_WORKER_ENABLED."""
     has = handlers
     if handlers is not None and hasattr(handlers, "match"):
-        has = lambda typ: bool(handlers.match(typ)[1])  # noqa: E731 - "" pattern = not found
+        has = lambda typ: bool(handlers.match(typ)[1])
     ctx = _Ctx(inspector, settings, has)
     try:
         checks = _check_redis(ctx)
-    except Exception as exc:  # unreachable: nothing else can be checked
+    except Exception as exc:  # noqa: BLE001 - unreachable: nothing else can be checked
         return DoctorReport((Check("redis", FAIL, f"Redis unreachable: {type(exc).__name__}: {exc}",
                                    "check REDIS_URL / REDIS_PASSWORD and that redis-server runs"),))
     ctx.infos = list(inspector.queue_infos())

@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from .inspector import Inspector
 from .models import QueueInfo
 
-__all__ = ["QueueMetricsCollector", "metrics_registry", "metrics_app", "serve_metrics", "STATES"]
+__all__ = ["STATES", "QueueMetricsCollector", "metrics_app", "metrics_registry", "serve_metrics"]
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class QueueMetricsCollector(Collector):
     def _infos(self) -> list[QueueInfo]:
         try:
             return list(self.inspector.queue_infos())
-        except Exception as exc:  # a scrape during an outage yields nothing, like asynq's
+        except Exception as exc:  # noqa: BLE001 - a scrape during an outage yields nothing, like asynq's
             log.warning("failed to collect metrics data: %s", exc)
             return []
 

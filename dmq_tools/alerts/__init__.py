@@ -4,5 +4,17 @@ from .evaluator import ActiveAlert, AlertEvaluator, active_alerts
 from .notifiers import EmailNotifier, LogNotifier, Notice, WebhookNotifier
 from .rules import KINDS, Rule, RuleFile, load_rules, parse_rules
 
-__all__ = ["AlertEvaluator", "ActiveAlert", "active_alerts", "Notice", "LogNotifier", "WebhookNotifier",
-           "EmailNotifier", "Rule", "RuleFile", "KINDS", "load_rules", "parse_rules"]
+__all__ = [
+           "KINDS",
+           "ActiveAlert",
+           "AlertEvaluator",
+           "EmailNotifier",
+           "LogNotifier",
+           "Notice",
+           "Rule",
+           "RuleFile",
+           "WebhookNotifier",
+           "active_alerts",
+           "load_rules",
+           "parse_rules",
+]

@@ -12,7 +12,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from ..inspector import Inspector
 from ..rdb import ops
@@ -20,7 +19,7 @@ from .notifiers import Notice, Notifier, build_notifiers
 from .rules import RuleFile
 from .signals import ArchivedHistory, Observation, Snapshot, observe
 
-__all__ = ["AlertEvaluator", "ActiveAlert", "active_alerts"]
+__all__ = ["ActiveAlert", "AlertEvaluator", "active_alerts"]
 
 log = logging.getLogger("dmq_tools.alerts")
 _UTC = timezone.utc
@@ -74,7 +73,7 @@ class AlertEvaluator:
         for n in self.notifiers:
             try:
                 n.send(notice)
-            except Exception as exc:  # one broken notifier must not silence the others
+            except Exception as exc:  # noqa: BLE001 - one broken notifier must not silence the others
                 log.error("alert notifier %s failed for %s: %s", type(n).__name__, obs.key, exc)
         return notice
 
@@ -85,7 +84,7 @@ class AlertEvaluator:
         for rule in self.rules.rules:
             try:
                 observations = observe(rule, snap, self.inspector, self._archived)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 log.error("alert rule %s could not be evaluated: %s", rule.name, exc)
                 continue
             for obs in observations:
@@ -99,11 +98,11 @@ class AlertEvaluator:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception as exc:  # Redis down: try again next interval
+            except Exception as exc:  # noqa: BLE001 - Redis down: try again next interval
                 log.error("alert evaluation failed: %s", exc)
             self._stop.wait(self.interval)
 
-    def start(self) -> "AlertEvaluator":
+    def start(self) -> AlertEvaluator:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="dmq-alerts", daemon=True)
@@ -123,8 +122,8 @@ class AlertEvaluator:
         except KeyboardInterrupt:
             pass
 
-    def __enter__(self) -> "AlertEvaluator":
+    def __enter__(self) -> AlertEvaluator:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

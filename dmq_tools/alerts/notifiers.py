@@ -16,7 +16,7 @@ from ..config import Settings, load_settings
 from ..errors import ConfigurationError
 from .rules import NotifierSpec
 
-__all__ = ["Notice", "Notifier", "LogNotifier", "WebhookNotifier", "EmailNotifier", "build_notifiers"]
+__all__ = ["EmailNotifier", "LogNotifier", "Notice", "Notifier", "WebhookNotifier", "build_notifiers"]
 
 log = logging.getLogger("dmq_tools.alerts")
 
@@ -67,7 +67,7 @@ class WebhookNotifier:
         body = json.dumps(notice.as_json()).encode()
         req = urllib.request.Request(self.url, data=body, method="POST",
                                      headers={"Content-Type": "application/json", **self.headers})
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - http(s) checked
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
             resp.read()
 
 

@@ -24,7 +24,7 @@ import yaml
 
 from ..errors import ConfigurationError
 
-__all__ = ["Rule", "NotifierSpec", "RuleFile", "KINDS", "load_rules", "parse_rules", "parse_duration"]
+__all__ = ["KINDS", "NotifierSpec", "Rule", "RuleFile", "load_rules", "parse_duration", "parse_rules"]
 
 #: kind -> (needs a queue, needs a threshold, what the threshold means)
 KINDS: dict[str, tuple[bool, bool, str]] = {

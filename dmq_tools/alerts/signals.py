@@ -11,7 +11,7 @@ from ..inspector import Inspector
 from ..models import QueueInfo, SchedulerEntry, ServerInfo
 from .rules import Rule
 
-__all__ = ["Snapshot", "Observation", "observe", "ArchivedHistory"]
+__all__ = ["ArchivedHistory", "Observation", "Snapshot", "observe"]
 
 _UTC = timezone.utc
 
@@ -26,7 +26,7 @@ class Snapshot:
     entries: tuple[SchedulerEntry, ...]
 
     @classmethod
-    def take(cls, insp: Inspector) -> "Snapshot":
+    def take(cls, insp: Inspector) -> Snapshot:
         return cls(datetime.now(_UTC), {i.queue: i for i in insp.queue_infos()}, tuple(insp.servers()),
                    tuple(insp.scheduler_entries()))
 

@@ -32,12 +32,12 @@ def doctor_command(uri: str | None, as_json: bool, app: str | None, strict: bool
     handlers = load_app(app) if app else None
     try:
         settings = load_settings()
-    except Exception:  # a broken .env is reported by `dmq config`; the doctor still runs
+    except Exception:  # noqa: BLE001 - a broken .env is reported by `dmq config`; the doctor still runs
         settings = None
     try:
         insp = open_inspector(uri)
-    except Exception as exc:
-        from ..doctor import Check, DoctorReport, FAIL
+    except Exception as exc:  # noqa: BLE001
+        from ..doctor import FAIL, Check, DoctorReport
 
         report = DoctorReport((Check("redis", FAIL, f"Redis unreachable: {exc}",
                                      "check REDIS_URL / REDIS_PASSWORD and that redis-server runs"),))

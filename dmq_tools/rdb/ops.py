@@ -14,8 +14,18 @@ import redis
 from . import keys
 from .base import RDBBase
 
-__all__ = ["RedisHealth", "redis_health", "redis_time", "server_heartbeats", "lease_expired_count",
-           "AlertTransition", "alert_observe", "alert_states", "alert_forget", "ALERT_PREFIX"]
+__all__ = [
+    "ALERT_PREFIX",
+    "AlertTransition",
+    "RedisHealth",
+    "alert_forget",
+    "alert_observe",
+    "alert_states",
+    "lease_expired_count",
+    "redis_health",
+    "redis_time",
+    "server_heartbeats",
+]
 
 ALERT_PREFIX = "dmq:alerts:"
 _ALERT_RULES = "dmq:alerts:rules"

@@ -7,15 +7,15 @@ keys stay responsive with many queues and millions of tasks (task lists are page
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.worker import get_current_worker
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from ..inspector import Inspector
 from ..models import TaskInfo, decode_payload
@@ -69,7 +69,7 @@ class DashApp(App[None]):
     #detail-box { width: 2fr; border-left: solid $primary; padding: 0 1; }
     #tasks-title { height: 1; background: $boost; padding: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("q", "quit", "Quit"),
         Binding("s", "next_state", "State"),
         Binding("n", "page(1)", "Next page"),
@@ -131,7 +131,7 @@ class DashApp(App[None]):
     def _load(self, queue: str | None, state: str, page: int) -> None:
         try:
             data = load(self.inspector, queue, state, page, self.page_size)
-        except Exception as exc:  # Redis down: keep the last view, say why
+        except Exception as exc:  # noqa: BLE001 - Redis down: keep the last view, say why
             self.call_from_thread(self.notify, f"refresh failed: {exc}", severity="error", timeout=3)
             return
         if not get_current_worker().is_cancelled:   # a newer request replaced this one
@@ -263,7 +263,7 @@ class DashApp(App[None]):
                 insp.unpause_queue(queue)
             else:
                 getattr(insp, f"{op}_task")(queue, task_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.notify, f"{op} failed: {exc}", severity="error")
             return
         what = f"task {task_id}" if task_id else f"queue {queue}"

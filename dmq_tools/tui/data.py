@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from ..inspector import Inspector
 from ..models import QueueInfo, SchedulerEntry, ServerInfo, TaskInfo
 
-__all__ = ["DashData", "TaskPage", "load", "load_page", "sparkline", "STATES", "SPARK_MINUTES"]
+__all__ = ["SPARK_MINUTES", "STATES", "DashData", "TaskPage", "load", "load_page", "sparkline"]
 
 _UTC = timezone.utc
 STATES = ["pending", "active", "scheduled", "retry", "archived", "completed"]  # the order `s` cycles
@@ -73,7 +73,7 @@ def load(insp: Inspector, queue: str | None, state: str, page: int, page_size: i
         from ..alerts import active_alerts
 
         alerts = tuple(active_alerts(insp))
-    except Exception:  # alerts are optional; a dashboard without them still works
+    except Exception:  # noqa: BLE001 - alerts are optional; a dashboard without them still works
         alerts = ()
     names = [i.queue for i in infos]
     q = queue if queue in names else (names[0] if names else None)

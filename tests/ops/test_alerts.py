@@ -14,7 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import dmq_tools as dmq
-from dmq_tools.alerts import AlertEvaluator, EmailNotifier, WebhookNotifier, active_alerts, parse_rules
+from dmq_tools.alerts import (
+    AlertEvaluator,
+    EmailNotifier,
+    WebhookNotifier,
+    active_alerts,
+    parse_rules,
+)
 from dmq_tools.config import Settings
 from dmq_tools.errors import ConfigurationError
 from tests.helpers.smtp_server import SMTPServer
@@ -31,7 +37,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with lock:
                     owner.bodies.append(json.loads(body))
@@ -154,7 +160,7 @@ def test_no_worker_failure_rate_archived_and_scheduler_rules(r, start_worker, re
     ev._archived.rise("default", 0, rf.rules[2].window)   # what this evaluator saw before the failures
     sent = {n.alert for n in ev.run_once()}
     assert sent == {"unserved[reports]", "failing", "archived", "cron"}, sent
-    body = [b for b in receiver.bodies if b["alert"] == "failing"][0]
+    body = next(b for b in receiver.bodies if b["alert"] == "failing")
     assert "4 of 5 tasks failed" in body["message"]
 
 
@@ -181,7 +187,7 @@ def test_email_notifier_through_smtp_settings(r):
         ev = AlertEvaluator(dmq.Inspector(r), rules(**{"for": 0}), [EmailNotifier(["ops@example.com"], settings)])
         assert [n.status for n in ev.run_once()] == ["firing"]
         wait_for(lambda: smtp.messages, what="the email")
-        sender, rcpts, data = smtp.messages[0]
+        _, rcpts, data = smtp.messages[0]
         assert rcpts == ["ops@example.com"] and b"[dmq FIRING] backlog" in data
 
 
@@ -206,10 +212,10 @@ def test_cli_once_prints_the_notice(r, redis_url, tmp_path):
     path.write_text("defaults: {for: 0s}\nrules:\n  - {name: backlog, kind: queue_depth, queue: default, threshold: 2}\n")
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     cmd = [sys.executable, "-m", "dmq_tools", "alerts", "--rules", str(path), "--once", "--uri", redis_url]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert "[dmq FIRING] backlog: queue default: 3 pending" in out.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert again.returncode == 0 and again.stdout == ""   # already firing: not sent twice
 
 
@@ -220,7 +226,7 @@ def test_the_documented_rule_file_is_valid():
     import yaml
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
-    block = re.search(r"### Rule file\n\n```yaml\n(.*?)```", doc, re.S).group(1)
+    block = re.search(r"### Rule file\n\n```yaml\n(.*?)```", doc, re.DOTALL).group(1)
     rf = parse_rules(yaml.safe_load(block))
     assert {r.kind for r in rf.rules} == {"queue_depth", "oldest_pending_age", "failure_rate", "no_worker",
                                           "archived_rising", "scheduler_not_ticking"}

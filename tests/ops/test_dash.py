@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual", reason="the tui extra is not installed")
-from textual.widgets import DataTable, Static  # noqa: E402
+from textual.widgets import DataTable, Static
 
-import dmq_tools as dmq  # noqa: E402
-from dmq_tools.tui import DashApp  # noqa: E402
-from dmq_tools.tui.data import sparkline  # noqa: E402
-from tests.helpers.seed import seed_minutes, seed_totals  # noqa: E402
+import dmq_tools as dmq
+from dmq_tools.tui import DashApp
+from dmq_tools.tui.data import sparkline
+from tests.helpers.seed import seed_minutes, seed_totals
 
 SHOTS = Path(os.environ.get("DMQ_SCREENSHOT_DIR", "/tmp/dmq-dash-screenshots"))
 

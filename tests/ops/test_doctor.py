@@ -111,18 +111,18 @@ def test_allkeys_lru_and_cli_exit_status(make_redis_process):
     rr.config_set("maxmemory-policy", "allkeys-lru")
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     out = subprocess.run([sys.executable, "-m", "dmq_tools", "doctor", "--json", "--uri", proc.url],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 1, out.stderr
     data = json.loads(out.stdout)
     assert data["verdict"] == FAIL
-    ev = [c for c in data["checks"] if c["name"] == "eviction"][0]
+    ev = next(c for c in data["checks"] if c["name"] == "eviction")
     assert ev["verdict"] == FAIL and "allkeys-lru" in ev["summary"] and "noeviction" in ev["fix"]
-    redis_check = [c for c in data["checks"] if c["name"] == "redis"][0]
+    redis_check = next(c for c in data["checks"] if c["name"] == "redis")
     assert f"127.0.0.1:{proc.port}" in redis_check["summary"]
     # fixed: exit status 0 (warnings only: this test server does not persist)
     rr.config_set("maxmemory-policy", "noeviction")
     out = subprocess.run([sys.executable, "-m", "dmq_tools", "doctor", "--uri", proc.url],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "persistence" in out.stdout and "appendonly" in out.stdout
 
@@ -133,7 +133,7 @@ def test_unreachable_redis_fails(make_redis_process):
     proc.stop()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     out = subprocess.run([sys.executable, "-m", "dmq_tools", "doctor", "--json", "--uri", url],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 1
     assert json.loads(out.stdout)["checks"][0]["summary"].startswith("Redis unreachable")
 

@@ -10,14 +10,14 @@ import urllib.request
 import pytest
 
 pytest.importorskip("prometheus_client", reason="the metrics extra is not installed")
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
-import dmq_tools as dmq  # noqa: E402
-from dmq_tools.metrics import metrics_app, serve_metrics  # noqa: E402
-from tests.helpers.redis_server import free_port  # noqa: E402
-from tests.helpers.seed import seed_totals  # noqa: E402
+import dmq_tools as dmq
+from dmq_tools.metrics import metrics_app, serve_metrics
+from tests.helpers.redis_server import free_port
+from tests.helpers.seed import seed_totals
 
-from .conftest import wait_for  # noqa: E402
+from .conftest import wait_for
 
 ASYNQ_NAMES = {"asynq_tasks_enqueued_total", "asynq_queue_size", "asynq_queue_latency_seconds",
                "asynq_queue_memory_usage_approx_bytes", "asynq_tasks_processed_total",
