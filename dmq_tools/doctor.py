@@ -29,6 +29,8 @@ SAMPLE = 200
 LEASE_GRACE_S = 10.0
 #: Oldest pending task older than this is a backlog.
 BACKLOG_AGE = timedelta(minutes=5)
+#: Newest events read per queue (failures, enqueue rate): bounded, whatever the stream's length.
+EVENT_SAMPLE = 2000
 #: Window of events and per-minute counters looked at for failures and backlog growth.
 WINDOW = timedelta(minutes=30)
 
@@ -147,7 +149,7 @@ def _failures(ctx: _Ctx) -> dict[str, Counter[str]]:
     errors: dict[str, Counter[str]] = defaultdict(Counter)
     since = datetime.fromtimestamp(ctx.redis_now, _UTC) - WINDOW
     for i in ctx.infos:
-        recent = ctx.insp.events(i.queue, since=since, limit=5000)
+        recent = ctx.insp.events(i.queue, since=since, limit=EVENT_SAMPLE)
         for e in recent:
             if e.error:
                 errors[e.type][e.error[:200]] += 1
@@ -205,13 +207,17 @@ def _check_backlog(ctx: _Ctx) -> list[Check]:
                              f"`dmq queue resume {i.queue}` when it should run again"))
         if not i.pending or i.paused:
             continue
-        enq = sum(1 for e in ctx.insp.events(i.queue, since=until - WINDOW, limit=20000) if e.event == "enqueued")
-        done = sum(p.processed for p in ctx.insp.throughput(i.queue, since=until - WINDOW, until=until))
+        # rates per minute: enqueues from the newest events (a bounded sample), work from the counters
+        evs = ctx.insp.events(i.queue, since=until - WINDOW, limit=EVENT_SAMPLE)
+        span = WINDOW if len(evs) < EVENT_SAMPLE else max(until - evs[0].time, timedelta(minutes=1))
+        enq = sum(1 for e in evs if e.event == "enqueued") / (span.total_seconds() / 60)
+        done = sum(p.processed for p in ctx.insp.throughput(i.queue, since=until - WINDOW, until=until)) \
+            / (WINDOW.total_seconds() / 60)
         growing = enq > 0 and enq > done * 1.2 and i.pending >= 10
         if i.latency >= BACKLOG_AGE or growing:
             why = [f"oldest pending task waits {int(i.latency.total_seconds())}s"]
             if growing:
-                why.append(f"{enq} enqueued vs {done} processed in the last {int(WINDOW.total_seconds() // 60)} min")
+                why.append(f"{enq:.1f} enqueued vs {done:.1f} processed per minute")
             out.append(Check("backlog", WARN, f"queue {i.queue!r}: {i.pending} pending, " + ", ".join(why),
                              "raise QUEUE_CONCURRENCY, add workers for this queue, speed up handlers, "
                              "and look for failing tasks"))

@@ -163,3 +163,16 @@ def test_go_service_queue_failures_from_last_errors(r):
                    for _ in range(2)], "go")
     (f,) = run_doctor(dmq.Inspector(r)).by_name("failing-types")
     assert f.verdict == WARN and "pdf:render: 2 failure(s)" in f.details[0] and "wkhtmltopdf: exit 1 (x2)" in f.details[0]
+
+
+def test_backlog_growing_from_enqueue_and_processing_rates(r, start_worker):
+    mux = dmq.ServeMux()
+    mux.handle("slow", lambda t: time.sleep(0.05))
+    client = dmq.Client(r)
+    insp = dmq.Inspector(r)
+    start_worker(mux, {"default": 1})
+    client.enqueue(dmq.Task("slow", None), queue="default")
+    wait_for(lambda: insp.get_queue_info("default").processed >= 1, what="one task processed")
+    client.enqueue_many([dmq.Task("slow", None) for _ in range(200)], queue="critical")  # nobody serves it
+    (b,) = [c for c in run_doctor(insp).by_name("backlog") if "'critical'" in c.summary]
+    assert b.verdict == WARN and "enqueued vs 0.0 processed per minute" in b.summary
