@@ -154,3 +154,45 @@ def test_dash_reads_servers_and_scheduler(r):
     finally:
         sched.stop()
         w.stop()
+
+
+def test_dmq_dash_command_in_a_pseudo_terminal(r, redis_url):
+    """The real command in a real terminal: it draws the queue and `q` quits with status 0."""
+    import pty
+    import select
+    import sys
+    import time
+
+    dmq.Client(r).enqueue(dmq.Task("a", None), queue="ptyq")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the dmq command
+        os.environ.update(TERM="xterm-256color", COLUMNS="150", LINES="40")
+        os.execvp(sys.executable, [sys.executable, "-m", "dmq_tools", "dash", "--uri", redis_url])
+    out = b""
+
+    def read(seconds: float) -> None:
+        nonlocal out
+        ready, _, _ = select.select([fd], [], [], seconds)
+        if ready:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                pass
+
+    end = time.monotonic() + 60
+    while b"ptyq" not in out and time.monotonic() < end:
+        read(0.2)
+    assert b"ptyq" in out, "the dashboard never drew the queue"
+    os.write(fd, b"q")
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        read(0.2)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("`q` did not quit")
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
