@@ -91,6 +91,7 @@ class DashApp(App[None]):
         self.page = 1
         self.data: DashData | None = None
         self.loads = 0   # snapshots applied (tests wait on it)
+        self._in_flight = 0   # reads started and not yet landed (UI thread only)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True)
@@ -121,21 +122,39 @@ class DashApp(App[None]):
     def on_ready(self) -> None:
         """First read once the screen exists, then one every `interval`."""
         self.action_reload()
-        self.set_interval(self.interval, self.action_reload)
+        self.set_interval(self.interval, self._tick)
 
     # ---- loading (thread) and applying (UI) ----
+    def _tick(self) -> None:
+        """The timer never replaces a read in flight (a slow Redis would starve every refresh)."""
+        if not self._in_flight:
+            self.action_reload()
+
     def action_reload(self) -> None:
+        """Read now; a read for an older selection is replaced (its result is dropped)."""
+        self._in_flight += 1
         self._load(self.queue, self.state, self.page)
+
+    def _landed(self) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+
+    def _post(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Run `fn` on the UI thread (from a worker thread); nothing once the app has exited."""
+        try:
+            self.call_from_thread(fn, *args, **kwargs)
+        except RuntimeError:
+            pass
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self, queue: str | None, state: str, page: int) -> None:
         try:
             data = load(self.inspector, queue, state, page, self.page_size)
         except Exception as exc:  # noqa: BLE001 - Redis down: keep the last view, say why
-            self.call_from_thread(self.notify, f"refresh failed: {exc}", severity="error", timeout=3)
-            return
-        if not get_current_worker().is_cancelled:   # a newer request replaced this one
-            self.call_from_thread(self._apply, data, (queue, state, page))
+            self._post(self.notify, f"refresh failed: {exc}", severity="error", timeout=3)
+        else:
+            if not get_current_worker().is_cancelled:   # a newer request replaced this one
+                self._post(self._apply, data, (queue, state, page))
+        self._post(self._landed)
 
     def _apply(self, data: DashData, asked: tuple[str | None, str, int]) -> None:
         if not self.is_running or not self.screen.is_mounted:
@@ -264,8 +283,8 @@ class DashApp(App[None]):
             else:
                 getattr(insp, f"{op}_task")(queue, task_id)
         except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.notify, f"{op} failed: {exc}", severity="error")
+            self._post(self.notify, f"{op} failed: {exc}", severity="error")
             return
         what = f"task {task_id}" if task_id else f"queue {queue}"
-        self.call_from_thread(self.notify, f"{op}: {what}", timeout=2)
-        self.call_from_thread(self.action_reload)
+        self._post(self.notify, f"{op}: {what}", timeout=2)
+        self._post(self.action_reload)
