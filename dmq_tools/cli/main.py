@@ -23,6 +23,8 @@ def main(log_level: str) -> None:
 
 for _module in (redis_cmd, worker_cmd, scheduler_cmd, inspect_cmds, demo_cmd, api_cmd):
     _module.register(main)
+from . import dash_cmd, ops_cmds  # noqa: E402  (issue 16: dash, doctor, alerts, metrics)
+dash_cmd.register(main); ops_cmds.register(main)  # noqa: E702
 
 
 if __name__ == "__main__":  # pragma: no cover
