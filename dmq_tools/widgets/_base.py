@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import ipywidgets as W
 
+from .. import _timers
 from ..models import QueueInfo, SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, TaskInfo
 from . import _view
 
@@ -130,6 +131,7 @@ class Panel:
                                            style={"description_width": "initial"})
         self.interval.add_class("dmq-interval")
         self.timer = AutoRefresh(self.refresh, lambda: self.interval.value, self._alive)
+        _timers.register(self)  # dmq.stop_all() stops the timer too
         self.auto_button.observe(self._on_auto, names="value")
         body = self._build()
         self.toolbar = W.HBox([self.refresh_button, self.auto_button, self.interval, *self._tools()],

@@ -315,3 +315,188 @@ def parse_weights(text: str) -> dict[str, int]:
 
 def format_weights(weights: dict[str, int]) -> str:
     return ",".join(f"{q}={w}" for q, w in weights.items())
+
+
+# -- the clickable tables and the Overview (ClickTable rows: {"id", "cells", "cls", "actions"}) ----
+
+COUNT_COLUMNS: tuple[str, ...] = ("pending", "active", "scheduled", "retry", "archived", "completed",
+                                  "aggregating", "processed", "failed")
+_COUNT_TITLES = {"processed": "processed today", "failed": "failed today"}
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def queue_table(infos: Sequence[QueueInfo], sparks: dict[str, str] | None = None
+                ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Columns and rows of the Overview's queue table; count columns that are zero for every
+    queue are left out (so it fits about 1,000 px)."""
+    sparks = sparks or {}
+    shown = [c for c in COUNT_COLUMNS if any(getattr(i, c) for i in infos)]
+    cols: list[dict[str, str]] = [{"key": "queue", "label": "queue", "align": "left"},
+                                  {"key": "state", "label": "state", "align": "left"},
+                                  {"key": "size", "label": "size"}]
+    cols += [{"key": c, "label": c, "title": _COUNT_TITLES.get(c, f"{c} tasks: click to list them")}
+             for c in shown]
+    cols += [{"key": "rate", "label": "fail %", "title": "failed / processed today"},
+             {"key": "latency", "label": "latency", "title": "age of the oldest pending task"},
+             {"key": "memory", "label": "memory", "title": "sampled memory usage (asynq's estimate)"},
+             {"key": "trend", "label": "last 30 min", "align": "left",
+              "title": "processed (blue) and failed (red) per minute"}]
+    rows = []
+    for i in infos:
+        rate = i.failed / i.processed if i.processed else None
+        cells = {
+            "queue": f"<b>{html.escape(i.queue)}</b>",
+            "state": ("<span class='dmq-badge dmq-warn'>paused</span>" if i.paused
+                      else "<span class='dmq-badge dmq-ok'>running</span>"),
+            "size": fmt_count(i.size),
+            "rate": "" if rate is None else f"<span class='{'dmq-bad' if rate > 0.1 else ''}'>{rate:.1%}</span>",
+            "latency": html.escape(fmt_td(i.latency)) if i.pending else "",
+            "memory": fmt_bytes(i.memory_usage),
+            "trend": sparks.get(i.queue, ""),
+        }
+        for c in shown:
+            v = int(getattr(i, c))
+            cls = "dmq-bad" if c in ("failed", "archived", "retry") and v else ("dmq-zero" if not v else "")
+            cells[c] = f"<span class='{cls}'>{fmt_count(v)}</span>"
+        rows.append({"id": i.queue, "cells": cells, "cls": "dmq-paused" if i.paused else "",
+                     "actions": ["resume" if i.paused else "pause"]})
+    return cols, rows
+
+
+def state_for_column(info: QueueInfo | None, column: str) -> str:
+    """Which task state a click on a queue-table cell opens (the queue name: the first non-empty)."""
+    if column in STATES:
+        return column
+    if column == "failed":
+        return "retry" if info is not None and info.retry else "archived"
+    if info is not None:
+        for s in ("active", "pending", "retry", "archived", "scheduled", "completed", "aggregating"):
+            if getattr(info, s):
+                return s
+    return "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The Overview's cards."""
+
+    queues: int
+    paused: int
+    pending: int
+    active: int
+    processed_today: int
+    failed_today: int
+    workers_alive: int
+    oldest_pending: timedelta | None
+
+    @property
+    def failure_rate(self) -> float | None:
+        return self.failed_today / self.processed_today if self.processed_today else None
+
+
+def summarize(infos: Sequence[QueueInfo], workers_alive: int) -> Summary:
+    lat = [i.latency for i in infos if i.pending and i.latency is not None]
+    return Summary(len(infos), sum(i.paused for i in infos), sum(i.pending for i in infos),
+                   sum(i.active for i in infos), sum(i.processed for i in infos),
+                   sum(i.failed for i in infos), workers_alive, max(lat) if lat else None)
+
+
+def cards_html(s: Summary) -> str:
+    rate = s.failure_rate
+    cards = [
+        ("queues", fmt_count(s.queues), f"{s.paused} paused" if s.paused else "all running", ""),
+        ("pending", fmt_count(s.pending), "waiting for a worker", ""),
+        ("active", fmt_count(s.active), "running now", ""),
+        ("failed today", fmt_count(s.failed_today), f"of {fmt_count(s.processed_today)} processed",
+         "dmq-bad" if s.failed_today else ""),
+        ("failure rate", "–" if rate is None else f"{rate:.1%}", "today, all queues",
+         "dmq-bad" if rate and rate > 0.1 else ""),
+        ("workers alive", fmt_count(s.workers_alive), "servers with a heartbeat",
+         "" if s.workers_alive else "dmq-warn"),
+        ("oldest pending", fmt_td(s.oldest_pending) or "–", "queue latency",
+         "dmq-warn" if s.oldest_pending and s.oldest_pending.total_seconds() > 60 else ""),
+    ]
+    body = "".join(
+        f"<div class='dmq-card' data-card='{html.escape(k)}'><div class='dmq-card-k'>{html.escape(k)}</div>"
+        f"<div class='dmq-card-v {cls}'>{html.escape(v)}</div><div class='dmq-card-s'>{html.escape(sub)}</div></div>"
+        for k, v, sub, cls in cards)
+    return DASH_STYLE + f"<div class='dmq-cards'>{body}</div>"
+
+
+DASH_STYLE = (
+    "<style>"
+    ".dmq-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:8px;margin:4px 0 10px}"
+    ".dmq-card{border:1px solid var(--jp-border-color2,#e0e0e0);border-radius:6px;padding:6px 10px;"
+    "background:var(--jp-layout-color1,#fff);line-height:1.25}"
+    ".dmq-card-k{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--jp-ui-font-color2,#777)}"
+    ".dmq-card-v{font-size:22px;font-weight:600;color:var(--jp-ui-font-color0,#111)}"
+    ".dmq-card-s{font-size:11px;color:var(--jp-ui-font-color2,#777)}"
+    ".dmq-card-v.dmq-bad{color:var(--jp-error-color1,#d32f2f)}.dmq-card-v.dmq-warn{color:var(--jp-warn-color1,#b26b00)}"
+    ".dmq-legend{font-size:11px;color:var(--jp-ui-font-color2,#777);margin:2px 0 4px}"
+    ".dmq-legend-item{margin-right:10px;white-space:nowrap}"
+    ".dmq-swatch{display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:4px;vertical-align:-1px}"
+    ".dmq-svg-label,.dmq-svg-num,.dmq-svg-title{font:11px var(--jp-ui-font-family,sans-serif);"
+    "fill:var(--jp-ui-font-color1,#333)}.dmq-svg-num{fill:var(--jp-ui-font-color2,#777)}"
+    ".dmq-svg-title{font-weight:600}"
+    ".dmq-h{font-weight:600;font-size:13px;margin:4px 0 2px;color:var(--jp-ui-font-color1,#333)}"
+    ".dmq-muted{color:var(--jp-ui-font-color2,#777)}"
+    "</style>"
+)
+
+
+def task_rows(tasks: Sequence[TaskInfo], state: str, now: datetime | None = None
+              ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Columns and rows of the task list (ClickTable), per-row actions allowed in `state`."""
+    now = now or datetime.now(timezone.utc)
+    when = _TIME_HEAD.get(state, "")
+    cols = [{"key": "id", "label": "id", "align": "left"}, {"key": "type", "label": "type", "align": "left"},
+            {"key": "payload", "label": "payload", "align": "left"},
+            {"key": "retried", "label": "retried"}]
+    if when:
+        cols.append({"key": "when", "label": when, "align": "left"})
+    if state in ("retry", "archived"):
+        cols.append({"key": "error", "label": "last error", "align": "left"})
+    acts = row_actions(state)
+    rows = []
+    for t in tasks:
+        cells = {"id": f"<code title='{html.escape(t.id, quote=True)}'>{html.escape(short_id(t.id))}</code>",
+                 "type": html.escape(t.type),
+                 "payload": f"<code>{html.escape(payload_text(t.payload, limit=48))}</code>",
+                 "retried": f"{t.retried}/{t.max_retry}",
+                 "when": html.escape(_task_time(t, now)),
+                 "error": f"<span class='dmq-bad'>{html.escape(t.last_err[:60])}</span>"}
+        rows.append({"id": t.id, "cells": cells, "cls": "", "actions": acts})
+    return cols, rows
+
+
+def row_actions(state: str) -> list[str]:
+    out = []
+    if state in ("scheduled", "retry", "archived", "aggregating"):
+        out.append("run")
+    if state in ("pending", "scheduled", "retry", "aggregating"):
+        out.append("archive")
+    if state != "active":
+        out.append("delete")
+    else:
+        out.append("cancel")
+    return out
+
+
+def matches(t: TaskInfo, text: str) -> bool:
+    """Search by ID, type or payload text (case-insensitive substring)."""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    return (needle in t.id.lower() or needle in t.type.lower()
+            or needle in payload_text(t.payload, limit=100000).lower())

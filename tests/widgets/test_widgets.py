@@ -24,27 +24,39 @@ def test_import_without_ipywidgets_names_the_extra(monkeypatch):
     assert out.strip() == "MissingDependencyError pip install dmq_tools[jupyter]"
 
 
-def test_queue_table_shows_queues_and_pauses(inspector, seeded):
+def test_queue_table_shows_queues_and_pauses_per_row(inspector, seeded):
     qt = QueueTable(inspector)
-    html = qt.table.value
-    for q in ("critical", "default", "low"):
-        assert f"data-queue='{q}'" in html
+    assert qt.table.row_ids == ["critical", "default", "low"]
     assert [i.queue for i in qt.infos] == ["critical", "default", "low"]
     assert qt.info("low").paused and not qt.info("default").paused
-    assert qt.table._dom_classes == ("jp-RenderedHTMLCommon", "dmq-table-box")
-    qt.queue_select.value = "default"
-    qt.pause_button.click()
+    keys = [c["key"] for c in qt.table.columns]
+    # all-zero columns are hidden; memory is shown
+    assert "active" not in keys and "completed" not in keys and "aggregating" not in keys
+    assert {"pending", "scheduled", "retry", "archived", "memory", "latency"} <= set(keys)
+    rows = {r["id"]: r for r in qt.table.rows}
+    assert rows["low"]["actions"] == ["resume"] and rows["default"]["actions"] == ["pause"]
+    qt.table.action("default", "pause")  # the row's Pause button
     assert inspector.get_queue_info("default").paused
-    assert "dmq-paused' data-queue='default'" in qt.table.value
-    qt.resume_button.click()
+    assert {r["id"]: r for r in qt.table.rows}["default"]["cls"] == "dmq-paused"
+    qt.table.action("default", "resume")
     assert not inspector.get_queue_info("default").paused
     assert qt.refresh_count >= 3 and "updated" in qt.status.value
 
 
+def test_queue_row_click_opens_the_state_clicked(inspector, seeded):
+    qt = QueueTable(inspector)
+    opened = []
+    qt.on_open(lambda q, s: opened.append((q, s)))
+    qt.table.click("low", "archived")
+    qt.table.click("low", "queue")      # the name: the first non-empty state
+    qt.table.click("default", "scheduled")
+    assert opened == [("low", "archived"), ("low", "retry"), ("default", "scheduled")]
+    assert qt.table.selected == "default"
+
+
 def test_errors_are_shown_in_the_widget_not_raised(inspector, seeded):
     qt = QueueTable(inspector)
-    qt.queue_select.value = "low"
-    qt.pause_button.click()  # already paused: the inspector raises, the widget shows it
+    qt.pause("low")  # already paused: the inspector raises, the widget shows it
     assert "dmq-error-msg" in qt.status.value and "pause low failed" in qt.status.value
     assert inspector.get_queue_info("low").paused
 
@@ -60,13 +72,13 @@ def test_refresh_error_from_a_dead_redis_is_shown(make_redis_process):
     raw.close()
     insp = Inspector(proc.url)
     qt = QueueTable(insp)
-    assert qt.last_error == "" and "data-queue='survivor'" in qt.table.value
+    assert qt.last_error == "" and qt.table.row_ids == ["survivor"]
     proc.stop()
     assert qt.refresh() is False
     assert "refresh failed: ConnectionError" in qt.status.value
-    assert "data-queue='survivor'" in qt.table.value  # the last good view stays
+    assert qt.table.row_ids == ["survivor"]  # the last good view stays
     d = Dashboard(insp)  # building against a dead server works too: errors land in the status line
-    assert d.refresh() is False and "refresh Queues failed: ConnectionError" in d.status.value
+    assert d.refresh() is False and "refresh Overview failed: ConnectionError" in d.status.value
     d.close()
     insp.close()
 
@@ -79,7 +91,8 @@ def test_task_browser_pages_and_shows_detail(inspector, seeded):
     tb.next_button.click()
     assert [t.id for t in tb.tasks] == [m.id for m in seeded["default"][20:40]]
     assert tb.page_label.value == "page 2 / 3 · 45 pending"
-    tb.task_select.value = seeded["default"][25].id
+    tb.table.click(seeded["default"][25].id, "payload")  # a click on the row shows its detail
+    assert tb.table.selected == seeded["default"][25].id
     assert tb.detail.id == seeded["default"][25].id
     assert "&quot;w&quot;: 25" in tb.detail_box.value
 
@@ -87,17 +100,17 @@ def test_task_browser_pages_and_shows_detail(inspector, seeded):
 def test_task_browser_single_actions_change_redis(inspector, seeded):
     tb = TaskBrowser(inspector, queue="low", state="retry")
     victim = seeded["retry"][0].id
-    tb.task_select.value = victim
-    tb.run_button.click()
+    assert {r["id"]: r for r in tb.table.rows}[victim]["actions"] == ["run", "archive", "delete"]
+    tb.table.action(victim, "run")
     assert inspector.get_task_info("low", victim).state == TaskState.PENDING
     tb.select("low", "archived")
     arch = seeded["archived"][0].id
     assert tb.state.selected == arch
-    tb.delete_button.click()
+    tb.table.action(arch, "delete")
     with pytest.raises(Exception):
         inspector.get_task_info("low", arch)
     tb.select("default", "pending", seeded["default"][0].id)
-    tb.archive_button.click()
+    tb.table.action(seeded["default"][0].id, "archive")
     assert inspector.get_task_info("default", seeded["default"][0].id).state == TaskState.ARCHIVED
 
 
@@ -116,6 +129,31 @@ def test_task_browser_bulk_action_needs_confirmation(inspector, seeded):
     assert "archive: 45 tasks" in tb.status.value
 
 
+def test_task_browser_batch_action_on_checked_rows(inspector, seeded):
+    tb = TaskBrowser(inspector, queue="default")
+    assert tb.run_checked_button.disabled and tb.archive_checked_button.disabled
+    picked = [m.id for m in seeded["default"][:3]]
+    tb.table.checked = picked          # what ticking three checkboxes does
+    assert "3 checked" in tb.selection_label.value and not tb.archive_checked_button.disabled
+    assert tb.run_checked_button.disabled  # pending tasks cannot be "run"
+    tb.archive_checked_button.click()
+    assert [inspector.get_task_info("default", i).state for i in picked] == [TaskState.ARCHIVED] * 3
+    assert inspector.get_queue_info("default").pending == 42
+    assert tb.table.checked == [] and "archive: 3 of 3 tasks" in tb.status.value
+
+
+def test_task_browser_search_by_id_type_and_payload(inspector, seeded):
+    tb = TaskBrowser(inspector, queue="default")
+    tb.search.value = '"w": 17'
+    assert [t.id for t in tb.tasks] == [seeded["default"][17].id]
+    tb.search.value = seeded["default"][3].id[:13]
+    assert [t.id for t in tb.tasks] == [seeded["default"][3].id]
+    tb.search.value = "IMAGE:res"
+    assert tb.state.count == 45
+    tb.search.value = "no such thing"
+    assert tb.tasks == [] and tb.state.count == 0
+
+
 def test_task_browser_cancel_publishes_for_active(inspector, r, seeded):
     m = seed.msg("slow:job", b"{}", queue="critical")
     seed.seed_active(r, [m], "critical")
@@ -123,8 +161,8 @@ def test_task_browser_cancel_publishes_for_active(inspector, r, seeded):
     pubsub.subscribe("asynq:cancel")
     pubsub.get_message(timeout=1)
     tb = TaskBrowser(inspector, queue="critical", state="active")
-    assert tb.state.selected == m.id and not tb.cancel_button.disabled
-    tb.cancel_button.click()
+    assert tb.state.selected == m.id and tb.table.rows[0]["actions"] == ["cancel"]
+    tb.table.action(m.id, "cancel")
     got = pubsub.get_message(timeout=2)
     assert got and got["data"] == m.id.encode()
     pubsub.close()
@@ -176,11 +214,18 @@ def test_throughput_chart_draws_a_png(inspector, seeded):
 
 def test_dashboard_composes_every_panel_in_tabs(inspector, seeded):
     d = Dashboard(inspector)
-    assert d.tab.titles == ("Queues", "Tasks", "Workers", "Scheduler", "Throughput")
-    assert "data-queue='critical'" in d.queues.table.value
+    assert d.tab.titles == ("Overview", "Tasks", "Workers", "Scheduler", "Charts")
+    assert d.queues.table.row_ids == ["critical", "default", "low"]
+    s = d.overview.summary
+    assert (s.queues, s.paused, s.pending, s.workers_alive) == (3, 1, 48, 0)
+    assert "data-card='oldest pending'" in d.overview.cards.value
+    assert "<svg class='dmq-stacked'" in d.overview.sizes.value  # stacked queue sizes, vector
+    assert "<svg class='dmq-bars'" in d.overview.recent.value     # the seeded minutes of "default"
+    spark = {r["id"]: r for r in d.queues.table.rows}["default"]["cells"]["trend"]
+    assert spark.startswith("<svg class='dmq-spark'")
     assert d.tasks.refresh_count == 0  # tabs load when shown
     d.tab.selected_index = 1
-    assert d.tasks.refresh_count == 1 and "data-task-id" in d.tasks.table.value
+    assert d.tasks.refresh_count == 1 and d.tasks.table.rows
     d.refresh_button.click()
     assert d.tasks.refresh_count == 2 and d.throughput.refresh_count == 0
     bundle = d._repr_mimebundle_()
@@ -214,6 +259,28 @@ def test_auto_refresh_off_by_default_and_close_closes_children(inspector, seeded
     d.close()
     assert timer_threads() == []
     assert d.widget.comm is None and d.queues.table.comm is None
+
+
+def test_queue_click_opens_the_tasks_tab_on_that_state(inspector, seeded):
+    d = Dashboard(inspector)
+    d.queues.table.click("low", "archived")
+    assert d.tab.selected_index == 1
+    assert (d.tasks.state.queue, d.tasks.state.state) == ("low", "archived")
+    assert [t.id for t in d.tasks.tasks] == [m.id for m in seeded["archived"]]
+    assert d.tasks.detail.id == seeded["archived"][0].id and "cannot identify" in d.tasks.detail_box.value
+
+
+def test_a_new_dashboard_and_stop_all_stop_earlier_timers(inspector, seeded):
+    import dmq_tools as dmq
+
+    d1 = Dashboard(inspector)
+    d1.start_auto_refresh(1.0)
+    d2 = Dashboard(inspector)  # re-running the cell
+    assert not d1.timer.running and d1.auto_button.value is False
+    d2.start_auto_refresh(1.0)
+    assert len(timer_threads()) == 1
+    dmq.stop_all()
+    assert timer_threads() == [] and d2.auto_button.value is False
 
 
 def test_worker_panel_starts_and_stops_an_in_notebook_worker(inspector, r, redis_url):
