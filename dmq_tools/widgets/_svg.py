@@ -20,7 +20,7 @@ FAILED = "#d62728"
 _TEXT = "var(--jp-ui-font-color2, #777)"
 
 
-def sparkline(ok: Sequence[int], failed: Sequence[int] | None = None, width: int = 96,
+def sparkline(ok: Sequence[int], failed: Sequence[int] | None = None, width: int = 84,
               height: int = 20, title: str = "") -> str:
     """Tiny bars per minute: processed (blue) with failed (red) on top; empty minutes are gaps."""
     n = len(ok)

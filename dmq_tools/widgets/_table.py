@@ -98,17 +98,17 @@ TABLE_CSS = r"""
 .dmq-ct-root { width: 100%; overflow-x: auto; --dmq-fg: var(--jp-ui-font-color1, rgba(0,0,0,.87));
   --dmq-muted: var(--jp-ui-font-color2, #777); --dmq-line: var(--jp-border-color2, #e0e0e0);
   --dmq-head: var(--jp-layout-color2, #f3f3f3); --dmq-hover: var(--jp-layout-color3, #e8eef7);
-  --dmq-sel: var(--jp-brand-color3, #bbdefb); --dmq-bad: var(--jp-error-color1, #d32f2f);
+  --dmq-sel: rgba(33, 150, 243, .22); --dmq-bad: var(--jp-error-color1, #d32f2f);
   --dmq-ok: var(--jp-success-color1, #388e3c); --dmq-warn: var(--jp-warn-color1, #b26b00); }
 table.dmq-ct { border-collapse: collapse; font-size: var(--jp-ui-font-size1, 13px); color: var(--dmq-fg);
   font-family: var(--jp-ui-font-family, system-ui, sans-serif); min-width: 60%; }
-table.dmq-ct th, table.dmq-ct td { padding: 4px 8px; border-bottom: 1px solid var(--dmq-line);
+table.dmq-ct th, table.dmq-ct td { padding: 4px 6px; border-bottom: 1px solid var(--dmq-line);
   text-align: right; white-space: nowrap; line-height: 1.35; }
 table.dmq-ct th { background: var(--dmq-head); font-weight: 600; position: sticky; top: 0; }
 table.dmq-ct .dmq-l { text-align: left; }
 table.dmq-ct tr.dmq-ct-row { cursor: pointer; }
 table.dmq-ct tr.dmq-ct-row:hover td { background: var(--dmq-hover); }
-table.dmq-ct tr.dmq-selected td { background: var(--dmq-sel); }
+table.dmq-ct tr.dmq-ct-row.dmq-selected td { background: var(--dmq-sel); }
 table.dmq-ct td.dmq-ct-check, table.dmq-ct th.dmq-ct-check { width: 22px; padding: 0 4px; text-align: center; }
 table.dmq-ct td.dmq-zero { color: var(--dmq-muted); }
 table.dmq-ct .dmq-bad { color: var(--dmq-bad); }
@@ -116,10 +116,12 @@ table.dmq-ct .dmq-ok { color: var(--dmq-ok); }
 table.dmq-ct .dmq-warn { color: var(--dmq-warn); }
 table.dmq-ct .dmq-muted { color: var(--dmq-muted); }
 table.dmq-ct code { font-size: 12px; background: transparent; color: inherit; }
+table.dmq-ct td.dmq-c-payload { max-width: 12em; overflow: hidden; text-overflow: ellipsis; }
+table.dmq-ct td.dmq-c-error { max-width: 11em; overflow: hidden; text-overflow: ellipsis; }
 table.dmq-ct .dmq-wrap { white-space: normal; max-width: 28em; overflow-wrap: anywhere; }
 table.dmq-ct .dmq-badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px;
   border: 1px solid currentColor; }
-.dmq-ct-btn { font-size: 12px; margin: 0 2px; padding: 1px 8px; border-radius: 3px; cursor: pointer;
+.dmq-ct-btn { font-size: 12px; margin: 0 1px; padding: 1px 6px; border-radius: 3px; cursor: pointer;
   border: 1px solid var(--dmq-line); background: var(--jp-layout-color1, #fff); color: var(--dmq-fg); }
 .dmq-ct-btn:hover { background: var(--dmq-hover); }
 .dmq-ct-danger { color: var(--dmq-bad); } .dmq-ct-warning { color: var(--dmq-warn); } .dmq-ct-success { color: var(--dmq-ok); }

@@ -41,6 +41,7 @@ STYLE = (
     "margin:0 0 6px 0;line-height:1.35;font-size:var(--jp-code-font-size,12px);"
     "background:var(--jp-layout-color2,rgba(127,127,127,.08));padding:4px 6px}"
     ".jp-RenderedHTMLCommon pre.dmq-pre.dmq-bad{color:var(--jp-error-color1,#d32f2f)}"
+    ".dmq-grid.dmq-task-detail td{white-space:normal;word-break:break-all}"
     "</style>"
 )
 
@@ -321,7 +322,8 @@ def format_weights(weights: dict[str, int]) -> str:
 
 COUNT_COLUMNS: tuple[str, ...] = ("pending", "active", "scheduled", "retry", "archived", "completed",
                                   "aggregating", "processed", "failed")
-_COUNT_TITLES = {"processed": "processed today", "failed": "failed today"}
+_COUNT_TITLES = {"processed": "processed today", "failed": "failed today: click for retry/archived"}
+_COUNT_LABELS = {"scheduled": "sched.", "aggregating": "aggr.", "completed": "done"}
 
 
 def fmt_bytes(n: int) -> str:
@@ -343,10 +345,9 @@ def queue_table(infos: Sequence[QueueInfo], sparks: dict[str, str] | None = None
     sparks = sparks or {}
     shown = [c for c in COUNT_COLUMNS if any(getattr(i, c) for i in infos)]
     cols: list[dict[str, str]] = [{"key": "queue", "label": "queue", "align": "left"},
-                                  {"key": "state", "label": "state", "align": "left"},
                                   {"key": "size", "label": "size"}]
-    cols += [{"key": c, "label": c, "title": _COUNT_TITLES.get(c, f"{c} tasks: click to list them")}
-             for c in shown]
+    cols += [{"key": c, "label": _COUNT_LABELS.get(c, c),
+              "title": _COUNT_TITLES.get(c, f"{c} tasks: click to list them")} for c in shown]
     cols += [{"key": "rate", "label": "fail %", "title": "failed / processed today"},
              {"key": "latency", "label": "latency", "title": "age of the oldest pending task"},
              {"key": "memory", "label": "memory", "title": "sampled memory usage (asynq's estimate)"},
@@ -356,9 +357,8 @@ def queue_table(infos: Sequence[QueueInfo], sparks: dict[str, str] | None = None
     for i in infos:
         rate = i.failed / i.processed if i.processed else None
         cells = {
-            "queue": f"<b>{html.escape(i.queue)}</b>",
-            "state": ("<span class='dmq-badge dmq-warn'>paused</span>" if i.paused
-                      else "<span class='dmq-badge dmq-ok'>running</span>"),
+            "queue": f"<b>{html.escape(i.queue)}</b>"
+                     + (" <span class='dmq-badge dmq-warn'>paused</span>" if i.paused else ""),
             "size": fmt_count(i.size),
             "rate": "" if rate is None else f"<span class='{'dmq-bad' if rate > 0.1 else ''}'>{rate:.1%}</span>",
             "latency": html.escape(fmt_td(i.latency)) if i.pending else "",
@@ -436,8 +436,9 @@ def cards_html(s: Summary) -> str:
 
 DASH_STYLE = (
     "<style>"
-    ".dmq-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:8px;margin:4px 0 10px}"
-    ".dmq-card{border:1px solid var(--jp-border-color2,#e0e0e0);border-radius:6px;padding:6px 10px;"
+    ".dmq-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:8px;margin:4px 0 10px;"
+    "box-sizing:border-box;width:100%}"
+    ".dmq-card{border:1px solid var(--jp-border-color2,#e0e0e0);border-radius:6px;padding:6px 10px;box-sizing:border-box;min-width:0;"
     "background:var(--jp-layout-color1,#fff);line-height:1.25}"
     ".dmq-card-k{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--jp-ui-font-color2,#777)}"
     ".dmq-card-v{font-size:22px;font-weight:600;color:var(--jp-ui-font-color0,#111)}"
@@ -500,3 +501,45 @@ def matches(t: TaskInfo, text: str) -> bool:
         return True
     return (needle in t.id.lower() or needle in t.type.lower()
             or needle in payload_text(t.payload, limit=100000).lower())
+
+
+def local_rows(objects: Sequence[Any]) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Workers and schedulers of this kernel (`dmq.running()`), each with a Stop button."""
+    cols = [{"key": "kind", "label": "kind", "align": "left"}, {"key": "id", "label": "id", "align": "left"},
+            {"key": "what", "label": "queues / entries", "align": "left"},
+            {"key": "state", "label": "state", "align": "left"}]
+    rows = []
+    for obj in objects:
+        cfg = getattr(obj, "config", None)
+        if cfg is not None:  # a Worker
+            kind = "worker"
+            what = f"{format_weights(dict(cfg.queues))} · concurrency {cfg.concurrency}"
+            alive = bool(getattr(obj, "is_running", False))
+        else:
+            kind = "scheduler"
+            n = len(obj.entries()) if hasattr(obj, "entries") else 0
+            what = f"{n} entries"
+            alive = bool(getattr(obj, "running", False))
+        state = "<span class='dmq-ok'>running</span>" if alive else "<span class='dmq-muted'>stopped</span>"
+        rows.append({"id": obj.id, "cells": {"kind": kind, "id": f"<code>{html.escape(short_id(obj.id, 12))}</code>",
+                                              "what": html.escape(what), "state": state},
+                     "cls": "", "actions": ["stop"] if alive else []})
+    return cols, rows
+
+
+def server_health(s: Any) -> str:
+    """The status, or "dead" when the server runs on this machine and its process is gone (a
+    killed kernel's heartbeat stays in Redis until it expires)."""
+    import os
+    import socket
+
+    if s.host == socket.gethostname() and s.pid > 0:
+        try:
+            os.kill(s.pid, 0)
+        except ProcessLookupError:
+            return "dead (process gone)"
+        except PermissionError:
+            pass
+        if s.pid == os.getpid():
+            return f"{s.status} (this kernel)"
+    return s.status

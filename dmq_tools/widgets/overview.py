@@ -32,15 +32,16 @@ class Overview(Panel):
         super().__init__(inspector, **kwargs)
 
     def _build(self) -> W.Widget:
-        self.cards = W.HTML(layout=W.Layout(width="100%"))
+        self.cards = W.HTML()
         self.cards.add_class("dmq-cards-box")
-        self.sizes = W.HTML(layout=W.Layout(width="auto", min_width="320px", overflow="hidden"))
+        self.sizes = W.HTML(layout=W.Layout(width="auto", min_width="320px", overflow="hidden",
+                                            margin="0 48px 0 0"))
         self.sizes.add_class("dmq-sizes")
         self.recent = W.HTML(layout=W.Layout(width="auto", min_width="320px", overflow="hidden"))
         self.recent.add_class("dmq-recent")
         self.queues = QueueTable(self.inspector, toolbar=False, lazy=True)
         charts = W.HBox([self.sizes, self.recent],
-                        layout=W.Layout(flex_flow="row wrap", justify_content="space-between", width="100%"))
+                        layout=W.Layout(flex_flow="row wrap"))
         return W.VBox([self.cards, charts, W.HTML("<div class='dmq-h'>Queues</div>" + _view.DASH_STYLE),
                        self.queues.widget], layout=W.Layout(width="100%"))
 

@@ -105,8 +105,8 @@ class TaskBrowser(Panel):
                         self.run_all_button, self.archive_all_button, self.delete_all_button],
                        layout=W.Layout(align_items="center", flex_flow="row wrap"))
         batch.add_class("dmq-batch-bar")
-        self.table.layout = W.Layout(flex="3 1 0", min_width="420px", overflow="auto")
-        self.detail_box.layout = W.Layout(flex="2 1 0", min_width="300px", overflow="auto",
+        self.table.layout = W.Layout(flex="1 1 63%", min_width="420px", overflow="auto")
+        self.detail_box.layout = W.Layout(flex="1 1 37%", min_width="280px", overflow="auto",
                                           padding="0 0 0 12px")
         body = W.HBox([self.table, self.detail_box], layout=W.Layout(width="100%", align_items="flex-start"))
         return W.VBox([selectors, self.state_select, batch, self.confirm_bar, body])

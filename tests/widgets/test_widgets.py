@@ -298,7 +298,7 @@ def test_worker_panel_starts_and_stops_an_in_notebook_worker(inspector, r, redis
     wp.queues_text.value = "panel=2"
     wp.start_button.click()
     assert len(wp.workers) == 1 and wp.workers[0].is_running
-    assert "panel=2" in wp.local_box.value
+    assert "panel=2" in wp.local_table.rows[0]["cells"]["what"]
     dmq.Client(r).enqueue(dmq.Task("greet", {"name": "ada"}), queue="panel")
     assert wp.workers[0].wait_idle(10)
     deadline = time.monotonic() + 10
@@ -306,11 +306,39 @@ def test_worker_panel_starts_and_stops_an_in_notebook_worker(inspector, r, redis
         time.sleep(0.02)
     assert done == ["ada"]
     wp.refresh()
-    assert wp.workers[0].id[:8] in wp.local_box.value
+    assert wp.local_table.row_ids == [wp.workers[0].id]
+    assert "(this kernel)" in wp.servers_box.value
     worker = wp.workers[0]
     wp.stop_button.click()
     assert wp.workers == [] and not worker.is_running
     assert inspector.servers() == []
+
+
+def test_workers_tab_lists_workers_started_in_code_and_stops_them(inspector, r, redis_url):
+    import dmq_tools as dmq
+
+    w = dmq.Worker(redis_url, dmq.ServeMux(), queues={"code": 1}, concurrency=1)
+    w.start()
+    try:
+        wp = WorkerPanel(inspector)
+        assert wp.local_table.row_ids == [w.id]
+        assert wp.local_table.rows[0]["actions"] == ["stop"]
+        wp.local_table.action(w.id, "stop")  # the row's Stop button
+        assert not w.is_running and wp.local_table.rows == []
+    finally:
+        w.stop()
+
+
+def test_dead_server_on_this_machine_is_marked(inspector, r):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    seed.seed_server(r, host=socket.gethostname(), pid=gone.pid, queues={"x": 1})
+    wp = WorkerPanel(inspector)
+    assert "dead (process gone)" in wp.servers_box.value
 
 
 def test_worker_panel_rejects_bad_weights(inspector):
