@@ -543,3 +543,16 @@ def server_health(s: Any) -> str:
         if s.pid == os.getpid():
             return f"{s.status} (this kernel)"
     return s.status
+
+
+def owner_text(scheduler_id: str) -> str:
+    """"host:pid:uuid" -> "host:pid", marked when it is this kernel."""
+    import os
+    import socket
+
+    parts = scheduler_id.split(":")
+    if len(parts) < 3:
+        return scheduler_id
+    host, pid = parts[0], parts[1]
+    mine = host == socket.gethostname() and pid == str(os.getpid())
+    return f"{host}:{pid}" + (" (this kernel)" if mine else "")

@@ -359,6 +359,13 @@ def test_scheduler_panel_registers_an_entry_and_shows_history(inspector, r, redi
     sp.register_button.click()
     entry_ids = [e.id for e in inspector.scheduler_entries()]
     assert len(entry_ids) == 1 and "report:tick" in sp.entries_box.value and "@every 1s" in sp.entries_box.value
+    assert "(this kernel)" in sp.entries_box.value  # the owner of the entry is shown
+    other = dmq.Scheduler(redis_url)  # a second kernel registering the same entry: two owners
+    other.register("@every 1s", dmq.Task("report:tick", {"kind": "hourly"}), queue="reports")
+    other.heartbeat_once()
+    owners = [o for o, e in inspector.scheduler_entry_owners() if e.id == entry_ids[0]]
+    assert sorted(owners) == sorted([sched.id, other.id])
+    other.stop()
     assert sched.run_once() in (0, 1)
     sched.start()
     deadline = time.monotonic() + 10
