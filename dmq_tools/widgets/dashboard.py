@@ -23,8 +23,14 @@ logger = logging.getLogger(__name__)
 
 THEME_CSS = (
     "<style>"
-    ".dmq-dashboard .widget-tab>.p-TabBar .p-TabBar-tab.p-mod-current,"
-    ".dmq-dashboard .lm-TabBar-tab.lm-mod-current{border-top:2px solid var(--jp-brand-color1,#1976d2)}"
+    ".dmq-dashboard .lm-TabBar-tab{background:transparent !important;border:none !important;"
+    "border-bottom:2px solid transparent !important;color:var(--jp-ui-font-color2,#666) !important;"
+    "flex:0 0 auto !important;min-width:0 !important;padding:0 14px !important;font-size:13px}"
+    ".dmq-dashboard .lm-TabBar-tab.lm-mod-current{border-bottom:2px solid var(--jp-brand-color1,#1976d2) !important;"
+    "color:var(--jp-ui-font-color0,#111) !important;font-weight:600}"
+    ".dmq-dashboard .lm-TabBar{border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".dmq-dashboard .widget-tab-contents,.dmq-dashboard .jupyter-widget-tab>.widget-tab-contents"
+    "{border:none !important;padding:8px 2px !important;background:transparent !important}"
     ".dmq-dashboard .dmq-title{font-weight:700;font-size:15px;margin-right:8px;color:var(--jp-ui-font-color0,#111)}"
     ".dmq-dashboard{color:var(--jp-ui-font-color1,#222)}"
     "</style>"

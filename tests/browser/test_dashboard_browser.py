@@ -118,5 +118,14 @@ def test_overview_queue_click_task_detail_and_batch_action(r, voila_url, browser
     assert {m.decode() for m in r.zrange("asynq:{low}:archived", 0, -1)} >= {first, second}
     assert r.llen("asynq:{low}:pending") == 10
     _shoot(page, tmp_path, f"batch-{width}-{theme}")
+
+    # the other tabs render: Workers (the seeded server), Charts (SVG), Scheduler
+    page.get_by_role("tab", name="Workers").click()
+    page.locator(".dmq-workers .dmq-server-table").wait_for(timeout=15_000)
+    assert "web-1:4242" in page.locator(".dmq-workers .dmq-server-table").inner_text()
+    _shoot(page, tmp_path, f"workers-{width}-{theme}")
+    page.get_by_role("tab", name="Charts").click()
+    page.locator(".dmq-throughput .dmq-chart svg").wait_for(timeout=30_000)
+    _shoot(page, tmp_path, f"charts-{width}-{theme}")
     assert not errors, errors
     page.close()

@@ -202,14 +202,22 @@ def test_scheduler_panel_lists_entries_and_validates_spec(inspector, seeded):
     assert sp.register() is None and "register failed" in sp.status.value
 
 
-def test_throughput_chart_draws_a_png(inspector, seeded):
+def test_throughput_chart_draws_svg_total_per_queue_and_daily(inspector, r, seeded):
     pytest.importorskip("dmq_tools.export")
+    from datetime import datetime, timezone
+
     tc = ThroughputChart(inspector, queue="default", window="15 min")
-    assert tc.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert tc.image.value.startswith("<svg")
     assert int(tc.frame["processed"].sum()) == sum(10 + k for k in range(10))
     assert "processed" in tc.summary.value
     tc.queue_select.value = "critical"
     assert int(tc.frame["processed"].sum()) == 0
+    tc.queue_select.value = "(all queues)"
+    tc.view_select.value = "per queue"
+    assert set(tc.frame["queue"]) == {"critical", "default", "low"} and tc.image.value.startswith("<svg")
+    seed.seed_daily_stats(r, "default", {datetime.now(timezone.utc).date(): (70, 7)})
+    tc.view_select.value = "daily"
+    assert int(tc.frame["processed"].sum()) == 70 and "last 14 days" in tc.summary.value
 
 
 def test_dashboard_composes_every_panel_in_tabs(inspector, seeded):
