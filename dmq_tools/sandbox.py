@@ -56,6 +56,6 @@ class Sandbox:
 
     def reset(self) -> int:
         """Drop every queue under the prefix (the ones Redis knows and the named ones)."""
-        client = getattr(self.redis, "client", self.redis)
+        client = self.redis if hasattr(self.redis, "smembers") else self.redis.client
         mine = sorted(set(queues_with_prefix(client, self.prefix + "-")) | set(self.queues))
         return drop_queues(client, mine)

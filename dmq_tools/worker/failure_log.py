@@ -24,7 +24,7 @@ LOG_MODES = ("short", "full", "quiet")
 class FailureLog:
     """Rate-limited failure lines for one worker (thread-safe: handler threads call it)."""
 
-    def __init__(self, logger: logging.Logger, mode: str = "short", *, burst: int = 5,
+    def __init__(self, logger: logging.Logger, mode: str = "short", *, burst: int = 3,
                  window: float = 10.0) -> None:
         if mode not in LOG_MODES:
             raise ValueError(f"log must be one of {', '.join(LOG_MODES)}, got {mode!r}")
