@@ -110,7 +110,10 @@ class Panel:
     title = "panel"
 
     def __init__(self, inspector: InspectorLike | None = None, *, interval: float = 5.0,
-                 auto_refresh: bool = False, toolbar: bool = True, lazy: bool = False) -> None:
+                 auto_refresh: bool = False, toolbar: bool = True, lazy: bool = False,
+                 read_only: bool = False) -> None:
+        #: no action reaches the inspector (the web dashboard without an API token)
+        self.read_only = read_only
         self.inspector: InspectorLike = inspector if inspector is not None else default_inspector()
         self.refresh_count = 0
         self.last_updated: datetime | None = None
@@ -177,6 +180,9 @@ class Panel:
 
     def _act(self, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run one inspector action, then refresh; a failure is shown, not raised."""
+        if self.read_only:
+            self.status.value = _view.error_html("this dashboard is read-only", doing)
+            return None
         with self._lock:
             try:
                 result = fn(*args, **kwargs)
@@ -218,10 +224,15 @@ class Panel:
         close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):  # a short text instead of the whole widget tree's repr
+            bundle["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} refreshed {self.refresh_count}x{' · ' + self.last_error if self.last_error else ''}>"
+        ro = " · read-only" if self.read_only else ""
+        err = f" · {self.last_error}" if self.last_error else ""
+        return f"<{type(self).__name__} refreshed {self.refresh_count}x{ro}{err}>"
 
 
 def html_box(css: str) -> W.HTML:

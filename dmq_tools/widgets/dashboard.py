@@ -33,6 +33,8 @@ THEME_CSS = (
     "{border:none !important;padding:8px 2px !important;background:transparent !important}"
     ".dmq-dashboard .dmq-title{font-weight:700;font-size:15px;margin-right:8px;color:var(--jp-ui-font-color0,#111)}"
     ".dmq-dashboard{color:var(--jp-ui-font-color1,#222)}"
+    ".dmq-dashboard .dmq-read-only{border:1px solid var(--jp-warn-color1,#b26b00);color:var(--jp-warn-color1,#b26b00);"
+    "border-radius:8px;padding:0 6px;font-size:11px;margin-left:6px}"
     "</style>"
 )
 
@@ -51,22 +53,23 @@ class Dashboard(Panel):
     _instances: "weakref.WeakSet[Dashboard]" = weakref.WeakSet()
 
     def __init__(self, inspector: InspectorLike | None = None, *, mux: Any = None, scheduler: Any = None,
-                 redis: Any = None, interval: float = 5.0, auto_refresh: bool = False) -> None:
+                 redis: Any = None, interval: float = 5.0, auto_refresh: bool = False,
+                 read_only: bool = False) -> None:
         for old in list(Dashboard._instances):
             old.stop_auto_refresh()
         Dashboard._instances.add(self)
         self._options = {"mux": mux, "scheduler": scheduler, "redis": redis}
-        super().__init__(inspector, interval=interval, auto_refresh=auto_refresh)
+        super().__init__(inspector, interval=interval, auto_refresh=auto_refresh, read_only=read_only)
         self.status.layout.display = "none"  # each tab has its own status line
 
     def _build(self) -> W.Widget:
-        insp, o = self.inspector, self._options
-        self.overview = Overview(insp, toolbar=False, lazy=True)
+        insp, o, ro = self.inspector, self._options, self.read_only
+        self.overview = Overview(insp, toolbar=False, lazy=True, read_only=ro)
         self.queues = self.overview.queues
-        self.tasks = TaskBrowser(insp, toolbar=False, lazy=True)
-        self.workers = WorkerPanel(insp, mux=o["mux"], redis=o["redis"], toolbar=False, lazy=True)
+        self.tasks = TaskBrowser(insp, toolbar=False, lazy=True, read_only=ro)
+        self.workers = WorkerPanel(insp, mux=o["mux"], redis=o["redis"], toolbar=False, lazy=True, read_only=ro)
         self.scheduler = SchedulerPanel(insp, scheduler=o["scheduler"], redis=o["redis"], toolbar=False,
-                                        lazy=True)
+                                        lazy=True, read_only=ro)
         self.throughput = ThroughputChart(insp, toolbar=False, lazy=True)
         self.panels: list[Panel] = [self.overview, self.tasks, self.workers, self.scheduler, self.throughput]
         self.tab = W.Tab(children=[p.widget for p in self.panels],
@@ -75,7 +78,8 @@ class Dashboard(Panel):
         self.tab.observe(lambda _c: self.refresh(), names="selected_index")
         self.queues.on_open(self.open_tasks)
         self.header = W.HTML(THEME_CSS + "<span class='dmq-title'>dmq</span>"
-                             "<span class='dmq-muted'>task queues</span>")
+                             "<span class='dmq-muted'>task queues</span>"
+                             + (" <span class='dmq-badge dmq-read-only'>read-only</span>" if ro else ""))
         return W.VBox([self.tab])
 
     def _tools(self) -> list[W.Widget]:

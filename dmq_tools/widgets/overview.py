@@ -39,7 +39,7 @@ class Overview(Panel):
         self.sizes.add_class("dmq-sizes")
         self.recent = W.HTML(layout=W.Layout(width="auto", min_width="320px", overflow="hidden"))
         self.recent.add_class("dmq-recent")
-        self.queues = QueueTable(self.inspector, toolbar=False, lazy=True)
+        self.queues = QueueTable(self.inspector, toolbar=False, lazy=True, read_only=self.read_only)
         charts = W.HBox([self.sizes, self.recent],
                         layout=W.Layout(flex_flow="row wrap"))
         return W.VBox([self.cards, charts, W.HTML("<div class='dmq-h'>Queues</div>" + _view.DASH_STYLE),

@@ -32,7 +32,7 @@ class QueueTable(Panel):
         self.infos: list[QueueInfo] = []
         self.sparks: dict[str, str] = {}
         self._open: list[Callable[[str, str], Any]] = []
-        self.table = ClickTable(actions=_ACTIONS, css="dmq-queue-table",
+        self.table = ClickTable(actions=[] if self.read_only else _ACTIONS, css="dmq-queue-table",
                                 empty="No queues yet: enqueue a task to create one.")
         self.table.add_class("dmq-table-box")
         self.table.on_click(self._on_click)

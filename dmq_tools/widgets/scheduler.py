@@ -75,6 +75,8 @@ class SchedulerPanel(Panel):
         form = W.VBox([W.HBox([self.spec, self.task_type, self.queue], layout=W.Layout(flex_flow="row wrap")),
                        W.HBox([self.payload, self.register_button], layout=W.Layout(align_items="flex-end")),
                        self.preview])
+        if self.read_only:
+            return W.VBox([self.entries_box, self.entry_select, self.history_box])
         return W.VBox([self.entries_box, self.entry_select, self.history_box,
                        W.HTML("<b>Register a periodic task</b>"), form])
 

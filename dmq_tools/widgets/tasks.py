@@ -60,7 +60,8 @@ class TaskBrowser(Panel):
         self.next_button = _button("", "chevron-right", "dmq-next", tip="Next page")
         self.page_label = W.Label()
         self.page_label.add_class("dmq-page")
-        self.table = ClickTable(actions=_ROW_ACTIONS, checkable=True, css="dmq-task-table",
+        self.table = ClickTable(actions=[] if self.read_only else _ROW_ACTIONS, checkable=not self.read_only,
+                                css="dmq-task-table",
                                 empty="No tasks in this state.")
         self.table.add_class("dmq-table-box")
         self.table.on_click(lambda row, _col: self.open(row))
@@ -105,6 +106,8 @@ class TaskBrowser(Panel):
                         self.run_all_button, self.archive_all_button, self.delete_all_button],
                        layout=W.Layout(align_items="center", flex_flow="row wrap"))
         batch.add_class("dmq-batch-bar")
+        if self.read_only:
+            batch.layout.display = "none"
         self.table.layout = W.Layout(flex="1 1 63%", min_width="420px", overflow="auto")
         self.detail_box.layout = W.Layout(flex="1 1 37%", min_width="280px", overflow="auto",
                                           padding="0 0 0 12px")
@@ -261,6 +264,9 @@ class TaskBrowser(Panel):
 
     def act_checked(self, action: str) -> int:
         """run / archive / delete every checked task; returns how many succeeded."""
+        if self.read_only:
+            self.status.value = _view.error_html("this dashboard is read-only", action)
+            return 0
         ids, done, errors = list(self.table.checked), 0, []
         fn = {"run": self.inspector.run_task, "archive": self.inspector.archive_task,
               "delete": self.inspector.delete_task}[action]

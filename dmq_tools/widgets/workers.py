@@ -57,8 +57,8 @@ class WorkerPanel(Panel):
         self.stop_button.add_class("dmq-stop-worker")
         self.start_button.on_click(lambda _b: self.start_worker())
         self.stop_button.on_click(lambda _b: self.stop_workers())
-        self.local_table = ClickTable(actions=[{"name": "stop", "label": "Stop", "style": "danger",
-                                                "title": "Graceful stop"}], css="dmq-local-table",
+        self.local_table = ClickTable(actions=[] if self.read_only else [
+            {"name": "stop", "label": "Stop", "style": "danger", "title": "Graceful stop"}], css="dmq-local-table",
                                       empty="Nothing runs in this kernel: no worker or scheduler started.")
         self.local_table.add_class("dmq-local-workers")
         self.local_table.on_action(lambda row, _a: self.stop_local(row))
@@ -66,7 +66,8 @@ class WorkerPanel(Panel):
         self.running_box = html_box("dmq-running")
         self.failures_box = html_box("dmq-failures")
         form = W.HBox([self.concurrency, self.queues_text, self.strict, self.start_button, self.stop_button],
-                      layout=W.Layout(flex_flow="row wrap", align_items="center"))
+                      layout=W.Layout(flex_flow="row wrap", align_items="center",
+                                      display="none" if self.read_only else None))
         head = lambda text: W.HTML(f"<b>{text}</b>")  # noqa: E731
         return W.VBox([head("In this kernel (dmq.running())"), self.local_table, form,
                        head("Servers (every process with a heartbeat)"), self.servers_box,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import ipywidgets as W
 import pytest
@@ -392,3 +393,76 @@ def test_dashboard_without_arguments_connects_like_dmq_connect(redis_url, r, see
     d = Dashboard()
     assert [i.queue for i in d.queues.infos] == ["critical", "default", "low"]
     d.close()
+
+
+def test_read_only_dashboard_offers_and_performs_no_action(inspector, seeded):
+    d = Dashboard(inspector, read_only=True)
+    assert d.queues.table.actions == [] and "read-only" in d.header.value
+    d.queues.table.action("default", "pause")  # even a crafted message changes nothing
+    d.queues.pause("default")
+    assert not inspector.get_queue_info("default").paused
+    assert "read-only" in d.queues.status.value
+    d.open_tasks("default", "pending")
+    assert d.tasks.table.checkable is False and d.tasks.table.actions == []
+    d.tasks.table.checked = [d.tasks.tasks[0].id]
+    assert d.tasks.act_checked("delete") == 0 and inspector.get_queue_info("default").pending == 45
+    d.tasks.ask_bulk("delete")
+    assert d.tasks.confirm_bulk() is None and inspector.get_queue_info("default").pending == 45
+    assert "read-only" in repr(d)
+
+
+def test_failure_log_is_short_and_rate_limited(caplog):
+    import logging
+
+    from dmq_tools.worker.failure_log import FailureLog
+
+    log = logging.getLogger("dmq_tools.worker.test")
+    fl = FailureLog(log, "short", burst=3, window=0.2)
+    with caplog.at_level(logging.WARNING, logger="dmq_tools.worker.test"):
+        for i in range(20):
+            try:
+                raise ValueError(f"boom {i}\nsecond line")
+            except ValueError as exc:
+                fl.failed(f"id{i}", "email:deliver", str(exc), exc, expected=False)
+        time.sleep(0.25)
+        fl.failed("id20", "email:deliver", "late", None, expected=True)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[:3] == [f"task id{i} (email:deliver) failed: boom {i} second line" for i in range(3)]
+    assert lines[3] == "... 17 more failed tasks in the last 0 s (not shown)"
+    assert lines[4] == "task id20 (email:deliver) failed: late" and len(lines) == 5
+    assert not any(r.exc_info for r in caplog.records)  # no traceback at WARNING
+    full = FailureLog(log, "full")
+    with caplog.at_level(logging.WARNING, logger="dmq_tools.worker.test"):
+        caplog.clear()
+        try:
+            raise ValueError("with trace")
+        except ValueError as exc:
+            full.failed("x", "t", "with trace", exc, expected=False)
+    assert caplog.records[0].exc_info is not None
+    with pytest.raises(ValueError):
+        FailureLog(log, "loud")
+
+
+def test_wait_until_and_sandbox(r, redis_url):
+    import threading
+
+    import dmq_tools as dmq
+
+    assert dmq.wait_until(lambda: 42, timeout=1) == 42
+    with pytest.raises(TimeoutError, match="still false"):
+        dmq.wait_until(lambda: 0, timeout=0.2)
+    ev = threading.Event()
+    threading.Timer(0.05, ev.set).start()
+    assert dmq.wait_until(ev, timeout=2) is True
+    seed.seed_pending(r, [seed.msg(queue="other-critical")], "other-critical")
+    sb = dmq.Sandbox("nbx", redis_url)
+    client = dmq.Client(r)
+    client.enqueue(dmq.Task("a", {}), queue=sb["critical"])
+    client.enqueue(dmq.Task("a", {}), queue=sb["reports"])  # a name outside the defaults
+    seed.seed_minutes(r, sb["critical"], {datetime.now(timezone.utc): (5, 1)})
+    assert sb.weights(critical=6, low=1) == {"nbx-critical": 6, "nbx-low": 1}
+    assert sb.reset() >= 3
+    names = {q.decode() for q in r.smembers("asynq:queues")}
+    assert names == {"other-critical"}  # only what the sandbox owns was dropped
+    assert not [k for k in r.scan_iter("*nbx-*")]
+    assert r.llen("asynq:{other-critical}:pending") == 1
