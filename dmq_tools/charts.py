@@ -121,7 +121,7 @@ def throughput(df: pd.DataFrame, ax: Axes | None = None, title: str | None = "Th
         ax.bar(x, failed, width=width * 0.85, bottom=ok, color=FAILED_COLOR, label="failed")
         ax.set_xlim(times[0], times[-1] + width)
         ax.set_ylabel("tasks per bucket")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(float((ok + failed).max()) * 1.1, 1.0))
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False, fontsize="small")
         ax.grid(alpha=0.3, axis="y")
         _date_ticks(ax)
@@ -138,7 +138,11 @@ def throughput_by_queue(df: pd.DataFrame, ax: Axes | None = None, top: int = 8,
     if df is None or df.empty or "queue" not in df.columns or not df["processed"].sum():
         _empty(ax)
     else:
-        wide = df.pivot_table(index="time", columns="queue", values="processed", aggfunc="sum", fill_value=0)
+        wide = df.pivot_table(index="time", columns="queue", values="processed", aggfunc="sum",
+                              fill_value=0, observed=True)
+        wide = wide.loc[:, wide.sum() > 0]
+        busy = (wide.sum(axis=1).to_numpy() > 0).nonzero()[0]
+        wide = wide.iloc[max(0, min(int(busy[0]), len(wide) - 10)):]  # the window fits the data
         order = wide.sum().sort_values(ascending=False).index.tolist()
         if len(order) > top:
             wide["other"] = wide[order[top:]].sum(axis=1)
@@ -153,14 +157,13 @@ def throughput_by_queue(df: pd.DataFrame, ax: Axes | None = None, top: int = 8,
                    label=str(q), color=f"C{i % 10}")
             bottom = vals if bottom is None else bottom + vals
         ax.set_xlim(times[0], times[-1] + width)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(float(bottom.max()) * 1.1, 1.0))
         ax.set_ylabel("processed per bucket")
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize="small",
-                  ncols=min(5, len(order)))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
         ax.grid(alpha=0.3, axis="y")
         _date_ticks(ax)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, loc="left", fontsize="medium")
     return fig
 
 
@@ -276,8 +279,11 @@ def daily_history(df: pd.DataFrame, ax: Axes | None = None, title: str | None = 
 
 def to_svg(fig: Figure, **kwargs: Any) -> str:
     """SVG text of a figure: crisp at any zoom (what the Charts tab shows)."""
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", **kwargs)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, selectable
+        fig.savefig(buf, format="svg", **kwargs)
     text = buf.getvalue()
     return text[text.find("<svg"):]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
 

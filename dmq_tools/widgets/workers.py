@@ -67,9 +67,12 @@ class WorkerPanel(Panel):
         self.failures_box = html_box("dmq-failures")
         form = W.HBox([self.concurrency, self.queues_text, self.strict, self.start_button, self.stop_button],
                       layout=W.Layout(flex_flow="row wrap", align_items="center",
-                                      display="none" if self.read_only else None))
+                                      display="none" if self.read_only or self.mux is None else None))
+        hint = W.HTML("<span class='dmq-muted'>To start workers from here, pass the handlers: "
+                      "<code>Dashboard(mux=mux)</code>.</span>",
+                      layout=W.Layout(display="none" if self.read_only or self.mux is not None else None))
         head = lambda text: W.HTML(f"<b>{text}</b>")  # noqa: E731
-        return W.VBox([head("In this kernel (dmq.running())"), self.local_table, form,
+        return W.VBox([head("In this kernel (dmq.running())"), self.local_table, form, hint,
                        head("Servers (every process with a heartbeat)"), self.servers_box,
                        head("Running tasks"), self.running_box, head("Recent failures"), self.failures_box])
 
@@ -126,6 +129,7 @@ class WorkerPanel(Panel):
     def _refresh(self) -> str:
         from .. import running
 
+        self.stop_button.disabled = not self.workers
         cols, rows = _view.local_rows(running())
         with self.local_table.hold_trait_notifications():
             self.local_table.columns, self.local_table.rows = cols, rows

@@ -121,11 +121,17 @@ def test_overview_queue_click_task_detail_and_batch_action(r, voila_url, browser
 
     # the other tabs render: Workers (the seeded server), Charts (SVG), Scheduler
     page.get_by_role("tab", name="Workers").click()
-    page.locator(".dmq-workers .dmq-server-table").wait_for(timeout=15_000)
+    page.locator(".dmq-workers .dmq-server-table").wait_for(timeout=40_000)
     assert "web-1:4242" in page.locator(".dmq-workers .dmq-server-table").inner_text()
     _shoot(page, tmp_path, f"workers-{width}-{theme}")
     page.get_by_role("tab", name="Charts").click()
     page.locator(".dmq-throughput .dmq-chart svg").wait_for(timeout=30_000)
     _shoot(page, tmp_path, f"charts-{width}-{theme}")
+    for view in ("per queue", "daily"):
+        page.locator(".dmq-chart-view button", has_text=view).click()
+        page.wait_for_function("(v) => document.querySelector('.dmq-throughput .dmq-chart')"
+                               "?.textContent.includes(v === 'daily' ? 'per day' : 'by queue')", arg=view,
+                               timeout=30_000)
+        _shoot(page, tmp_path, f"charts-{view.replace(' ', '-')}-{width}-{theme}")
     assert not errors, errors
     page.close()
