@@ -116,7 +116,7 @@ table.dmq-ct .dmq-ok { color: var(--dmq-ok); }
 table.dmq-ct .dmq-warn { color: var(--dmq-warn); }
 table.dmq-ct .dmq-muted { color: var(--dmq-muted); }
 table.dmq-ct code { font-size: 12px; background: transparent; color: inherit; }
-table.dmq-ct td.dmq-c-payload { max-width: 12em; overflow: hidden; text-overflow: ellipsis; }
+table.dmq-ct td.dmq-c-payload { max-width: clamp(11em, calc(100vw - 840px), 32em); overflow: hidden; text-overflow: ellipsis; }
 table.dmq-ct td.dmq-c-error { max-width: 11em; overflow: hidden; text-overflow: ellipsis; }
 table.dmq-ct .dmq-wrap { white-space: normal; max-width: 28em; overflow-wrap: anywhere; }
 table.dmq-ct .dmq-badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px;

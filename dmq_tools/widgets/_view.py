@@ -473,7 +473,7 @@ def task_rows(tasks: Sequence[TaskInfo], state: str, now: datetime | None = None
     for t in tasks:
         cells = {"id": f"<code title='{html.escape(t.id, quote=True)}'>{html.escape(short_id(t.id))}</code>",
                  "type": html.escape(t.type),
-                 "payload": f"<code>{html.escape(payload_text(t.payload, limit=48))}</code>",
+                 "payload": f"<code>{html.escape(payload_text(t.payload, limit=120))}</code>",
                  "retried": f"{t.retried}/{t.max_retry}",
                  "when": html.escape(_task_time(t, now)),
                  "error": f"<span class='dmq-bad'>{html.escape(t.last_err[:60])}</span>"}
