@@ -466,3 +466,22 @@ def test_wait_until_and_sandbox(r, redis_url):
     assert names == {"other-critical"}  # only what the sandbox owns was dropped
     assert not [k for k in r.scan_iter("*nbx-*")]
     assert r.llen("asynq:{other-critical}:pending") == 1
+
+
+def test_a_second_worker_on_the_same_queues_is_warned_about(redis_url, caplog):
+    import logging
+
+    import dmq_tools as dmq
+
+    mux = dmq.ServeMux()
+    first = dmq.Worker(redis_url, mux, queues={"shared": 1, "a": 1}, concurrency=1)
+    second = dmq.Worker(redis_url, mux, queues={"shared": 1, "b": 1}, concurrency=1)  # re-run, new queues=
+    try:
+        first.start()
+        with caplog.at_level(logging.WARNING, logger="dmq_tools.worker"):
+            second.start()
+        assert first.is_running and second.is_running
+        assert any(f"worker {first.id[:8]} also serves shared" in r.getMessage() for r in caplog.records)
+    finally:
+        second.stop()
+        first.stop()
