@@ -16,9 +16,10 @@ from typing import Any
 from ..models import QueueInfo, TaskInfo, TaskState, decode_payload
 
 __all__ = [
-    "STATES", "QueueRow", "queue_rows", "queues_table_html", "tasks_table_html", "task_detail_html",
+    "STATES", "queue_table", "task_rows", "task_detail_html", "cards_html", "summarize", "Summary",
     "status_html", "error_html", "records_table_html", "fmt_dt", "fmt_td", "short_id",
-    "TaskBrowserState", "count_for_state", "parse_weights", "format_weights", "payload_text", "totals",
+    "TaskBrowserState", "count_for_state", "parse_weights", "format_weights", "payload_text",
+    "state_for_column", "row_actions", "matches", "local_rows", "server_health", "owner_text",
 ]
 
 STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
@@ -92,79 +93,6 @@ def payload_text(payload: bytes | None, pretty: bool = False, limit: int = 80) -
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One line of the queue table (what the Dashboard shows per queue)."""
-
-    queue: str
-    paused: bool
-    size: int
-    pending: int
-    active: int
-    scheduled: int
-    retry: int
-    archived: int
-    completed: int
-    aggregating: int
-    processed: int
-    failed: int
-    failure_rate: float
-    latency: str
-
-
-def queue_rows(infos: Iterable[QueueInfo]) -> list[QueueRow]:
-    rows = []
-    for i in infos:
-        rate = i.failed / i.processed if i.processed else 0.0
-        rows.append(QueueRow(i.queue, i.paused, i.size, i.pending, i.active, i.scheduled, i.retry,
-                             i.archived, i.completed, i.aggregating, i.processed, i.failed, rate,
-                             fmt_td(i.latency)))
-    return rows
-
-
-def totals(rows: Sequence[QueueRow]) -> dict[str, int]:
-    keys = ("size", "pending", "active", "scheduled", "retry", "archived", "completed",
-            "aggregating", "processed", "failed")
-    return {k: sum(getattr(r, k) for r in rows) for k in keys}
-
-
-_QUEUE_COLS = ("queue", "state", "size", "pending", "active", "scheduled", "retry", "archived",
-               "completed", "aggregating", "processed today", "failed today", "failure rate",
-               "latency")
-
-
-def queues_table_html(rows: Sequence[QueueRow]) -> str:
-    """The Dashboard's queue table; `data-queue` attributes let tests find rows."""
-    if not rows:
-        return STYLE + "<p class='dmq-muted dmq-empty'>No queues yet: enqueue a task to create one.</p>"
-    head = "".join(f"<th class='{'dmq-l' if c in ('queue', 'state') else ''}'>{c}</th>"
-                   for c in _QUEUE_COLS)
-    body = []
-    for r in rows:
-        state = "<span class='dmq-bad'>paused</span>" if r.paused else "<span class='dmq-ok'>running</span>"
-        rate_cls = " class='dmq-bad'" if r.failure_rate > 0.1 else ""
-        cells = [
-            f"<td class='dmq-l dmq-qname'>{html.escape(r.queue)}</td>",
-            f"<td class='dmq-l dmq-qstate'>{state}</td>",
-            *(f"<td>{getattr(r, k)}</td>" for k in ("size", "pending", "active", "scheduled", "retry",
-                                                    "archived", "completed", "aggregating",
-                                                    "processed")),
-            f"<td{' class=dmq-bad' if r.failed else ''}>{r.failed}</td>",
-            f"<td{rate_cls}>{r.failure_rate:.1%}</td>",
-            f"<td>{html.escape(r.latency)}</td>",
-        ]
-        cls = "dmq-paused" if r.paused else ""
-        body.append(f"<tr class='{cls}' data-queue='{html.escape(r.queue, quote=True)}'>{''.join(cells)}</tr>")
-    t = totals(rows)
-    foot = ("<tr class='dmq-total'><th class='dmq-l'>total</th><th></th>"
-            + "".join(f"<th>{t[k]}</th>" for k in ("size", "pending", "active", "scheduled", "retry",
-                                                    "archived", "completed", "aggregating",
-                                                    "processed", "failed"))
-            + "<th></th><th></th></tr>")
-    return (f"{STYLE}<table class='dmq-grid dmq-queue-table'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody><tfoot>{foot}</tfoot></table>")
-
-
 def _task_time(t: TaskInfo, now: datetime) -> str:
     if t.state == TaskState.COMPLETED:
         return fmt_dt(t.completed_at, now)
@@ -179,27 +107,6 @@ def _task_time(t: TaskInfo, now: datetime) -> str:
 
 _TIME_HEAD = {"completed": "completed", "scheduled": "process at", "retry": "retry at",
               "archived": "last failed", "active": "deadline", "pending": "", "aggregating": ""}
-
-
-def tasks_table_html(tasks: Sequence[TaskInfo], state: str, now: datetime | None = None) -> str:
-    if not tasks:
-        return STYLE + f"<p class='dmq-muted dmq-empty'>No {html.escape(state)} tasks.</p>"
-    now = now or datetime.now(timezone.utc)
-    when = _TIME_HEAD.get(state, "")
-    head = ("<tr><th class='dmq-l'>id</th><th class='dmq-l'>type</th><th class='dmq-l'>payload</th>"
-            "<th>retried</th>" + (f"<th class='dmq-l'>{when}</th>" if when else "")
-            + "<th class='dmq-l'>last error</th></tr>")
-    rows = []
-    for t in tasks:
-        time_cell = f"<td class='dmq-l'>{html.escape(_task_time(t, now))}</td>" if when else ""
-        rows.append(
-            f"<tr data-task-id='{html.escape(t.id, quote=True)}'>"
-            f"<td class='dmq-l' title='{html.escape(t.id, quote=True)}'><code>{html.escape(short_id(t.id))}</code></td>"
-            f"<td class='dmq-l'>{html.escape(t.type)}</td>"
-            f"<td class='dmq-l'><code>{html.escape(payload_text(t.payload))}</code></td>"
-            f"<td>{t.retried}/{t.max_retry}</td>{time_cell}"
-            f"<td class='dmq-l dmq-bad'>{html.escape(t.last_err[:80])}</td></tr>")
-    return f"{STYLE}<table class='dmq-grid dmq-task-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def task_detail_html(t: TaskInfo | None, now: datetime | None = None) -> str:
