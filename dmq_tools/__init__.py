@@ -23,6 +23,7 @@ from .errors import (
 from .models import QueueInfo, TaskInfo, TaskState
 from .rdb.connection import connect
 from .task import Task
+from .wait import wait_until
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ _LAZY = {
     "Inspector": "dmq_tools.inspector",
     "export": "dmq_tools.export",
     "charts": "dmq_tools.charts",
+    "Sandbox": "dmq_tools.sandbox",
 }
 
 
@@ -47,10 +49,13 @@ def running() -> list:
 
 
 def stop_all() -> int:
-    """Stop every worker and scheduler of this process gracefully; the number stopped."""
+    """Stop every worker and scheduler of this process gracefully (and the widgets' auto-refresh
+    timers); the number of workers and schedulers stopped."""
+    from ._timers import stop_all as stop_timers
     from .scheduler import stop_all as stop_schedulers
     from .worker import stop_all as stop_workers
 
+    stop_timers()
     return stop_schedulers() + stop_workers()
 
 
@@ -70,5 +75,5 @@ __all__ = [
     "connect", "Client", "Task", "TaskInfo", "QueueInfo", "TaskState",
     "DmqError", "ConfigurationError", "ConnectionFailedError", "TaskIDConflictError",
     "DuplicateTaskError", "QueueNotFoundError", "QueueNotEmptyError", "TaskNotFoundError",
-    "SkipRetry", "RevokeTask", "running", "stop_all", *_LAZY,
+    "SkipRetry", "RevokeTask", "running", "stop_all", "wait_until", *_LAZY,
 ]

@@ -24,11 +24,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = [
     "throughput",
+    "throughput_by_queue",
+    "fit_window",
     "failure_rate",
     "latency_distribution",
     "queue_sizes",
     "daily_history",
     "to_png",
+    "to_svg",
     "STATE_COLORS",
 ]
 
@@ -84,38 +87,108 @@ def _rate(df: pd.DataFrame) -> pd.Series:
     return (df["failed"].astype(float) / processed.where(processed > 0)).fillna(0.0)
 
 
+def _bucket_width(times: pd.Index) -> pd.Timedelta:
+    if len(times) > 1:
+        return pd.Series(times).diff().dropna().min()
+    return pd.Timedelta(minutes=1)
+
+
+def fit_window(df: pd.DataFrame, keep: int = 10) -> pd.DataFrame:
+    """Drop the leading buckets with nothing processed, keeping at least `keep` buckets, so an
+    hour-long window over five busy minutes does not draw 55 empty ones."""
+    if df is None or df.empty or "processed" not in df.columns:
+        return df
+    busy = (df["processed"].to_numpy() > 0).nonzero()[0]
+    if len(busy) == 0:
+        return df
+    start = max(0, min(int(busy[0]), len(df) - keep))
+    return df.iloc[start:]
+
+
 def throughput(df: pd.DataFrame, ax: Axes | None = None, title: str | None = "Throughput") -> Figure:
-    """Processed and failed tasks per bucket (`export.throughput_frame` or `history_frame`)."""
+    """Succeeded and failed tasks per bucket as stacked bars (`export.throughput_frame` or
+    `history_frame`): an idle bucket is a gap, the current bucket is a full-width bar."""
     fig, ax = _axes(ax, (7, 3))
     if df is None or df.empty:
         _empty(ax)
     else:
         times = _time_axis(df)
-        ax.plot(times, df["processed"].to_numpy(), label="processed", color=PROCESSED_COLOR,
-                drawstyle="steps-mid")
-        ax.plot(times, df["failed"].to_numpy(), label="failed", color=FAILED_COLOR,
-                drawstyle="steps-mid")
+        width = _bucket_width(times)
+        failed = df["failed"].to_numpy()
+        ok = (df["processed"].to_numpy() - failed).clip(min=0)
+        x = (times + width / 2).to_pydatetime() if hasattr(times, "to_pydatetime") else times
+        ax.bar(x, ok, width=width * 0.85, color=PROCESSED_COLOR, label="succeeded")
+        ax.bar(x, failed, width=width * 0.85, bottom=ok, color=FAILED_COLOR, label="failed")
+        ax.set_xlim(times[0], times[-1] + width)
         ax.set_ylabel("tasks per bucket")
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", frameon=False)
-        ax.grid(alpha=0.3)
+        ax.set_ylim(0, max(float((ok + failed).max()) * 1.1, 1.0))
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False, fontsize="small")
+        ax.grid(alpha=0.3, axis="y")
         _date_ticks(ax)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, loc="left", fontsize="medium")
+    return fig
+
+
+def throughput_by_queue(df: pd.DataFrame, ax: Axes | None = None, top: int = 8,
+                        title: str | None = "Processed per queue") -> Figure:
+    """Processed per bucket stacked by queue (`throughput_frame(..., by_queue=True)`); the
+    `top` busiest queues get their own colour, the rest are summed as "other"."""
+    fig, ax = _axes(ax, (7, 3))
+    if df is None or df.empty or "queue" not in df.columns or not df["processed"].sum():
+        _empty(ax)
+    else:
+        wide = df.pivot_table(index="time", columns="queue", values="processed", aggfunc="sum",
+                              fill_value=0, observed=True)
+        wide = wide.loc[:, wide.sum() > 0]
+        busy = (wide.sum(axis=1).to_numpy() > 0).nonzero()[0]
+        wide = wide.iloc[max(0, min(int(busy[0]), len(wide) - 10)):]  # the window fits the data
+        order = wide.sum().sort_values(ascending=False).index.tolist()
+        if len(order) > top:
+            wide["other"] = wide[order[top:]].sum(axis=1)
+            order = order[:top] + ["other"]
+        wide = wide[order]
+        times = pd.DatetimeIndex(wide.index)
+        width = _bucket_width(times)
+        bottom = None
+        for i, q in enumerate(order):
+            vals = wide[q].to_numpy()
+            ax.bar((times + width / 2).to_pydatetime(), vals, width=width * 0.85, bottom=bottom,
+                   label=str(q), color=f"C{i % 10}")
+            bottom = vals if bottom is None else bottom + vals
+        ax.set_xlim(times[0], times[-1] + width)
+        ax.set_ylim(0, max(float(bottom.max()) * 1.1, 1.0))
+        ax.set_ylabel("processed per bucket")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+        ax.grid(alpha=0.3, axis="y")
+        _date_ticks(ax)
+    if title:
+        ax.set_title(title, loc="left", fontsize="medium")
     return fig
 
 
 def failure_rate(df: pd.DataFrame, ax: Axes | None = None, title: str | None = "Failure rate") -> Figure:
-    """failed / processed per bucket, in percent (0 where nothing was processed)."""
+    """failed / processed per bucket, in percent; buckets where nothing ran are gaps, not 0 %."""
     fig, ax = _axes(ax, (7, 2.5))
     if df is None or df.empty:
         _empty(ax)
     else:
-        ax.plot(_time_axis(df), (_rate(df) * 100).to_numpy(), label="failure rate",
-                color=RATE_COLOR, marker=".")
+        times = _time_axis(df)
+        width = _bucket_width(times)
+        if "failure_rate" in df.columns:
+            rate = df["failure_rate"].astype(float)
+            if "processed" in df.columns:
+                rate = rate.where(df["processed"].to_numpy() > 0)
+        else:
+            processed = df["processed"].astype(float)
+            rate = df["failed"].astype(float) / processed.where(processed > 0)
+        pct = (rate * 100).to_numpy()
+        ax.plot((times + width / 2).to_pydatetime(), pct, label="failure rate", color=RATE_COLOR, marker=".")
+        ax.set_xlim(times[0], times[-1] + width)
         ax.set_ylabel("% failed")
         _date_ticks(ax)
-        ax.set_ylim(0, max(5.0, float((_rate(df) * 100).max()) * 1.1))
+        finite = pd.Series(pct).dropna()
+        ax.set_ylim(0, max(5.0, float(finite.max()) * 1.1) if len(finite) else 5.0)
         ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
@@ -202,6 +275,17 @@ def daily_history(df: pd.DataFrame, ax: Axes | None = None, title: str | None = 
     if title:
         ax.set_title(title)
     return fig
+
+
+def to_svg(fig: Figure, **kwargs: Any) -> str:
+    """SVG text of a figure: crisp at any zoom (what the Charts tab shows)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, selectable
+        fig.savefig(buf, format="svg", **kwargs)
+    text = buf.getvalue()
+    return text[text.find("<svg"):]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
 
 
 def to_png(fig: Figure, dpi: int = 96, **kwargs: Any) -> bytes:

@@ -255,6 +255,18 @@ class Inspector:
         out.sort(key=lambda e: (e.next_enqueue_at or datetime.max.replace(tzinfo=_UTC), e.id))
         return RecordList(out)
 
+    def scheduler_entry_owners(self) -> list[tuple[str, SchedulerEntry]]:
+        """(owning scheduler id "host:pid:uuid", entry) pairs: the same entry registered by two
+        kernels appears once per owner."""
+        from .rdb.scheduler_owners import scheduler_entries_by_owner
+
+        out = [(owner, SchedulerEntry(id=e.id, spec=e.spec, task_type=e.task_type, task_payload=e.task_payload,
+                                      opts=tuple(e.enqueue_options), next_enqueue_at=e.next_enqueue_at,
+                                      prev_enqueue_at=e.prev_enqueue_at))
+               for owner, e in scheduler_entries_by_owner(self._rdb.client)]
+        out.sort(key=lambda p: (p[1].next_enqueue_at or datetime.max.replace(tzinfo=_UTC), p[1].id, p[0]))
+        return out
+
     def scheduler_history(self, entry_id: str, page: int = 1, page_size: int = 30) -> list[SchedulerEnqueueEvent]:
         """Enqueue events of a scheduler entry, newest first."""
         if page < 1 or page_size < 1:

@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._base import AutoRefresh, InspectorLike, Panel
 from .dashboard import Dashboard
+from .overview import Overview
 from .queues import QueueTable
 from .scheduler import SchedulerPanel
 from .tasks import TaskBrowser
@@ -22,6 +23,6 @@ from .throughput import ThroughputChart
 from .workers import WorkerPanel
 
 __all__ = [
-    "Dashboard", "QueueTable", "TaskBrowser", "WorkerPanel", "SchedulerPanel", "ThroughputChart",
+    "Dashboard", "Overview", "QueueTable", "TaskBrowser", "WorkerPanel", "SchedulerPanel", "ThroughputChart",
     "InspectorLike", "Panel", "AutoRefresh",
 ]

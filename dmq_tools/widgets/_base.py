@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import ipywidgets as W
 
+from .. import _timers
 from ..models import QueueInfo, SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, TaskInfo
 from . import _view
 
@@ -109,7 +110,10 @@ class Panel:
     title = "panel"
 
     def __init__(self, inspector: InspectorLike | None = None, *, interval: float = 5.0,
-                 auto_refresh: bool = False, toolbar: bool = True, lazy: bool = False) -> None:
+                 auto_refresh: bool = False, toolbar: bool = True, lazy: bool = False,
+                 read_only: bool = False) -> None:
+        #: no action reaches the inspector (the web dashboard without an API token)
+        self.read_only = read_only
         self.inspector: InspectorLike = inspector if inspector is not None else default_inspector()
         self.refresh_count = 0
         self.last_updated: datetime | None = None
@@ -130,6 +134,7 @@ class Panel:
                                            style={"description_width": "initial"})
         self.interval.add_class("dmq-interval")
         self.timer = AutoRefresh(self.refresh, lambda: self.interval.value, self._alive)
+        _timers.register(self)  # dmq.stop_all() stops the timer too
         self.auto_button.observe(self._on_auto, names="value")
         body = self._build()
         self.toolbar = W.HBox([self.refresh_button, self.auto_button, self.interval, *self._tools()],
@@ -175,6 +180,9 @@ class Panel:
 
     def _act(self, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run one inspector action, then refresh; a failure is shown, not raised."""
+        if self.read_only:
+            self.status.value = _view.error_html("this dashboard is read-only", doing)
+            return None
         with self._lock:
             try:
                 result = fn(*args, **kwargs)
@@ -216,10 +224,15 @@ class Panel:
         close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):  # a short text instead of the whole widget tree's repr
+            bundle["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} refreshed {self.refresh_count}x{' · ' + self.last_error if self.last_error else ''}>"
+        ro = " · read-only" if self.read_only else ""
+        err = f" · {self.last_error}" if self.last_error else ""
+        return f"<{type(self).__name__} refreshed {self.refresh_count}x{ro}{err}>"
 
 
 def html_box(css: str) -> W.HTML:

@@ -16,9 +16,10 @@ from typing import Any
 from ..models import QueueInfo, TaskInfo, TaskState, decode_payload
 
 __all__ = [
-    "STATES", "QueueRow", "queue_rows", "queues_table_html", "tasks_table_html", "task_detail_html",
+    "STATES", "queue_table", "task_rows", "task_detail_html", "cards_html", "summarize", "Summary",
     "status_html", "error_html", "records_table_html", "fmt_dt", "fmt_td", "short_id",
-    "TaskBrowserState", "count_for_state", "parse_weights", "format_weights", "payload_text", "totals",
+    "TaskBrowserState", "count_for_state", "parse_weights", "format_weights", "payload_text",
+    "state_for_column", "row_actions", "matches", "local_rows", "server_health", "owner_text",
 ]
 
 STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
@@ -41,6 +42,7 @@ STYLE = (
     "margin:0 0 6px 0;line-height:1.35;font-size:var(--jp-code-font-size,12px);"
     "background:var(--jp-layout-color2,rgba(127,127,127,.08));padding:4px 6px}"
     ".jp-RenderedHTMLCommon pre.dmq-pre.dmq-bad{color:var(--jp-error-color1,#d32f2f)}"
+    ".dmq-grid.dmq-task-detail td{white-space:normal;word-break:break-all}"
     "</style>"
 )
 
@@ -91,79 +93,6 @@ def payload_text(payload: bytes | None, pretty: bool = False, limit: int = 80) -
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One line of the queue table (what the Dashboard shows per queue)."""
-
-    queue: str
-    paused: bool
-    size: int
-    pending: int
-    active: int
-    scheduled: int
-    retry: int
-    archived: int
-    completed: int
-    aggregating: int
-    processed: int
-    failed: int
-    failure_rate: float
-    latency: str
-
-
-def queue_rows(infos: Iterable[QueueInfo]) -> list[QueueRow]:
-    rows = []
-    for i in infos:
-        rate = i.failed / i.processed if i.processed else 0.0
-        rows.append(QueueRow(i.queue, i.paused, i.size, i.pending, i.active, i.scheduled, i.retry,
-                             i.archived, i.completed, i.aggregating, i.processed, i.failed, rate,
-                             fmt_td(i.latency)))
-    return rows
-
-
-def totals(rows: Sequence[QueueRow]) -> dict[str, int]:
-    keys = ("size", "pending", "active", "scheduled", "retry", "archived", "completed",
-            "aggregating", "processed", "failed")
-    return {k: sum(getattr(r, k) for r in rows) for k in keys}
-
-
-_QUEUE_COLS = ("queue", "state", "size", "pending", "active", "scheduled", "retry", "archived",
-               "completed", "aggregating", "processed today", "failed today", "failure rate",
-               "latency")
-
-
-def queues_table_html(rows: Sequence[QueueRow]) -> str:
-    """The Dashboard's queue table; `data-queue` attributes let tests find rows."""
-    if not rows:
-        return STYLE + "<p class='dmq-muted dmq-empty'>No queues yet: enqueue a task to create one.</p>"
-    head = "".join(f"<th class='{'dmq-l' if c in ('queue', 'state') else ''}'>{c}</th>"
-                   for c in _QUEUE_COLS)
-    body = []
-    for r in rows:
-        state = "<span class='dmq-bad'>paused</span>" if r.paused else "<span class='dmq-ok'>running</span>"
-        rate_cls = " class='dmq-bad'" if r.failure_rate > 0.1 else ""
-        cells = [
-            f"<td class='dmq-l dmq-qname'>{html.escape(r.queue)}</td>",
-            f"<td class='dmq-l dmq-qstate'>{state}</td>",
-            *(f"<td>{getattr(r, k)}</td>" for k in ("size", "pending", "active", "scheduled", "retry",
-                                                    "archived", "completed", "aggregating",
-                                                    "processed")),
-            f"<td{' class=dmq-bad' if r.failed else ''}>{r.failed}</td>",
-            f"<td{rate_cls}>{r.failure_rate:.1%}</td>",
-            f"<td>{html.escape(r.latency)}</td>",
-        ]
-        cls = "dmq-paused" if r.paused else ""
-        body.append(f"<tr class='{cls}' data-queue='{html.escape(r.queue, quote=True)}'>{''.join(cells)}</tr>")
-    t = totals(rows)
-    foot = ("<tr class='dmq-total'><th class='dmq-l'>total</th><th></th>"
-            + "".join(f"<th>{t[k]}</th>" for k in ("size", "pending", "active", "scheduled", "retry",
-                                                    "archived", "completed", "aggregating",
-                                                    "processed", "failed"))
-            + "<th></th><th></th></tr>")
-    return (f"{STYLE}<table class='dmq-grid dmq-queue-table'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody><tfoot>{foot}</tfoot></table>")
-
-
 def _task_time(t: TaskInfo, now: datetime) -> str:
     if t.state == TaskState.COMPLETED:
         return fmt_dt(t.completed_at, now)
@@ -178,27 +107,6 @@ def _task_time(t: TaskInfo, now: datetime) -> str:
 
 _TIME_HEAD = {"completed": "completed", "scheduled": "process at", "retry": "retry at",
               "archived": "last failed", "active": "deadline", "pending": "", "aggregating": ""}
-
-
-def tasks_table_html(tasks: Sequence[TaskInfo], state: str, now: datetime | None = None) -> str:
-    if not tasks:
-        return STYLE + f"<p class='dmq-muted dmq-empty'>No {html.escape(state)} tasks.</p>"
-    now = now or datetime.now(timezone.utc)
-    when = _TIME_HEAD.get(state, "")
-    head = ("<tr><th class='dmq-l'>id</th><th class='dmq-l'>type</th><th class='dmq-l'>payload</th>"
-            "<th>retried</th>" + (f"<th class='dmq-l'>{when}</th>" if when else "")
-            + "<th class='dmq-l'>last error</th></tr>")
-    rows = []
-    for t in tasks:
-        time_cell = f"<td class='dmq-l'>{html.escape(_task_time(t, now))}</td>" if when else ""
-        rows.append(
-            f"<tr data-task-id='{html.escape(t.id, quote=True)}'>"
-            f"<td class='dmq-l' title='{html.escape(t.id, quote=True)}'><code>{html.escape(short_id(t.id))}</code></td>"
-            f"<td class='dmq-l'>{html.escape(t.type)}</td>"
-            f"<td class='dmq-l'><code>{html.escape(payload_text(t.payload))}</code></td>"
-            f"<td>{t.retried}/{t.max_retry}</td>{time_cell}"
-            f"<td class='dmq-l dmq-bad'>{html.escape(t.last_err[:80])}</td></tr>")
-    return f"{STYLE}<table class='dmq-grid dmq-task-table'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def task_detail_html(t: TaskInfo | None, now: datetime | None = None) -> str:
@@ -315,3 +223,243 @@ def parse_weights(text: str) -> dict[str, int]:
 
 def format_weights(weights: dict[str, int]) -> str:
     return ",".join(f"{q}={w}" for q, w in weights.items())
+
+
+# -- the clickable tables and the Overview (ClickTable rows: {"id", "cells", "cls", "actions"}) ----
+
+COUNT_COLUMNS: tuple[str, ...] = ("pending", "active", "scheduled", "retry", "archived", "completed",
+                                  "aggregating", "processed", "failed")
+_COUNT_TITLES = {"processed": "processed today", "failed": "failed today: click for retry/archived"}
+_COUNT_LABELS = {"scheduled": "sched.", "aggregating": "aggr.", "completed": "done"}
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def queue_table(infos: Sequence[QueueInfo], sparks: dict[str, str] | None = None
+                ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Columns and rows of the Overview's queue table; count columns that are zero for every
+    queue are left out (so it fits about 1,000 px)."""
+    sparks = sparks or {}
+    shown = [c for c in COUNT_COLUMNS if any(getattr(i, c) for i in infos)]
+    cols: list[dict[str, str]] = [{"key": "queue", "label": "queue", "align": "left"},
+                                  {"key": "size", "label": "size"}]
+    cols += [{"key": c, "label": _COUNT_LABELS.get(c, c),
+              "title": _COUNT_TITLES.get(c, f"{c} tasks: click to list them")} for c in shown]
+    cols += [{"key": "rate", "label": "fail %", "title": "failed / processed today"},
+             {"key": "latency", "label": "latency", "title": "age of the oldest pending task"},
+             {"key": "memory", "label": "memory", "title": "sampled memory usage (asynq's estimate)"},
+             {"key": "trend", "label": "last 30 min", "align": "left",
+              "title": "processed (blue) and failed (red) per minute"}]
+    rows = []
+    for i in infos:
+        rate = i.failed / i.processed if i.processed else None
+        cells = {
+            "queue": f"<b>{html.escape(i.queue)}</b>"
+                     + (" <span class='dmq-badge dmq-warn'>paused</span>" if i.paused else ""),
+            "size": fmt_count(i.size),
+            "rate": "" if rate is None else f"<span class='{'dmq-bad' if rate > 0.1 else ''}'>{rate:.1%}</span>",
+            "latency": html.escape(fmt_td(i.latency)) if i.pending else "",
+            "memory": fmt_bytes(i.memory_usage),
+            "trend": sparks.get(i.queue, ""),
+        }
+        for c in shown:
+            v = int(getattr(i, c))
+            cls = "dmq-bad" if c in ("failed", "archived", "retry") and v else ("dmq-zero" if not v else "")
+            cells[c] = f"<span class='{cls}'>{fmt_count(v)}</span>"
+        rows.append({"id": i.queue, "cells": cells, "cls": "dmq-paused" if i.paused else "",
+                     "actions": ["resume" if i.paused else "pause"]})
+    return cols, rows
+
+
+def state_for_column(info: QueueInfo | None, column: str) -> str:
+    """Which task state a click on a queue-table cell opens (the queue name: the first non-empty)."""
+    if column in STATES:
+        return column
+    if column == "failed":
+        return "retry" if info is not None and info.retry else "archived"
+    if info is not None:
+        for s in ("active", "pending", "retry", "archived", "scheduled", "completed", "aggregating"):
+            if getattr(info, s):
+                return s
+    return "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The Overview's cards."""
+
+    queues: int
+    paused: int
+    pending: int
+    active: int
+    processed_today: int
+    failed_today: int
+    workers_alive: int
+    oldest_pending: timedelta | None
+
+    @property
+    def failure_rate(self) -> float | None:
+        return self.failed_today / self.processed_today if self.processed_today else None
+
+
+def summarize(infos: Sequence[QueueInfo], workers_alive: int) -> Summary:
+    lat = [i.latency for i in infos if i.pending and i.latency is not None]
+    return Summary(len(infos), sum(i.paused for i in infos), sum(i.pending for i in infos),
+                   sum(i.active for i in infos), sum(i.processed for i in infos),
+                   sum(i.failed for i in infos), workers_alive, max(lat) if lat else None)
+
+
+def cards_html(s: Summary) -> str:
+    rate = s.failure_rate
+    cards = [
+        ("queues", fmt_count(s.queues), f"{s.paused} paused" if s.paused else "all running", ""),
+        ("pending", fmt_count(s.pending), "waiting for a worker", ""),
+        ("active", fmt_count(s.active), "running now", ""),
+        ("failed today", fmt_count(s.failed_today), f"of {fmt_count(s.processed_today)} processed",
+         "dmq-bad" if s.failed_today else ""),
+        ("failure rate", "–" if rate is None else f"{rate:.1%}", "today, all queues",
+         "dmq-bad" if rate and rate > 0.1 else ""),
+        ("workers alive", fmt_count(s.workers_alive), "servers with a heartbeat",
+         "" if s.workers_alive else "dmq-warn"),
+        ("oldest pending", fmt_td(s.oldest_pending) or "–", "queue latency",
+         "dmq-warn" if s.oldest_pending and s.oldest_pending.total_seconds() > 60 else ""),
+    ]
+    body = "".join(
+        f"<div class='dmq-card' data-card='{html.escape(k)}'><div class='dmq-card-k'>{html.escape(k)}</div>"
+        f"<div class='dmq-card-v {cls}'>{html.escape(v)}</div><div class='dmq-card-s'>{html.escape(sub)}</div></div>"
+        for k, v, sub, cls in cards)
+    return DASH_STYLE + f"<div class='dmq-cards'>{body}</div>"
+
+
+DASH_STYLE = (
+    "<style>"
+    ".dmq-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:8px;margin:4px 0 10px;"
+    "box-sizing:border-box;width:100%}"
+    ".dmq-card{border:1px solid var(--jp-border-color2,#e0e0e0);border-radius:6px;padding:6px 10px;box-sizing:border-box;min-width:0;"
+    "background:var(--jp-layout-color1,#fff);line-height:1.25}"
+    ".dmq-card-k{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--jp-ui-font-color2,#777)}"
+    ".dmq-card-v{font-size:22px;font-weight:600;color:var(--jp-ui-font-color0,#111)}"
+    ".dmq-card-s{font-size:11px;color:var(--jp-ui-font-color2,#777)}"
+    ".dmq-card-v.dmq-bad{color:var(--jp-error-color1,#d32f2f)}.dmq-card-v.dmq-warn{color:var(--jp-warn-color1,#b26b00)}"
+    ".dmq-legend{font-size:11px;color:var(--jp-ui-font-color2,#777);margin:2px 0 4px}"
+    ".dmq-legend-item{margin-right:10px;white-space:nowrap}"
+    ".dmq-swatch{display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:4px;vertical-align:-1px}"
+    ".dmq-svg-label,.dmq-svg-num,.dmq-svg-title{font:11px var(--jp-ui-font-family,sans-serif);"
+    "fill:var(--jp-ui-font-color1,#333)}.dmq-svg-num{fill:var(--jp-ui-font-color2,#777)}"
+    ".dmq-svg-title{font-weight:600}"
+    ".dmq-h{font-weight:600;font-size:13px;margin:4px 0 2px;color:var(--jp-ui-font-color1,#333)}"
+    ".dmq-muted{color:var(--jp-ui-font-color2,#777)}"
+    "</style>"
+)
+
+
+def task_rows(tasks: Sequence[TaskInfo], state: str, now: datetime | None = None
+              ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Columns and rows of the task list (ClickTable), per-row actions allowed in `state`."""
+    now = now or datetime.now(timezone.utc)
+    when = _TIME_HEAD.get(state, "")
+    cols = [{"key": "id", "label": "id", "align": "left"}, {"key": "type", "label": "type", "align": "left"},
+            {"key": "payload", "label": "payload", "align": "left"},
+            {"key": "retried", "label": "retried"}]
+    if when:
+        cols.append({"key": "when", "label": when, "align": "left"})
+    if state in ("retry", "archived"):
+        cols.append({"key": "error", "label": "last error", "align": "left"})
+    acts = row_actions(state)
+    rows = []
+    for t in tasks:
+        cells = {"id": f"<code title='{html.escape(t.id, quote=True)}'>{html.escape(short_id(t.id))}</code>",
+                 "type": html.escape(t.type),
+                 "payload": f"<code>{html.escape(payload_text(t.payload, limit=120))}</code>",
+                 "retried": f"{t.retried}/{t.max_retry}",
+                 "when": html.escape(_task_time(t, now)),
+                 "error": f"<span class='dmq-bad'>{html.escape(t.last_err[:60])}</span>"}
+        rows.append({"id": t.id, "cells": cells, "cls": "", "actions": acts})
+    return cols, rows
+
+
+def row_actions(state: str) -> list[str]:
+    out = []
+    if state in ("scheduled", "retry", "archived", "aggregating"):
+        out.append("run")
+    if state in ("pending", "scheduled", "retry", "aggregating"):
+        out.append("archive")
+    if state != "active":
+        out.append("delete")
+    else:
+        out.append("cancel")
+    return out
+
+
+def matches(t: TaskInfo, text: str) -> bool:
+    """Search by ID, type or payload text (case-insensitive substring)."""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    return (needle in t.id.lower() or needle in t.type.lower()
+            or needle in payload_text(t.payload, limit=100000).lower())
+
+
+def local_rows(objects: Sequence[Any]) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Workers and schedulers of this kernel (`dmq.running()`), each with a Stop button."""
+    cols = [{"key": "kind", "label": "kind", "align": "left"}, {"key": "id", "label": "id", "align": "left"},
+            {"key": "what", "label": "queues / entries", "align": "left"},
+            {"key": "state", "label": "state", "align": "left"}]
+    rows = []
+    for obj in objects:
+        cfg = getattr(obj, "config", None)
+        if cfg is not None:  # a Worker
+            kind = "worker"
+            what = f"{format_weights(dict(cfg.queues))} · concurrency {cfg.concurrency}"
+            alive = bool(getattr(obj, "is_running", False))
+        else:
+            kind = "scheduler"
+            n = len(obj.entries()) if hasattr(obj, "entries") else 0
+            what = f"{n} entries"
+            alive = bool(getattr(obj, "running", False))
+        state = "<span class='dmq-ok'>running</span>" if alive else "<span class='dmq-muted'>stopped</span>"
+        rows.append({"id": obj.id, "cells": {"kind": kind, "id": f"<code>{html.escape(short_id(obj.id, 12))}</code>",
+                                              "what": html.escape(what), "state": state},
+                     "cls": "", "actions": ["stop"] if alive else []})
+    return cols, rows
+
+
+def server_health(s: Any) -> str:
+    """The status, or "dead" when the server runs on this machine and its process is gone (a
+    killed kernel's heartbeat stays in Redis until it expires)."""
+    import os
+    import socket
+
+    if s.host == socket.gethostname() and s.pid > 0:
+        try:
+            os.kill(s.pid, 0)
+        except ProcessLookupError:
+            return "dead (process gone)"
+        except PermissionError:
+            pass
+        if s.pid == os.getpid():
+            return f"{s.status} (this kernel)"
+    return s.status
+
+
+def owner_text(scheduler_id: str) -> str:
+    """"host:pid:uuid" -> "host:pid", marked when it is this kernel."""
+    import os
+    import socket
+
+    parts = scheduler_id.split(":")
+    if len(parts) < 3:
+        return scheduler_id
+    host, pid = parts[0], parts[1]
+    mine = host == socket.gethostname() and pid == str(os.getpid())
+    return f"{host}:{pid}" + (" (this kernel)" if mine else "")

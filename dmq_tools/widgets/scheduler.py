@@ -75,6 +75,8 @@ class SchedulerPanel(Panel):
         form = W.VBox([W.HBox([self.spec, self.task_type, self.queue], layout=W.Layout(flex_flow="row wrap")),
                        W.HBox([self.payload, self.register_button], layout=W.Layout(align_items="flex-end")),
                        self.preview])
+        if self.read_only:
+            return W.VBox([self.entries_box, self.entry_select, self.history_box])
         return W.VBox([self.entries_box, self.entry_select, self.history_box,
                        W.HTML("<b>Register a periodic task</b>"), form])
 
@@ -88,13 +90,16 @@ class SchedulerPanel(Panel):
                               + ", ".join(t.strftime("%Y-%m-%d %H:%M:%S UTC") for t in times) + "</span>")
 
     def _refresh(self) -> str:
-        self.entries = list(self.inspector.scheduler_entries())
+        owned_fn = getattr(self.inspector, "scheduler_entry_owners", None)
+        pairs = list(owned_fn()) if owned_fn is not None else [("", e) for e in self.inspector.scheduler_entries()]
+        self.entries = list({e.id: e for _, e in pairs}.values())
         now = datetime.now(timezone.utc)
         rows = [(e.id[:12], e.spec, e.task_type, _view.payload_text(e.task_payload, limit=50),
-                 ", ".join(e.opts), _view.fmt_dt(e.next_enqueue_at, now), _view.fmt_dt(e.prev_enqueue_at, now))
-                for e in sorted(self.entries, key=lambda e: (e.next_enqueue_at or now, e.id))]
+                 ", ".join(e.opts), _view.fmt_dt(e.next_enqueue_at, now), _view.fmt_dt(e.prev_enqueue_at, now),
+                 _view.owner_text(owner))
+                for owner, e in sorted(pairs, key=lambda p: (p[1].next_enqueue_at or now, p[1].id, p[0]))]
         set_if_changed(self.entries_box, _view.records_table_html(
-            ("entry", "spec", "type", "payload", "options", "next enqueue", "previous enqueue"), rows,
+            ("entry", "spec", "type", "payload", "options", "next enqueue", "previous enqueue", "owner"), rows,
             "dmq-entry-table", "No scheduler entries: register one below or start a dmq.Scheduler."))
         options = [(f"{e.spec}  {e.task_type}  ({e.id[:8]})", e.id) for e in self.entries]
         if list(self.entry_select.options) != options:

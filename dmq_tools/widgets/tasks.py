@@ -10,6 +10,7 @@ from ..errors import QueueNotFoundError, TaskNotFoundError
 from ..models import TaskInfo, TaskState
 from . import _view
 from ._base import InspectorLike, Panel, html_box, set_if_changed
+from ._table import ClickTable
 
 __all__ = ["TaskBrowser"]
 
@@ -18,6 +19,11 @@ _RUN = {"scheduled", "retry", "archived", "aggregating"}
 _ARCHIVE = {"pending", "scheduled", "retry", "aggregating"}
 _DELETE = {"pending", "scheduled", "retry", "archived", "completed", "aggregating"}
 _CANCEL = {"active"}
+SEARCH_LIMIT = 2000
+_ROW_ACTIONS = [{"name": "run", "label": "Run", "style": "success", "title": "Move to pending now"},
+                {"name": "archive", "label": "Archive", "style": "warning"},
+                {"name": "delete", "label": "Delete", "style": "danger"},
+                {"name": "cancel", "label": "Cancel", "style": "danger", "title": "Cancel this running task"}]
 
 
 def _button(label: str, icon: str, css: str, style: str = "", tip: str = "") -> W.Button:
@@ -44,23 +50,30 @@ class TaskBrowser(Panel):
         self.queue_select = W.Dropdown(options=[], description="queue", layout=W.Layout(width="220px"),
                                        style={"description_width": "initial"})
         self.queue_select.add_class("dmq-queue-select")
-        self.state_select = W.Dropdown(options=[(s, s) for s in _view.STATES], value=self.state.state,
-                                       description="state", layout=W.Layout(width="230px"),
-                                       style={"description_width": "initial"})
+        self.state_select = W.ToggleButtons(options=[(s, s) for s in _view.STATES], value=self.state.state,
+                                            style={"button_width": "auto"}, layout=W.Layout(width="auto"))
         self.state_select.add_class("dmq-state-select")
+        self.search = W.Text(placeholder="search id, type or payload", layout=W.Layout(width="220px"),
+                             continuous_update=False)
+        self.search.add_class("dmq-search")
         self.prev_button = _button("", "chevron-left", "dmq-prev", tip="Previous page")
         self.next_button = _button("", "chevron-right", "dmq-next", tip="Next page")
         self.page_label = W.Label()
         self.page_label.add_class("dmq-page")
-        self.table = html_box("dmq-table-box")
-        self.task_select = W.Dropdown(options=[], description="task", layout=W.Layout(width="420px"),
-                                      style={"description_width": "initial"})
-        self.task_select.add_class("dmq-task-select")
+        self.table = ClickTable(actions=[] if self.read_only else _ROW_ACTIONS, checkable=not self.read_only,
+                                css="dmq-task-table",
+                                empty="No tasks in this state.")
+        self.table.add_class("dmq-table-box")
+        self.table.on_click(lambda row, _col: self.open(row))
+        self.table.on_action(lambda row, action: self.act(action, row))
+        self.table.observe(lambda _c: self._show_selection(), names="checked")
         self.detail_box = html_box("dmq-detail")
-        self.run_button = _button("Run", "play", "dmq-run", "success", "Move this task to pending now")
-        self.archive_button = _button("Archive", "archive", "dmq-archive", "warning")
-        self.delete_button = _button("Delete", "trash", "dmq-delete", "danger")
-        self.cancel_button = _button("Cancel", "stop", "dmq-cancel", "danger", "Cancel this running task")
+        self.selection_label = W.HTML()
+        self.run_checked_button = _button("Run", "play", "dmq-run-checked", "success", "Run the checked tasks now")
+        self.archive_checked_button = _button("Archive", "archive", "dmq-archive-checked", "warning",
+                                              "Archive the checked tasks")
+        self.delete_checked_button = _button("Delete", "trash", "dmq-delete-checked", "danger",
+                                             "Delete the checked tasks")
         self.run_all_button = _button("Run all", "play", "dmq-run-all", tip="Run every task in this state")
         self.archive_all_button = _button("Archive all", "archive", "dmq-archive-all")
         self.delete_all_button = _button("Delete all", "trash", "dmq-delete-all", "danger")
@@ -73,13 +86,12 @@ class TaskBrowser(Panel):
 
         self.queue_select.observe(self._on_queue, names="value")
         self.state_select.observe(self._on_state, names="value")
-        self.task_select.observe(self._on_task, names="value")
+        self.search.observe(lambda _c: self._on_search(), names="value")
         self.prev_button.on_click(lambda _b: self._page(-1))
         self.next_button.on_click(lambda _b: self._page(+1))
-        self.run_button.on_click(lambda _b: self.act("run"))
-        self.archive_button.on_click(lambda _b: self.act("archive"))
-        self.delete_button.on_click(lambda _b: self.act("delete"))
-        self.cancel_button.on_click(lambda _b: self.act("cancel"))
+        self.run_checked_button.on_click(lambda _b: self.act_checked("run"))
+        self.archive_checked_button.on_click(lambda _b: self.act_checked("archive"))
+        self.delete_checked_button.on_click(lambda _b: self.act_checked("delete"))
         self.run_all_button.on_click(lambda _b: self.ask_bulk("run"))
         self.archive_all_button.on_click(lambda _b: self.ask_bulk("archive"))
         self.delete_all_button.on_click(lambda _b: self.ask_bulk("delete"))
@@ -87,12 +99,20 @@ class TaskBrowser(Panel):
         self.abort_button.on_click(lambda _b: self._hide_confirm())
         self._syncing = False
 
-        selectors = W.HBox([self.queue_select, self.state_select, self.prev_button, self.page_label,
+        selectors = W.HBox([self.queue_select, self.search, self.prev_button, self.page_label,
                             self.next_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
-        bulk = W.HBox([self.run_all_button, self.archive_all_button, self.delete_all_button])
-        actions = W.HBox([self.task_select, self.run_button, self.archive_button, self.delete_button,
-                          self.cancel_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
-        return W.VBox([selectors, self.table, bulk, self.confirm_bar, actions, self.detail_box])
+        batch = W.HBox([self.selection_label, self.run_checked_button, self.archive_checked_button,
+                        self.delete_checked_button, W.HTML("&nbsp;&nbsp;<span class='dmq-muted'>│</span>&nbsp;&nbsp;"),
+                        self.run_all_button, self.archive_all_button, self.delete_all_button],
+                       layout=W.Layout(align_items="center", flex_flow="row wrap"))
+        batch.add_class("dmq-batch-bar")
+        if self.read_only:
+            batch.layout.display = "none"
+        self.table.layout = W.Layout(flex="1 1 63%", min_width="420px", overflow="auto")
+        self.detail_box.layout = W.Layout(flex="1 1 37%", min_width="280px", overflow="auto",
+                                          padding="0 0 0 12px")
+        body = W.HBox([self.table, self.detail_box], layout=W.Layout(width="100%", align_items="flex-start"))
+        return W.VBox([selectors, self.state_select, batch, self.confirm_bar, body])
 
     # -- data -------------------------------------------------------------------------
     def _refresh(self) -> str:
@@ -113,7 +133,6 @@ class TaskBrowser(Panel):
         st = self.state
         if not st.queue:
             self.tasks, st.count = [], 0
-            set_if_changed(self.table, _view.STYLE + "<p class='dmq-muted dmq-empty'>No queues yet.</p>")
             self._show_tasks()
             return "no queues"
         try:
@@ -122,15 +141,24 @@ class TaskBrowser(Panel):
             st.count = 0
         else:
             st.count = _view.count_for_state(info, st.state)
-            self.state_select.options = [(f"{s} ({_view.count_for_state(info, s)})", s) for s in _view.STATES]
+            options = [(f"{s} {_view.count_for_state(info, s)}", s) for s in _view.STATES]
+            if list(self.state_select.options) != options:
+                self.state_select.options = options
             self.state_select.value = st.state
         st.clamp()
         self.tasks = self._list(st)
-        set_if_changed(self.table, _view.tasks_table_html(self.tasks, st.state))
         self._show_tasks()
-        return f"{st.queue}: {st.label()}"
+        found = f" matching “{self.search.value.strip()}”" if self.search.value.strip() else ""
+        return f"{st.queue}: {st.label()}{found}"
 
     def _list(self, st: _view.TaskBrowserState) -> list[TaskInfo]:
+        text = self.search.value.strip()
+        if text:  # scan the state's first SEARCH_LIMIT tasks, keep the matches
+            found = [t for t in self.inspector.list_tasks(st.queue, TaskState(st.state), page=1,
+                                                          page_size=SEARCH_LIMIT) if _view.matches(t, text)]
+            st.count = len(found)
+            st.clamp()
+            return found[(st.page - 1) * st.page_size: st.page * st.page_size]
         if st.state != "aggregating":
             return list(self.inspector.list_tasks(st.queue, TaskState(st.state), page=st.page,
                                                   page_size=st.page_size))
@@ -148,18 +176,26 @@ class TaskBrowser(Panel):
         self.page_label.value = st.label()
         self.prev_button.disabled = st.page <= 1
         self.next_button.disabled = st.page >= st.pages
-        options = [(f"{_view.short_id(t.id, 12)}  {t.type}", t.id) for t in self.tasks]
-        self.task_select.options = options
+        cols, rows = _view.task_rows(self.tasks, st.state)
         ids = [t.id for t in self.tasks]
         st.selected = st.selected if st.selected in ids else (ids[0] if ids else "")
-        self.task_select.value = st.selected or None
+        with self.table.hold_trait_notifications():
+            self.table.columns, self.table.rows = cols, rows
+            self.table.checked = [i for i in self.table.checked if i in ids]
+            self.table.selected = st.selected
         self._load_detail()
         for b, ok in ((self.run_all_button, _RUN), (self.archive_all_button, _ARCHIVE),
                       (self.delete_all_button, _DELETE)):
             b.disabled = st.state not in ok or not st.count
-        for b, ok in ((self.run_button, _RUN), (self.archive_button, _ARCHIVE),
-                      (self.delete_button, _DELETE), (self.cancel_button, _CANCEL)):
-            b.disabled = st.state not in ok or not st.selected
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        n, st = len(self.table.checked), self.state.state
+        self.selection_label.value = (f"<b>{n} checked</b>&nbsp;" if n
+                                      else "<span class='dmq-muted'>check rows for batch actions</span>&nbsp;")
+        for b, ok in ((self.run_checked_button, _RUN), (self.archive_checked_button, _ARCHIVE),
+                      (self.delete_checked_button, _DELETE)):
+            b.disabled = not n or st not in ok
 
     def _load_detail(self) -> None:
         task = None
@@ -186,11 +222,17 @@ class TaskBrowser(Panel):
         self._hide_confirm()
         self.refresh()
 
-    def _on_task(self, change: dict[str, Any]) -> None:
-        if self._syncing or change["new"] is None:
-            return
-        self.state.selected = change["new"]
+    def open(self, task_id: str) -> None:
+        """Show one task's detail beside the list (what clicking its row does)."""
+        self.state.selected = task_id
+        self.table.selected = task_id
         self._act("load task", self._load_detail)
+
+    def _on_search(self) -> None:
+        if self._syncing:
+            return
+        self.state.page, self.state.selected = 1, ""
+        self.refresh()
 
     def _page(self, step: int) -> None:
         if step > 0:
@@ -219,6 +261,30 @@ class TaskBrowser(Panel):
                  "cancel": (self.inspector.cancel_processing, (tid,))}
         fn, args = calls[action]
         self._act(f"{action} {tid}", fn, *args)
+
+    def act_checked(self, action: str) -> int:
+        """run / archive / delete every checked task; returns how many succeeded."""
+        if self.read_only:
+            self.status.value = _view.error_html("this dashboard is read-only", action)
+            return 0
+        ids, done, errors = list(self.table.checked), 0, []
+        fn = {"run": self.inspector.run_task, "archive": self.inspector.archive_task,
+              "delete": self.inspector.delete_task}[action]
+        with self._lock:
+            for tid in ids:
+                try:
+                    fn(self.state.queue, tid)
+                    done += 1
+                except Exception as exc:  # one gone task must not stop the batch
+                    errors.append(f"{tid[:8]}: {exc}")
+            self.table.checked = []
+            self.refresh()
+        note = f" · {action}: {done} of {len(ids)} tasks"
+        if errors:
+            self.status.value += f" <span class='dmq-bad'>{note} ({len(errors)} failed: {errors[0]})</span>"
+        else:
+            self.status.value += f" <span class='dmq-ok'>{note}</span>"
+        return done
 
     def ask_bulk(self, action: str) -> None:
         """Show the confirmation bar; nothing changes until `confirm_bulk()`."""

@@ -1,4 +1,4 @@
-"""ThroughputChart: processed/failed per bucket and failure rate for a queue and window, live."""
+"""ThroughputChart: throughput, failure rate, per-queue series and daily history, as SVG."""
 
 from __future__ import annotations
 
@@ -22,10 +22,15 @@ FREQS = ("1min", "5min", "15min", "1h")
 
 
 class ThroughputChart(Panel):
-    """A matplotlib figure rendered to PNG in an `Image`, redrawn on each refresh."""
+    """matplotlib figures rendered to SVG (crisp at any zoom) in an HTML output, redrawn on refresh.
+
+    The window is trimmed to the data (leading idle buckets dropped), idle buckets are gaps, the
+    current bucket is a whole bar; "per queue" stacks the busiest queues; the daily history shows
+    the last 14 days.
+    """
 
     css = "dmq-throughput"
-    title = "Throughput"
+    title = "Charts"
 
     def __init__(self, inspector: InspectorLike | None = None, *, queue: str | None = None,
                  window: str = "1 hour", freq: str = "1min", **kwargs: Any) -> None:
@@ -43,14 +48,17 @@ class ThroughputChart(Panel):
                                         layout=W.Layout(width="170px"), style={"description_width": "initial"})
         self.freq_select = W.Dropdown(options=list(FREQS), value=freq, description="bucket",
                                       layout=W.Layout(width="150px"), style={"description_width": "initial"})
-        for w in (self.queue_select, self.window_select, self.freq_select):
+        self.view_select = W.ToggleButtons(options=["total", "per queue", "daily"], value="total",
+                                           style={"button_width": "auto"})
+        self.view_select.add_class("dmq-chart-view")
+        for w in (self.queue_select, self.window_select, self.freq_select, self.view_select):
             w.observe(lambda _c: self.refresh() if not self._syncing else None, names="value")
         self._syncing = False
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = W.HTML(layout=W.Layout(max_width="100%", overflow="auto"))
         self.image.add_class("dmq-chart")
         self.summary = W.HTML()
         self.summary.add_class("dmq-summary")
-        controls = W.HBox([self.queue_select, self.window_select, self.freq_select],
+        controls = W.HBox([self.view_select, self.queue_select, self.window_select, self.freq_select],
                           layout=W.Layout(flex_flow="row wrap"))
         return W.VBox([controls, self.summary, self.image])
 
@@ -59,11 +67,21 @@ class ThroughputChart(Panel):
         return None if self.queue_select.value == ALL else self.queue_select.value
 
     def figure(self, frame: Any) -> Figure:
-        """The two-panel figure (counts on top, failure rate below) for a throughput frame."""
+        """The figure for the current view: counts over failure rate, per queue, or daily."""
+        name = self.queue or "all queues"
+        view = self.view_select.value
+        if view == "daily":
+            fig = Figure(figsize=(8, 3), layout="constrained")
+            charts.daily_history(frame, ax=fig.add_subplot(), title=f"{name}: processed and failed per day")
+            return fig
+        if view == "per queue":
+            fig = Figure(figsize=(8, 3.4), layout="constrained")
+            charts.throughput_by_queue(frame, ax=fig.add_subplot(),
+                                       title=f"processed per {self.freq_select.value}, by queue")
+            return fig
         fig = Figure(figsize=(8, 4.2), layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-        name = self.queue or "all queues"
-        charts.throughput(frame, ax=top, title=f"{name}: processed and failed per {self.freq_select.value}")
+        charts.throughput(frame, ax=top, title=f"{name}: succeeded and failed per {self.freq_select.value}")
         charts.failure_rate(frame, ax=bottom, title=None)
         return fig
 
@@ -80,14 +98,22 @@ class ThroughputChart(Panel):
             self._wanted_queue = self.queue_select.value
         finally:
             self._syncing = False
-        frame = export.throughput_frame(self.inspector, self.queue, freq=self.freq_select.value,
-                                        window=WINDOWS[self.window_select.value])
+        view = self.view_select.value
+        if view == "daily":
+            frame = export.history_frame(self.inspector, self.queue, days=14)
+        else:
+            frame = export.throughput_frame(self.inspector, self.queue, freq=self.freq_select.value,
+                                            window=WINDOWS[self.window_select.value],
+                                            by_queue=view == "per queue")
+            if view == "total":
+                frame = charts.fit_window(frame.set_index("time")) if len(frame) else frame
         self.frame = frame
-        set_if_changed(self.image, charts.to_png(self.figure(frame)))
+        set_if_changed(self.image, charts.to_svg(self.figure(frame)))
         processed = int(frame["processed"].sum()) if len(frame) else 0
         failed = int(frame["failed"].sum()) if len(frame) else 0
         rate = failed / processed if processed else 0.0
-        self.summary.value = (f"<span class='dmq-muted'>last {self.window_select.value}:</span> "
+        span = "last 14 days" if self.view_select.value == "daily" else f"last {self.window_select.value}"
+        self.summary.value = (f"<span class='dmq-muted'>{span}:</span> "
                               f"<b>{processed}</b> processed, <b class='{'dmq-bad' if failed else ''}'>{failed}"
                               f"</b> failed ({rate:.1%})")
         return f"{processed} processed, {failed} failed"

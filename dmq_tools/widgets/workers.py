@@ -11,6 +11,7 @@ import ipywidgets as W
 from ..models import TaskEvent, TaskState
 from . import _view
 from ._base import InspectorLike, Panel, html_box, set_if_changed
+from ._table import ClickTable
 
 __all__ = ["WorkerPanel"]
 
@@ -56,14 +57,23 @@ class WorkerPanel(Panel):
         self.stop_button.add_class("dmq-stop-worker")
         self.start_button.on_click(lambda _b: self.start_worker())
         self.stop_button.on_click(lambda _b: self.stop_workers())
-        self.local_box = html_box("dmq-local-workers")
+        self.local_table = ClickTable(actions=[] if self.read_only else [
+            {"name": "stop", "label": "Stop", "style": "danger", "title": "Graceful stop"}], css="dmq-local-table",
+                                      empty="Nothing runs in this kernel: no worker or scheduler started.")
+        self.local_table.add_class("dmq-local-workers")
+        self.local_table.on_action(lambda row, _a: self.stop_local(row))
         self.servers_box = html_box("dmq-servers")
         self.running_box = html_box("dmq-running")
         self.failures_box = html_box("dmq-failures")
         form = W.HBox([self.concurrency, self.queues_text, self.strict, self.start_button, self.stop_button],
-                      layout=W.Layout(flex_flow="row wrap", align_items="center"))
+                      layout=W.Layout(flex_flow="row wrap", align_items="center",
+                                      display="none" if self.read_only or self.mux is None else None))
+        hint = W.HTML("<span class='dmq-muted'>To start workers from here, pass the handlers: "
+                      "<code>Dashboard(mux=mux)</code>.</span>",
+                      layout=W.Layout(display="none" if self.read_only or self.mux is not None else None))
         head = lambda text: W.HTML(f"<b>{text}</b>")  # noqa: E731
-        return W.VBox([form, self.local_box, head("Servers"), self.servers_box,
+        return W.VBox([head("In this kernel (dmq.running())"), self.local_table, form, hint,
+                       head("Servers (every process with a heartbeat)"), self.servers_box,
                        head("Running tasks"), self.running_box, head("Recent failures"), self.failures_box])
 
     # -- in-notebook workers ----------------------------------------------------------
@@ -100,23 +110,34 @@ class WorkerPanel(Panel):
         self.refresh()
         return len(workers)
 
+    def stop_local(self, ident: str) -> bool:
+        """Stop one worker or scheduler of this kernel by id (a row's Stop button)."""
+        from .. import running
+
+        for obj in running():
+            if obj.id == ident:
+                self._act(f"stop {ident[:8]}", obj.stop)
+                return True
+        self.refresh()
+        return False
+
     def close(self) -> None:
         self.stop_workers()
         super().close()
 
     # -- views ------------------------------------------------------------------------
     def _refresh(self) -> str:
-        local = [(w.id[:8], w.config.concurrency, _view.format_weights(dict(w.config.queues)),
-                  "running" if w.is_running else "stopped") for w in self.workers]
-        set_if_changed(self.local_box, _view.records_table_html(
-            ("worker started here", "concurrency", "queues", "state"), local, "dmq-local-table",
-            "No worker started from this panel." if self.mux is not None
-            else "Read-only: pass WorkerPanel(mux=...) to start workers in this kernel."))
+        from .. import running
+
+        self.stop_button.disabled = not self.workers
+        cols, rows = _view.local_rows(running())
+        with self.local_table.hold_trait_notifications():
+            self.local_table.columns, self.local_table.rows = cols, rows
         servers = self.inspector.servers()
         now = datetime.now(timezone.utc)
         set_if_changed(self.servers_box, _view.records_table_html(
             ("server", "status", "concurrency", "queues", "active", "started"),
-            [(f"{s.host}:{s.pid}", s.status, s.concurrency, _view.format_weights(dict(s.queues)),
+            [(f"{s.host}:{s.pid}", _view.server_health(s), s.concurrency, _view.format_weights(dict(s.queues)),
               len(s.active_workers), _view.fmt_dt(s.started, now)) for s in servers],
             "dmq-server-table", "No worker servers are running."))
         running = [w for s in servers for w in s.active_workers]
@@ -130,7 +151,7 @@ class WorkerPanel(Panel):
             ("time", "queue", "event", "type", "task", "error"),
             [(_view.fmt_dt(e.time, now), e.queue, e.event, e.type, _view.short_id(e.task_id, 12), e.error[:160])
              for e in failures], "dmq-failure-table", "No failures recorded."))
-        return f"{len(servers)} servers, {len(running)} running tasks, {len(self.workers)} local workers"
+        return f"{len(servers)} servers, {len(running)} running tasks, {len(rows)} running in this kernel"
 
     def recent_failures(self) -> list[TaskEvent]:
         """The newest failures: from the events stream (the newest events of every queue), or,

@@ -58,6 +58,8 @@ class WorkerConfig:
     retry_delay_func: Callable[[int, BaseException, Any], timedelta] = default_retry_delay
     is_failure: Callable[[BaseException], bool] = _default_is_failure
     error_handler: Callable[[Any, BaseException], None] | None = None
+    #: how failed tasks are logged: "short" (a line each, rate-limited), "full" (tracebacks), "quiet"
+    log: str = "short"
     # asynq's fixed intervals (§7.1)
     lease_duration: timedelta = timedelta(seconds=30)
     heartbeat_interval: timedelta = timedelta(seconds=5)
@@ -88,6 +90,8 @@ class WorkerConfig:
             import os
 
             object.__setattr__(self, "concurrency", os.cpu_count() or 1)
+        if self.log not in ("short", "full", "quiet"):
+            raise ConfigurationError('log must be "short", "full" or "quiet"')
         if self.pool not in ("thread", "process"):
             raise ConfigurationError('pool must be "thread" or "process"')
         if self.group_grace_period < timedelta(seconds=1):

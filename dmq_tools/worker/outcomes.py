@@ -14,7 +14,8 @@ from ..rdb import RDB
 from ..rdb.worker_ops import REDIS_ERRORS, Finish, WorkerState
 from ..task import encode_result
 from .config import WorkerConfig, default_retry_delay
-from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text
+from .failure_log import FailureLog
+from .running import Canceled, DeadlineExceeded, Running, error_text
 
 __all__ = ["OutcomesMixin"]
 
@@ -34,6 +35,7 @@ class OutcomesMixin:
     _inflight_lock: threading.Lock
     _backlog_lock: threading.Lock
     _lease_s: float
+    _failure_log: FailureLog
 
     def running(self) -> list[Running]:  # pragma: no cover - defined by Processor
         raise NotImplementedError
@@ -64,11 +66,8 @@ class OutcomesMixin:
         if isinstance(exc, RevokeTask):
             log.info("task %s (%s) revoked: %s", msg.id, msg.type, err)
             return Finish("done", msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
-        quiet = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled, HandlerError))
-        if quiet:
-            log.warning("task %s (%s) failed: %s", msg.id, msg.type, err)
-        else:
-            log.error("task %s (%s) failed: %s", msg.id, msg.type, err, exc_info=exc)
+        expected = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled))
+        self._failure_log.failed(msg.id, msg.type, err, exc, expected)
         if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
             return Finish("archive", msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
         try:

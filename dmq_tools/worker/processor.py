@@ -35,6 +35,7 @@ from ..rdb.wire import decode_task_message
 from ..rdb.worker_ops import REDIS_ERRORS, Finish
 from ..task import Task
 from .config import WorkerConfig
+from .failure_log import FailureLog
 from .outcomes import OutcomesMixin
 from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
 
@@ -52,6 +53,7 @@ class Processor(OutcomesMixin):
                  run_in_child: Callable[[Any, Running], Any] | None = None) -> None:
         self.rdb = rdb
         self.cfg = config
+        self._failure_log = FailureLog(logging.getLogger("dmq_tools.worker"), config.log)
         self.worker_id = worker_id
         self._mux = handler
         self._run_in_child = run_in_child

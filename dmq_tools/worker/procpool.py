@@ -135,8 +135,9 @@ class ProcessRunner:
             raise RevokeTask(text)
         if kind == "notfound":
             raise HandlerNotFoundError(m.type)
-        log.error("task %s (%s) failed in a child process:\n%s", m.id, m.type, rep.get("traceback", ""))
-        raise HandlerError(text)
+        err = HandlerError(text)
+        err.child_traceback = rep.get("traceback", "")  # type: ignore[attr-defined] - FailureLog shows it
+        raise err
 
     def _discard(self, child: _Child) -> None:
         if getattr(self._local, "child", None) is child:

@@ -96,6 +96,7 @@ class Worker:
         config: WorkerConfig | None = None,
         replace_existing: bool = True,
         events_maxlen: int | None = None,
+        log: str | None = None,
     ) -> None:
         if mux is None:
             raise ConfigurationError("Worker needs a ServeMux (or a handler function)")
@@ -103,7 +104,7 @@ class Worker:
                      shutdown_timeout=_td(shutdown_timeout), pool=pool, retry_delay_func=retry_delay_func,
                      is_failure=is_failure, error_handler=error_handler, group_aggregator=group_aggregator,
                      group_grace_period=group_grace_period, group_max_delay=group_max_delay,
-                     group_max_size=group_max_size)
+                     group_max_size=group_max_size, log=log)
         cfg = config or WorkerConfig()
         changes = {k: v for k, v in given.items() if v is not None}
         self.config = replace(cfg, **changes) if changes else cfg
@@ -157,6 +158,12 @@ class Worker:
                     log.warning("stopping worker %s: a new worker with the same queues and handlers "
                                 "starts (re-run cell?)", other.id[:8])
                     other.stop()
+        for other in running():
+            shared = sorted(set(other.config.queues) & set(self.config.queues))
+            if other is not self and other.is_running and shared:
+                log.warning("worker %s also serves %s in this process; stop it (worker.stop() or "
+                            "dmq.stop_all()) unless two workers are what you want", other.id[:8],
+                            ", ".join(shared))
         cfg = self.config
         run_in_child = None
         if cfg.pool == "process":

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -94,10 +93,3 @@ def browser_context():
         yield ctx
         ctx.close()
     shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("DMQ_SCREENSHOT_DIR", Path(__file__).parent / "screenshots"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path

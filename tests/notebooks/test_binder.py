@@ -71,3 +71,12 @@ def test_scripts_are_executable_and_start_execs_its_arguments(tmp_path):
 def test_every_notebook_is_trusted_by_post_build():
     assert "notebooks/*.ipynb" in (BINDER / "postBuild").read_text()
     assert list((ROOT / "notebooks").glob("*.ipynb")), "no notebooks to run on Binder"
+
+
+def test_readme_has_a_binder_badge_to_a_notebook_that_exists():
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\((https://mybinder\.org/v2/gh/[^)]+)\)",
+                  readme)
+    assert m, "README.md needs a Binder badge"
+    path = re.search(r"urlpath=lab/tree/([^&)]+)", m.group(1)).group(1)
+    assert (ROOT / path).is_file()

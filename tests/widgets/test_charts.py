@@ -20,31 +20,52 @@ def _throughput_frame(n: int = 10) -> pd.DataFrame:
     return pd.DataFrame({"processed": processed, "failed": failed}, index=times)
 
 
-def test_throughput_draws_processed_and_failed_lines():
+def test_throughput_draws_succeeded_and_failed_stacked_bars():
     df = _throughput_frame()
     fig = charts.throughput(df)
     (ax,) = fig.axes
-    assert [ln.get_label() for ln in ax.get_lines()] == ["processed", "failed"]
-    assert list(ax.get_lines()[0].get_ydata()) == df["processed"].tolist()
+    assert [c.get_label() for c in ax.containers] == ["succeeded", "failed"]
+    ok = [p.get_height() for p in ax.containers[0]]
+    bad = [p.get_height() for p in ax.containers[1]]
+    assert [a + b for a, b in zip(ok, bad)] == df["processed"].tolist()
+    # the x range ends one bucket after the last start: the current bucket is a whole bar
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] == pytest.approx(10 / 1440)
     assert charts.to_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = charts.to_svg(fig)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
 
 
 def test_throughput_accepts_a_time_column_instead_of_an_index():
     df = _throughput_frame().reset_index()
     fig = charts.throughput(df)
-    assert len(fig.axes[0].get_lines()) == 2
+    assert len(fig.axes[0].containers) == 2
 
 
-def test_failure_rate_is_computed_in_percent_when_missing():
+def test_failure_rate_is_a_gap_where_nothing_ran():
     df = _throughput_frame(4)  # processed 0,10,20,30 failed 0,1,2,0
     fig = charts.failure_rate(df)
-    assert list(fig.axes[0].get_lines()[0].get_ydata()) == pytest.approx([0.0, 10.0, 10.0, 0.0])
+    y = list(fig.axes[0].get_lines()[0].get_ydata())
+    assert y[0] != y[0] and y[1:] == pytest.approx([10.0, 10.0, 0.0])  # NaN: no 0 % for idle buckets
 
 
 def test_failure_rate_uses_an_existing_column():
     df = _throughput_frame(3).assign(failure_rate=[0.5, 0.25, 0.0])
     ydata = charts.failure_rate(df).axes[0].get_lines()[0].get_ydata()
-    assert list(ydata) == pytest.approx([50.0, 25.0, 0.0])
+    assert list(ydata)[1:] == pytest.approx([25.0, 0.0])
+
+
+def test_fit_window_drops_leading_idle_buckets():
+    df = _throughput_frame(30)
+    df.iloc[:25, 0] = 0
+    assert len(charts.fit_window(df, keep=10)) == 10
+    assert len(charts.fit_window(_throughput_frame(30))) == 29  # bucket 0 had nothing processed
+
+
+def test_throughput_by_queue_stacks_the_busiest_queues():
+    rows = [{"time": T0 + timedelta(minutes=m), "queue": q, "processed": n, "failed": 0}
+            for m in range(3) for q, n in (("critical", 5), ("low", 2), ("default", 0))]
+    ax = charts.throughput_by_queue(pd.DataFrame(rows), top=1).axes[0]
+    assert [c.get_label() for c in ax.containers] == ["critical", "other"]
 
 
 def test_latency_distribution_marks_p50_and_p99():

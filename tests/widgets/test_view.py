@@ -12,21 +12,38 @@ from dmq_tools.widgets import _view
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
 
-def test_queue_rows_and_table_show_every_queue_and_paused_state():
-    infos = [QueueInfo("critical", size=3, pending=3, processed=10, failed=2, latency=timedelta(seconds=4)),
+def test_queue_table_hides_all_zero_columns_and_marks_paused_queues():
+    infos = [QueueInfo("critical", size=3, pending=3, processed=10, failed=2, latency=timedelta(seconds=4),
+                       memory_usage=2048),
              QueueInfo("low", size=1, retry=1, paused=True)]
-    rows = _view.queue_rows(infos)
-    assert rows[0].failure_rate == pytest.approx(0.2)
-    html = _view.queues_table_html(rows)
-    assert "data-queue='critical'" in html and "data-queue='low'" in html
-    assert "class='dmq-paused'" in html and ">paused<" in html
-    assert "20.0%" in html and "4.0s" in html
-    assert _view.totals(rows)["size"] == 4
+    cols, rows = _view.queue_table(infos, {"critical": "<svg class='dmq-spark'></svg>"})
+    keys = [c["key"] for c in cols]
+    assert keys == ["queue", "size", "pending", "retry", "processed", "failed", "rate", "latency", "memory",
+                    "trend"]
+    crit, low = rows
+    assert crit["cells"]["rate"].endswith(">20.0%</span>") and "dmq-bad" in crit["cells"]["rate"]
+    assert crit["cells"]["latency"] == "4.0s" and crit["cells"]["memory"] == "2.0 KB"
+    assert crit["actions"] == ["pause"] and low["actions"] == ["resume"] and low["cls"] == "dmq-paused"
+    assert ">paused<" in low["cells"]["queue"] and crit["cells"]["trend"].startswith("<svg")
+    assert _view.state_for_column(infos[1], "queue") == "retry"
+    assert _view.state_for_column(infos[0], "failed") == "archived"
 
 
 def test_queue_table_escapes_names():
-    html = _view.queues_table_html(_view.queue_rows([QueueInfo("<b>x</b>")]))
-    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    _cols, rows = _view.queue_table([QueueInfo("<b>x</b>")])
+    assert "<b>x</b>" not in rows[0]["cells"]["queue"] and "&lt;b&gt;x&lt;/b&gt;" in rows[0]["cells"]["queue"]
+    assert rows[0]["id"] == "<b>x</b>"  # the id is data, the cells are escaped HTML
+
+
+def test_task_rows_offer_the_actions_of_their_state_and_search_matches():
+    t = TaskInfo(id="abc-123", queue="q", type="email:deliver", payload=b'{"to":"<ada@x>"}',
+                 state=TaskState.RETRY, last_err="smtp <refused>", next_process_at=NOW + timedelta(seconds=5))
+    cols, rows = _view.task_rows([t], "retry", now=NOW)
+    assert [c["key"] for c in cols] == ["id", "type", "payload", "retried", "when", "error"]
+    assert rows[0]["actions"] == ["run", "archive", "delete"] and "&lt;refused&gt;" in rows[0]["cells"]["error"]
+    assert _view.row_actions("active") == ["cancel"] and _view.row_actions("completed") == ["delete"]
+    assert _view.matches(t, "ABC-1") and _view.matches(t, "deliver") and _view.matches(t, "<ada@")
+    assert not _view.matches(t, "resize")
 
 
 def test_task_detail_pretty_prints_json_payload_and_error():
