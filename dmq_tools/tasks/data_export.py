@@ -74,10 +74,14 @@ def _default_source(user_id: int, data: dict[str, Any]) -> Any:
 
 
 def _frame(rows: Any) -> Any:
+    """A DataFrame as is; rows (dicts) made into one (pandas comes through dmq_tools.export)."""
+    from ..errors import MissingDependencyError
+    from ..export import _pd
+
     try:
-        import pandas as pd
-    except ImportError:
-        raise SkipRetry("data:export needs pandas and pyarrow: pip install dmq_tools[pandas]") from None
+        pd = _pd()
+    except MissingDependencyError as exc:
+        raise SkipRetry(str(exc)) from None
     return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
 
 
