@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from . import api_cmd, demo_cmd, inspect_cmds, redis_cmd, scheduler_cmd, worker_cmd
+from . import api_cmd, config_cmd, demo_cmd, inspect_cmds, redis_cmd, scheduler_cmd, worker_cmd
 
 __all__ = ["main"]
 
@@ -21,7 +21,7 @@ def main(log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _module in (redis_cmd, worker_cmd, scheduler_cmd, inspect_cmds, demo_cmd, api_cmd):
+for _module in (redis_cmd, worker_cmd, scheduler_cmd, inspect_cmds, demo_cmd, api_cmd, config_cmd):
     _module.register(main)
 
 
