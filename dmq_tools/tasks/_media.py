@@ -96,9 +96,10 @@ class MediaRoot:
                 raise SkipRetry(f"{field}: cannot open {value!r} ({exc.strerror}; symlinks are refused)") from None
         finally:
             os.close(dir_fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SkipRetry(f"{field}: {value!r} is not a regular file (a directory?)")
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise SkipRetry(f"{field}: {value!r} is not a regular file (a directory?)")
             yield fh
 
     @contextmanager

@@ -77,8 +77,12 @@ def _check_box(width: Any, height: Any) -> tuple[int, int]:
 def new_image_resize_task(src: str, dst: str, width: int, height: int, **options: Any) -> Task:
     """The guide's NewImageResizeTask: fit `src` into width x height, written to `dst`."""
     _check_box(width, height)
-    check_relative(src, "src")
-    check_relative(dst, "dst")
+    try:
+        check_relative(src, "src")
+        check_relative(dst, "dst")
+        _format_of(dst)
+    except SkipRetry as exc:     # refused here, before anything is queued
+        raise ValueError(str(exc)) from None
     return Task(TYPE_IMAGE_RESIZE, asdict(ImageResizePayload(src, dst, width, height)), **options)
 
 
@@ -157,7 +161,9 @@ def handle_thumbnail(task: Task, settings: Settings | None = None) -> dict[str, 
     width = require_int(data, "width", 1, MAX_SIDE, default=128)
     height = require_int(data, "height", 1, MAX_SIDE, default=128)
     fmt = _format_of("", data.get("format", "PNG"))
-    dest = data.get("dest") or thumbnail_path(src, fmt)
+    check_relative(src, "src")
+    dest = require_str(data, "dest", default=None) or thumbnail_path(src, fmt)
+    check_relative(dest, "dest")
     result = _resize(MediaRoot(s.media_root), src, dest, (width, height), fmt, s.image_max_pixels)
     result["dest"] = result.pop("dst")
     return result
