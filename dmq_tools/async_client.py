@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from .client import Client, _info
+from .client import Client, _info, _new_task_id, _plain_info
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo
-from .rdb.async_producer import AsyncProducer, open_async_redis
+from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
 from .rdb.producer import CONFLICT, DUPLICATE, EnqueueRequest, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
@@ -42,8 +42,9 @@ class AsyncClient:
     def __init__(self, redis: Any = None) -> None:
         client, self._owned, address = open_async_redis(redis)
         self._rdb = AsyncProducer(client, address)
-        self._pending: list[tuple[EnqueueRequest, asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._pending: list[tuple[EnqueueRequest | _Plain, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Future[None] | None = None
+        self._busy = False      # a write is in flight: new calls wait for the next flush
         self._closed = False
 
     # ---- public API (DESIGN.md §3.1): Client's methods, awaitable ----
@@ -52,14 +53,21 @@ class AsyncClient:
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
         plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
-        now = self._rdb.clock.now()
-        req = self._request(task, plan, now)
-        code = await self._submit(req)
+        if plan.plain and not task.headers:   # the common case: no TaskMessage object on the way
+            task_id = _new_task_id()
+            code = await self._submit(_Plain(plan, task_id, task.type, task.payload))
+            info = _plain_info(task_id, task, plan, self._rdb.clock.now())
+        else:
+            now = self._rdb.clock.now()
+            req = self._request(task, plan, now)
+            code = await self._submit(req)
+            info = _info(req, plan, now)
+        if code == 1:
+            return info
         if isinstance(code, Exception):
             raise code
-        if code != 1:
-            raise_for_code(code)
-        return _info(req, plan, now)
+        raise_for_code(code)
+        return info
 
     async def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return await self.enqueue(task, **{**options, "process_in": delay, "process_at": None})
@@ -105,8 +113,7 @@ class AsyncClient:
         self._closed = True
         if self._flusher is not None and not self._flusher.done():
             await asyncio.shield(self._flusher)
-        if self._owned:
-            await self._rdb.close()
+        await self._rdb.close(client=self._owned)
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -114,29 +121,78 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # ---- the collector: calls made during a flush go together in the next one ----
-    async def _submit(self, req: EnqueueRequest) -> Any:
+    # ---- the collector: calls made during a write go together in the next one ----
+    async def _submit(self, entry: "EnqueueRequest | _Plain") -> Any:
+        """Write alone when nothing is in flight (no extra task: a lone producer's latency);
+        otherwise wait for the next flush, which takes everything that accumulated."""
         if self._closed:
             raise ConfigurationError("this AsyncClient is closed")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((req, fut))
-        if self._flusher is None or self._flusher.done():
+        if self._busy:
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._pending.append((entry, fut))
+            return await fut
+        self._busy = True
+        try:
+            codes = await self._rdb.write(_items([(entry, None)]))
+        finally:
+            self._hand_off()
+        return codes[0]
+
+    def _hand_off(self) -> None:
+        """After a write: what accumulated meanwhile goes in a flush task (which stays busy)."""
+        if self._pending:
             self._flusher = asyncio.ensure_future(self._flush())
-        return await fut
+        else:
+            self._busy = False
 
     async def _flush(self) -> None:
-        while self._pending:
-            batch = self._pending[:_FLUSH_MAX]
-            del self._pending[:_FLUSH_MAX]
-            try:
-                codes = await self._rdb.write([req for req, _ in batch])
-            except BaseException as exc:   # every waiter of this flush gets the error
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
-                if not isinstance(exc, Exception):
+        try:
+            while self._pending:
+                batch = self._pending[:_FLUSH_MAX]
+                del self._pending[:_FLUSH_MAX]
+                try:
+                    codes = await self._rdb.write(_items(batch))
+                except Exception as exc:   # every waiter of this flush gets the error
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                except BaseException as exc:   # cancelled: the waiters must not hang
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(ConnectionError(f"enqueue interrupted: {exc!r}"))
                     raise
-                continue
-            for (_, fut), code in zip(batch, codes):
-                if not fut.done():
-                    fut.set_result(code)
+                for (_, fut), code in zip(batch, codes):
+                    if not fut.done():
+                        fut.set_result(code)
+        finally:
+            self._busy = False
+
+
+class _Plain:
+    """A plain task (see client._Plan.plain) waiting for the next flush."""
+
+    __slots__ = ("plan", "task_id", "type", "payload")
+
+    def __init__(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> None:
+        self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
+
+
+def _items(batch: list[tuple["EnqueueRequest | _Plain", Any]]) -> list["EnqueueRequest | PlainTasks"]:
+    """The flush's writes in order: consecutive plain tasks with equal options become one
+    PlainTasks (one enqueue_batch call, the batch encoder); the others stay requests."""
+    items: list[EnqueueRequest | PlainTasks] = []
+    run: PlainTasks | None = None
+    run_key: tuple[Any, ...] | None = None
+    for entry, _ in batch:
+        if isinstance(entry, _Plain):
+            p = entry.plan
+            key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
+            if run is None or key != run_key:
+                run, run_key = PlainTasks(*key), key
+                items.append(run)
+            run.add(entry.task_id, entry.type, entry.payload)
+        else:
+            items.append(entry)
+            run, run_key = None, None
+    return items

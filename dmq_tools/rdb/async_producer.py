@@ -14,17 +14,18 @@ from typing import Any, Sequence
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, ConnectionFailedError
 from . import keys
 from .base import DEFAULT_EVENTS_MAXLEN
 from .connection import _load_dotenv, _source_url, normalize_url, redact_url
-from .producer import EnqueueRequest, ProducerMixin
+from .lean import _hiredis_pack
+from .producer import EnqueueRequest, PlainTasks, ProducerMixin, _queue_of
 from .scripts import _SHAS, SOURCES
 
-__all__ = ["AsyncProducer", "open_async_redis"]
+__all__ = ["AsyncProducer", "open_async_redis", "PlainTasks"]
 
 
 class _CallBuilder(ProducerMixin):
@@ -76,6 +77,7 @@ class AsyncProducer:
         self.client = client
         self.address = address
         self.calls = _CallBuilder(clock or SystemClock(), events_maxlen)
+        self._conn: Any = None
 
     @property
     def clock(self) -> Clock:
@@ -83,13 +85,13 @@ class AsyncProducer:
 
     unique_key = staticmethod(ProducerMixin.unique_key)
 
-    async def write(self, reqs: Sequence[EnqueueRequest]) -> list[Any]:
-        """Write every request in one round trip; per request 1 (written), 0 (ID conflict),
+    async def write(self, items: Sequence["EnqueueRequest | PlainTasks"]) -> list[Any]:
+        """Write every item in one round trip; per task 1 (written), 0 (ID conflict),
         -1 (duplicate) or the exception Redis answered for it. A lost connection raises
         ConnectionFailedError naming the address (never the password)."""
-        items = list(reqs)
+        items = list(items)
         calls, spans = self.calls._chunk_calls(items)
-        todo = self.calls.queues_to_register({r.message.queue for r in items})
+        todo = self.calls.queues_to_register({_queue_of(i) for i in items})
         commands: list[tuple[Any, ...]] = [("SADD", keys.ALL_QUEUES, *todo)] if todo else []
         commands += [("EVALSHA", _SHAS[name], len(k), *k, *a) for name, k, a in calls]
         try:
@@ -123,10 +125,32 @@ class AsyncProducer:
         return results
 
     async def _pipeline(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            return list(await pipe.execute(raise_on_error=False))
+        """Send every command, then read every reply (error replies as values), on the
+        producer's own connection (AsyncClient has one write in flight at a time, so one
+        connection serves it; the pool's per-checkout health probe is skipped); packed by
+        hiredis when present, as the sync path packs."""
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self.client.connection_pool.make_connection()
+        try:
+            if not conn.is_connected:
+                await conn.connect()
+            if _hiredis_pack is not None:
+                packed: Any = b"".join([_hiredis_pack(tuple(c)) for c in commands])
+            else:
+                packed = conn.pack_commands(commands)
+            await conn.send_packed_command(packed, check_health=False)
+            out: list[Any] = []
+            for _ in commands:
+                try:
+                    out.append(await conn.read_response())
+                except ResponseError as exc:
+                    out.append(exc)
+            return out
+        except BaseException:
+            self._conn = None
+            await conn.disconnect()   # replies may be left unread: never reuse this socket
+            raise
 
     async def ping(self) -> bool:
         try:
@@ -134,6 +158,11 @@ class AsyncProducer:
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise ConnectionFailedError(f"cannot reach Redis at {self.address}: {type(exc).__name__}") from None
 
-    async def close(self) -> None:
-        await self.client.aclose()
+    async def close(self, *, client: bool = True) -> None:
+        """Drop the producer's connection, and the client's pool too when `client`."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.disconnect()
+        if client:
+            await self.client.aclose()
 
