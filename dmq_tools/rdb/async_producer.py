@@ -22,7 +22,7 @@ from . import keys
 from .base import DEFAULT_EVENTS_MAXLEN
 from .connection import _load_dotenv, _source_url, normalize_url, redact_url
 from .lean import _hiredis_pack
-from .producer import EnqueueRequest, PlainTasks, ProducerMixin, _queue_of
+from .producer import EnqueueRequest, PlainTasks, ProducerMixin, _queue_of, codes_per_task
 from .scripts import _SHAS, SOURCES
 
 __all__ = ["AsyncProducer", "open_async_redis", "PlainTasks"]
@@ -105,13 +105,7 @@ class AsyncProducer:
             if isinstance(sadd, Exception):
                 for q in todo:
                     self.calls.forget_queue(q)
-        codes: list[Any] = []
-        for span, result in zip(spans, results):
-            if span:
-                codes.extend([result] * span if isinstance(result, Exception) else [int(c) for c in result])
-            else:
-                codes.append(result if isinstance(result, Exception) else int(result))
-        return codes
+        return codes_per_task(spans, results)
 
     async def _execute(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """One pipelined round trip; calls answered NOSCRIPT (they did not run) are sent again
