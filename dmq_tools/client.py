@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
+from ._group_commit import GroupCommit
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
-from ._group_commit import GroupCommit
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 

@@ -60,8 +60,8 @@ STATUS: list[tuple[type[Exception], int]] = [
 
 def _unavailable(exc: Exception) -> bool:
     """redis-py's connection and timeout errors, recognised without importing redis (only rdb may)."""
-    return any(c.__module__.startswith("redis") and c.__name__ in ("ConnectionError", "TimeoutError", "BusyLoadingError")
-               for c in type(exc).__mro__)
+    names = ("ConnectionError", "TimeoutError", "BusyLoadingError")
+    return any(c.__module__.startswith("redis") and c.__name__ in names for c in type(exc).__mro__)
 
 
 def error_response(exc: Exception) -> JSONResponse:

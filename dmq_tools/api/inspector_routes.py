@@ -92,5 +92,6 @@ def inspector_routes(insp: Inspector) -> list[Route]:
         Route("/api/servers", respond(lambda r: insp.servers())),
         Route("/api/scheduler_entries", respond(lambda r: insp.scheduler_entries())),
         Route("/api/scheduler_entries/{entry_id}/history", respond(lambda r: insp.scheduler_history(
-            p(r, "entry_id"), page=int_param(r, "page", 1, MAX_PAGE), page_size=int_param(r, "size", 30, MAX_PAGE_SIZE)))),
+            p(r, "entry_id"), page=int_param(r, "page", 1, MAX_PAGE),
+            page_size=int_param(r, "size", 30, MAX_PAGE_SIZE)))),
     ]

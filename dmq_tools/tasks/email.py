@@ -14,7 +14,6 @@ SMTP_STARTTLS=1), SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS, SMTP_SSL, SMTP_FR
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 from collections.abc import Callable, Sequence
@@ -28,7 +27,8 @@ from ..errors import ConfigurationError, SkipRetry
 from ..task import Task
 from ._payload import no_crlf, payload_object, require_str
 
-__all__ = ["TYPE_EMAIL_DELIVERY", "EmailPayload", "SMTPConfig", "new_email_task", "new_email_delivery_task", "handle_email",
+__all__ = ["TYPE_EMAIL_DELIVERY", "EmailPayload", "SMTPConfig", "new_email_task", "new_email_delivery_task",
+           "handle_email",
            "make_handler", "register"]
 
 TYPE_EMAIL_DELIVERY = "email:deliver"
