@@ -400,16 +400,17 @@ ShowImage(data=base64.b64decode(result["png_base64"]))'''),
 
 `dmq_tools.tasks.email` (SMTP, configured from `SMTP_HOST`, `SMTP_PORT`, ... at run time) and
 `dmq_tools.tasks.image` (Pillow thumbnails) each have a type constant, a payload, a
-constructor, a handler and `register(mux)`. The thumbnail task works on files:"""),
-        code('''import tempfile
+constructor, a handler and `register(mux)`. The thumbnail task works on files under the media root:"""),
+        code('''import os, tempfile
 from pathlib import Path
 from PIL import Image
 from dmq_tools.tasks import image
 
-image.register(mux)
-photo = Path(tempfile.mkdtemp(prefix="dmq-img-")) / "photo.jpg"
-Image.new("RGB", (1200, 800), "navy").save(photo)
-job = client.enqueue(image.new_thumbnail_task(str(photo), 160, 160), retention=timedelta(hours=1))
+# the image tasks read and write only under MEDIA_ROOT (default ./media); paths are relative to it
+os.environ["MEDIA_ROOT"] = media = tempfile.mkdtemp(prefix="dmq-media-")
+mux.handle(image.TYPE_IMAGE_THUMBNAIL, image.handle_thumbnail)   # (image.register adds image:resize too)
+Image.new("RGB", (1200, 800), "navy").save(Path(media) / "photo.jpg")
+job = client.enqueue(image.new_thumbnail_task("photo.jpg", 160, 160), retention=timedelta(hours=1))
 wait_for(lambda: insp.get_task_info("images", job.id).state == dmq.TaskState.COMPLETED)
 insp.get_task_info("images", job.id).result_value'''),
         code('''worker.stop()
