@@ -37,6 +37,7 @@ from enqueue import Server  # noqa: E402  (the private redis-server of benchmark
 
 RESULTS = ROOT / "benchmarks" / "results" / "concurrent_enqueue.json"
 GO_DIR = ROOT / "benchmarks" / "go"
+GO_NAME = "Go asynq v0.26 (goroutines)"
 
 
 def _check(server: Server, n: int) -> None:
@@ -132,21 +133,27 @@ def main() -> None:
                                                              "Client (shared by threads)": run_threads}
     binary = go_binary()
     if binary:
-        kinds["Go asynq v0.26 (goroutines)"] = run_go(binary)
+        kinds[GO_NAME] = run_go(binary)
     results: dict[str, dict[int, float]] = {k: {} for k in kinds}
+    ratios: dict[str, dict[int, list[float]]] = {k: {} for k in kinds}
     try:
         for producers in counts:
-            for name, fn in kinds.items():
-                rates = []
-                for _ in range(args.runs):
+            # runs interleaved (AsyncClient, threads, Go, AsyncClient, ...): a load change on a
+            # shared machine hits every column alike; each run's ratio to Go is kept too
+            rates: dict[str, list[float]] = {k: [] for k in kinds}
+            for _ in range(args.runs):
+                for name, fn in kinds.items():
                     _flush(server)
-                    rates.append(fn(server, producers, args.n))
-                results[name][producers] = statistics.median(rates)
-                print(f"{name:30s} {producers:4d} producers: {results[name][producers]:10,.0f} tasks/s",
-                      file=sys.stderr)
+                    rates[name].append(fn(server, producers, args.n))
+            for name in kinds:
+                results[name][producers] = statistics.median(rates[name])
+                if binary:
+                    ratios[name][producers] = [a / b for a, b in zip(rates[name], rates[GO_NAME])]
+                print(f"{name:30s} {producers:4d} producers: {results[name][producers]:10,.0f} tasks/s "
+                      f"(runs: {', '.join(f'{x:,.0f}' for x in rates[name])})", file=sys.stderr)
     finally:
         server.stop()
-    go_name = "Go asynq v0.26 (goroutines)"
+    go_name = GO_NAME
     header = "| producers | " + " | ".join(kinds) + (" | AsyncClient / Go | threads / Go |" if binary else " |")
     print(header)
     print("|" + "---|" * (len(kinds) + 1 + (2 if binary else 0)))
@@ -154,12 +161,13 @@ def main() -> None:
         cells = [f"{results[k][producers]:,.0f}" for k in kinds]
         if binary:
             go = results[go_name][producers]
-            cells += [f"{results['AsyncClient (coroutines)'][producers] / go:.2f}x",
-                      f"{results['Client (shared by threads)'][producers] / go:.2f}x"]
+            for name in ("AsyncClient (coroutines)", "Client (shared by threads)"):
+                per_run = ratios[name][producers]
+                cells.append(f"{results[name][producers] / go:.2f}x ({min(per_run):.2f}–{max(per_run):.2f})")
         print(f"| {producers} | " + " | ".join(cells) + " |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"n": args.n, "runs": args.runs, "python": platform.python_version(),
-                                   "cpus": os.cpu_count(), "results": results,
+                                   "cpus": os.cpu_count(), "results": results, "ratios_to_go_per_run": ratios,
                                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2))
 
 
