@@ -180,3 +180,45 @@ def test_worker_disabled_exits_with_a_clear_message(deployment):
     p = start("worker", QUEUE_WORKER_ENABLED="false")
     assert p.wait(60) == 0
     assert b"QUEUE_WORKER_ENABLED" in p.stderr.read()
+
+
+def test_serve_with_the_worker_enabled_processes_in_process_and_runs_the_schedule(deployment, r, tmp_path):
+    """QUEUE_WORKER_ENABLED=true: one `dmq serve` process answers HTTP, works the tasks and runs
+    the scheduler named by DMQ_SCHEDULE (the guide's `make run`)."""
+    base, media, smtp, start = deployment
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text('- cron: "@every 1s"\n  task: data:export\n'
+                        '  payload: {"user_id": 7, "format": "csv", "source": "history", "queue": "critical"}\n'
+                        '  options:\n    queue: low\n')
+    app = start("serve", QUEUE_WORKER_ENABLED="true", QUEUE_CONCURRENCY="2", DMQ_SCHEDULE=str(schedule))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, timeout=10) as http:
+        _wait(lambda: _ok(http, "/api/health"), 60, "dmq serve to answer", [app])
+        sent = http.post("/api/queue/email", headers=auth,
+                         json={"to": "inproc@example.com", "subject": "In process", "body": "x"})
+        assert sent.status_code == 200, sent.text
+        _wait(lambda: "In process" in _subjects(smtp), 60, "the email, sent by the in-process worker", [app])
+        exports = _wait(lambda: sorted((media / "exports").glob("user-7-history-*.csv")), 60,
+                        "a scheduled data:export file", [app])
+        assert exports[0].read_text().splitlines()[0].startswith("queue")
+    servers = [k for k in r.keys("asynq:servers:*")]
+    assert servers, "the in-process worker registered itself"
+
+
+def test_dmq_config_masks_secrets(tmp_path):
+    env = {**os.environ, "DMQ_API_TOKEN": "tok-very-secret", "REDIS_URL": "redis://:pw-secret@example.com:6380/2",
+           "SMTP_PASSWORD": "smtp-secret", "QUEUE_CONCURRENCY": "7",
+           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-m", "dmq_tools", "config", "--json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    shown = json.loads(out.stdout)
+    assert shown["concurrency"] == 7 and shown["api_token"] == "***" and shown["smtp_password"] == "***"
+    assert shown["redis_url"] == "redis://:***@example.com:6380/2"
+    for secret in ("tok-very-secret", "pw-secret", "smtp-secret"):
+        assert secret not in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "dmq_tools", "config"], cwd=tmp_path,
+                         env={**env, "QUEUE_CONCURRENCY": "lots"}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "QUEUE_CONCURRENCY" in bad.stderr
