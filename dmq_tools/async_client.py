@@ -45,6 +45,7 @@ class AsyncClient:
         self._pending: list[tuple[EnqueueRequest | _Plain, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Future[None] | None = None
         self._busy = False      # a write is in flight: new calls wait for the next flush
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     # ---- public API (DESIGN.md §3.1): Client's methods, awaitable ----
@@ -127,8 +128,14 @@ class AsyncClient:
         otherwise wait for the next flush, which takes everything that accumulated."""
         if self._closed:
             raise ConfigurationError("this AsyncClient is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise ConfigurationError("this AsyncClient belongs to the event loop it was first used in "
+                                         "(its connection does); make one AsyncClient per event loop")
+            self._loop = loop
         if self._busy:
-            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[Any] = loop.create_future()
             self._pending.append((entry, fut))
             return await fut
         self._busy = True

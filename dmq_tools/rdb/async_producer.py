@@ -51,9 +51,12 @@ def open_async_redis(conn: Any = None) -> tuple["aioredis.Redis", bool, str]:
         common = {k: kw[k] for k in ("db", "password", "username") if kw.get(k) is not None}
         if "path" in kw:
             return aioredis.Redis(unix_socket_path=kw["path"], **common), True, f"unix://{kw['path']}"
+        tls = "SSL" in conn.connection_pool.connection_class.__name__
+        if tls:   # rediss://: the same TLS settings
+            common.update({k: v for k, v in kw.items() if k.startswith("ssl_") and v is not None}, ssl=True)
         return (aioredis.Redis(host=kw.get("host", "localhost"), port=kw.get("port", 6379),
                                socket_connect_timeout=5, **common), True,
-                f"redis://{kw.get('host')}:{kw.get('port')}/{kw.get('db', 0)}")
+                f"{'rediss' if tls else 'redis'}://{kw.get('host')}:{kw.get('port')}/{kw.get('db', 0)}")
     if conn is not None and not isinstance(conn, str):
         raise ConfigurationError(f"expected a URL, a redis.Redis or a redis.asyncio.Redis, got {type(conn).__name__}")
     _load_dotenv()

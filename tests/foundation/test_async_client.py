@@ -153,3 +153,44 @@ def test_a_sync_redis_client_is_accepted_and_closing_waits_for_writes(r):
 
     run(go())
     assert r.llen("asynq:{default}:pending") == 50
+
+
+def test_one_event_loop_per_client(redis_url):
+    ac = dmq.AsyncClient(redis_url)
+    run(ac.enqueue(dmq.Task("t")))
+    with pytest.raises(ConfigurationError, match="event loop"):
+        run(ac.enqueue(dmq.Task("t")))
+
+
+def test_recovers_after_a_redis_restart(make_redis_process):
+    server = make_redis_process(persist=True)
+
+    async def go():
+        ac = dmq.AsyncClient(server.url)
+        first = await ac.enqueue(dmq.Task("t", {"n": 1}))
+        server.stop()
+        with pytest.raises(ConnectionFailedError):
+            await ac.enqueue(dmq.Task("t", {"n": 2}))
+        server.restart()
+        again = await ac.enqueue(dmq.Task("t", {"n": 3}))   # a fresh connection, no error
+        await ac.aclose()
+        return first, again
+
+    first, again = run(go())
+    import redis
+
+    pending = redis.Redis.from_url(server.url).lrange("asynq:{default}:pending", 0, -1)
+    assert set(pending) >= {first.id.encode(), again.id.encode()}
+
+
+def test_a_tls_sync_client_gives_a_tls_async_client():
+    import redis
+
+    from dmq_tools.rdb.async_producer import open_async_redis
+
+    sync = redis.Redis.from_url("rediss://:pw@db.example.com:6390/3?ssl_cert_reqs=none")
+    client, owned, address = open_async_redis(sync)
+    kw = client.connection_pool.connection_kwargs
+    assert owned and address == "rediss://db.example.com:6390/3" and "pw" not in address
+    assert "SSL" in client.connection_pool.connection_class.__name__ and kw["ssl_cert_reqs"] == "none"
+    assert (kw["host"], kw["port"], kw["db"], kw["password"]) == ("db.example.com", 6390, 3, "pw")
