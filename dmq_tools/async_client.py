@@ -46,6 +46,7 @@ class AsyncClient:
         self._flusher: asyncio.Future[None] | None = None
         self._busy = False      # a write is in flight: new calls wait for the next flush
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._plans: dict[tuple[Any, ...], Any] = {}
         self._closed = False
 
     # ---- public API (DESIGN.md §3.1): Client's methods, awaitable ----
@@ -53,7 +54,7 @@ class AsyncClient:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
+        plan = self._plan(task, options)
         if plan.plain and not task.headers:   # the common case: no TaskMessage object on the way
             task_id = _new_task_id()
             code = await self._submit(_Plain(plan, task_id, task.type, task.payload))
@@ -69,6 +70,26 @@ class AsyncClient:
             raise code
         raise_for_code(code)
         return info
+
+    def _plan(self, task: Task, options: dict[str, Any]) -> Any:
+        """Client's plan for these options; for a task without options of its own, remembered
+        per options (a web app passes the same few: ~4 µs saved per call)."""
+        if not options:
+            return self._plan_for(task, EMPTY_OPTIONS)
+        if task.options is not EMPTY_OPTIONS:
+            return self._plan_for(task, TaskOptions.from_kwargs(options))
+        try:
+            key = tuple(options.items())
+            plan = self._plans.get(key)
+        except TypeError:     # an unhashable value (headers): resolve every time
+            return self._plan_for(task, TaskOptions.from_kwargs(options))
+        if plan is None:
+            plan = self._plan_for(task, TaskOptions.from_kwargs(options))
+            if plan.process_at is None and plan.process_in is None:   # times stay per call
+                if len(self._plans) >= 256:
+                    self._plans.clear()
+                self._plans[key] = plan
+        return plan
 
     async def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return await self.enqueue(task, **{**options, "process_in": delay, "process_at": None})

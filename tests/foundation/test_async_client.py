@@ -194,3 +194,19 @@ def test_a_tls_sync_client_gives_a_tls_async_client():
     assert owned and address == "rediss://db.example.com:6390/3" and "pw" not in address
     assert "SSL" in client.connection_pool.connection_class.__name__ and kw["ssl_cert_reqs"] == "none"
     assert (kw["host"], kw["port"], kw["db"], kw["password"]) == ("db.example.com", 6390, 3, "pw")
+
+
+def test_remembered_options_still_apply_per_call(r, redis_url):
+    async def go(ac):
+        infos = [await ac.enqueue(dmq.Task("t"), queue=q, max_retry=n) for q, n in
+                 (("a", 1), ("b", 2), ("a", 1), ("a", 3))]
+        for _ in range(2):
+            with pytest.raises(ConfigurationError):
+                await ac.enqueue(dmq.Task("t"), queue="")
+        own = await ac.enqueue(dmq.Task("t", queue="c"), max_retry=5)   # the task's own options merge
+        return infos, own
+
+    infos, own = run(_with(redis_url, go))
+    assert [(i.queue, i.max_retry) for i in infos] == [("a", 1), ("b", 2), ("a", 1), ("a", 3)]
+    assert (own.queue, own.max_retry) == ("c", 5)
+    assert r.llen("asynq:{a}:pending") == 3 and r.llen("asynq:{b}:pending") == 1
