@@ -78,16 +78,18 @@ class GroupCommit:
         with self._lock:
             batch = self._queue[:_BATCH_MAX]
             del self._queue[:_BATCH_MAX]
+        results: list[Any] | None = None
         try:
-            try:
-                results = self._rdb.write_items(_items(batch))
-            except Exception as exc:   # every task of the batch gets the error
-                results = [exc] * len(batch)
+            results = self._rdb.write_items(_items(batch))
+        except Exception as exc:   # every task of the batch gets the error
+            results = [exc] * len(batch)
+        finally:
+            if results is None:    # interrupted (KeyboardInterrupt, ...): nobody may wait forever
+                results = [ConnectionError("enqueue interrupted; the task may or may not be written")] * len(batch)
             for waiter, result in zip(batch, results):
                 waiter.result = result
                 if not waiter.lead:
                     waiter.event.set()
-        finally:
             self._hand_on()
 
 
