@@ -69,6 +69,8 @@ class MediaRoot:
                         os.mkdir(name, 0o755, dir_fd=fd)
                     except FileExistsError:
                         pass
+                    except OSError as exc:
+                        raise SkipRetry(f"{field}: cannot create directory {name[:80]!r} ({exc.strerror})") from None
                 try:
                     sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
@@ -115,9 +117,14 @@ class MediaRoot:
                 existing = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except FileNotFoundError:
                 existing = None
+            except OSError as exc:   # a name too long, ...: the same payload fails the same way
+                raise SkipRetry(f"{field}: cannot write {value!r} ({exc.strerror})") from None
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise SkipRetry(f"{field}: {value!r} is a directory")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd)
+            except OSError as exc:
+                raise SkipRetry(f"{field}: cannot create a file beside {value!r} ({exc.strerror})") from None
             try:
                 with os.fdopen(fd, "wb") as fh:
                     yield fh

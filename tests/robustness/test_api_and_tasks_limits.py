@@ -399,3 +399,17 @@ def test_email_constructor_and_json_payload_round_trip():
     t = new_email_delivery_task(["a@example.com", "b@example.com"], "Subject", "Body")
     assert json.loads(t.payload) == {"to": ["a@example.com", "b@example.com"], "subject": "Subject", "body": "Body"}
     assert timedelta(0) <= timedelta(seconds=0)
+
+
+def test_over_long_names_and_a_directory_as_destination_skip_retry(tmp_path):
+    from dmq_tools.tasks import image
+
+    settings = _settings(tmp_path)
+    media = settings.media_root
+    _image(media / "in.png")
+    (media / "adir.png").mkdir()
+    for dst, message in (("x" * 300 + ".png", "cannot"), ("d" * 300 + "/x.png", "cannot create directory"), ("adir.png", "directory")):
+        with pytest.raises(SkipRetry, match=message):
+            image.handle_image_resize(dmq.Task("image:resize", {"src": "in.png", "dst": dst, "width": 5,
+                                                                "height": 5}), settings)
+    assert sorted(p.name for p in media.iterdir()) == ["adir.png", "in.png"]
