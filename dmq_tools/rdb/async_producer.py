@@ -81,6 +81,7 @@ class AsyncProducer:
         self.address = address
         self.calls = _CallBuilder(clock or SystemClock(), events_maxlen)
         self._conn: Any = None
+        self._reused = False    # the last round trip went over a connection kept from before
 
     @property
     def clock(self) -> Clock:
@@ -97,18 +98,37 @@ class AsyncProducer:
         todo = self.calls.queues_to_register({_queue_of(i) for i in items})
         commands: list[tuple[Any, ...]] = [("SADD", keys.ALL_QUEUES, *todo)] if todo else []
         commands += [("EVALSHA", _SHAS[name], len(k), *k, *a) for name, k, a in calls]
+        retried = False
         try:
-            results = await self._execute(commands)
+            try:
+                results = await self._execute(commands)
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                if not self._reused:
+                    raise
+                # a kept connection gone stale (Redis restarted since): once more on a new one.
+                # The scripts refuse an ID that exists, so a write whose reply was lost is not
+                # made twice; its code then says "exists" (see below)
+                retried = True
+                results = await self._execute(commands)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             for q in todo:
                 self.calls.forget_queue(q)
-            raise ConnectionFailedError(f"cannot reach Redis at {self.address}: {type(exc).__name__}") from None
+            raise ConnectionFailedError(f"cannot reach Redis at {self.address}: "
+                                        f"{type(exc).__name__}: {str(exc)[:200]}") from None
         if todo:
             sadd, results = results[0], results[1:]
             if isinstance(sadd, Exception):
                 for q in todo:
                     self.calls.forget_queue(q)
-        return codes_per_task(spans, results)
+        codes = codes_per_task(spans, results)
+        if retried:   # a PlainTasks ID was drawn here: "exists" means the first attempt wrote it
+            pos = 0
+            for item in items:
+                n = len(item.ids) if isinstance(item, PlainTasks) else 1
+                if isinstance(item, PlainTasks):
+                    codes[pos:pos + n] = [1 if c == 0 else c for c in codes[pos:pos + n]]
+                pos += n
+        return codes
 
     async def _execute(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """One pipelined round trip; calls answered NOSCRIPT (they did not run) are sent again
@@ -129,6 +149,7 @@ class AsyncProducer:
         conn = self._conn
         if conn is None:
             conn = self._conn = self.client.connection_pool.make_connection()
+        self._reused = conn.is_connected
         try:
             if not conn.is_connected:
                 await conn.connect()

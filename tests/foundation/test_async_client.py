@@ -173,14 +173,18 @@ def test_recovers_after_a_redis_restart(make_redis_process):
             await ac.enqueue(dmq.Task("t", {"n": 2}))
         server.restart()
         again = await ac.enqueue(dmq.Task("t", {"n": 3}))   # a fresh connection, no error
+        server.restart()                                      # the kept connection goes stale
+        after = await ac.enqueue(dmq.Task("t", {"n": 4}))   # sent again on a new one, once
+        many = await asyncio.gather(*(ac.enqueue(dmq.Task("t", {"m": i})) for i in range(20)))
         await ac.aclose()
-        return first, again
+        return first, again, after, many
 
-    first, again = run(go())
+    first, again, after, many = run(go())
     import redis
 
     pending = redis.Redis.from_url(server.url).lrange("asynq:{default}:pending", 0, -1)
-    assert set(pending) >= {first.id.encode(), again.id.encode()}
+    assert set(pending) >= {first.id.encode(), again.id.encode(), after.id.encode()}
+    assert len(pending) == len(set(pending)) == 23 and {i.id.encode() for i in many} <= set(pending)
 
 
 def test_a_tls_sync_client_gives_a_tls_async_client():
