@@ -38,6 +38,9 @@ from enqueue import Server  # noqa: E402  (the private redis-server of benchmark
 RESULTS = ROOT / "benchmarks" / "results" / "concurrent_enqueue.json"
 GO_DIR = ROOT / "benchmarks" / "go"
 GO_NAME = "Go asynq v0.26 (goroutines)"
+ASYNC_NAME = "AsyncClient (coroutines)"
+#: The event loop AsyncClient runs on (--loop): asyncio's own, or uvloop (uvicorn[standard] uses it).
+LOOP = "asyncio"
 
 
 def _check(server: Server, n: int) -> None:
@@ -68,7 +71,12 @@ def run_async(server: Server, producers: int, n: int) -> float:
         await ac.aclose()
         return elapsed
 
-    elapsed = asyncio.run(main())
+    if LOOP == "uvloop":
+        import uvloop
+
+        elapsed = uvloop.run(main())
+    else:
+        elapsed = asyncio.run(main())
     _check(server, per * producers)
     return per * producers / elapsed
 
@@ -126,10 +134,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20000, help="tasks per run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--producers", default="1,10,100")
+    ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio",
+                    help="event loop of the AsyncClient runs (uvloop: pip install uvloop)")
     args = ap.parse_args()
+    global LOOP
+    LOOP = args.loop
     counts = [int(p) for p in args.producers.split(",")]
     server = Server()
-    kinds: dict[str, Callable[[Server, int, int], float]] = {"AsyncClient (coroutines)": run_async,
+    kinds: dict[str, Callable[[Server, int, int], float]] = {ASYNC_NAME: run_async,
                                                              "Client (shared by threads)": run_threads}
     binary = go_binary()
     if binary:
@@ -161,14 +173,14 @@ def main() -> None:
         cells = [f"{results[k][producers]:,.0f}" for k in kinds]
         if binary:
             go = results[go_name][producers]
-            for name in ("AsyncClient (coroutines)", "Client (shared by threads)"):
+            for name in (ASYNC_NAME, "Client (shared by threads)"):
                 per_run = ratios[name][producers]
                 cells.append(f"{results[name][producers] / go:.2f}x ({min(per_run):.2f}–{max(per_run):.2f})")
         print(f"| {producers} | " + " | ".join(cells) + " |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"n": args.n, "runs": args.runs, "python": platform.python_version(),
                                    "cpus": os.cpu_count(), "results": results, "ratios_to_go_per_run": ratios,
-                                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2))
+                                   "loop": LOOP, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2))
 
 
 if __name__ == "__main__":
