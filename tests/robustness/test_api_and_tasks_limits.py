@@ -413,3 +413,18 @@ def test_over_long_names_and_a_directory_as_destination_skip_retry(tmp_path):
             image.handle_image_resize(dmq.Task("image:resize", {"src": "in.png", "dst": dst, "width": 5,
                                                                 "height": 5}), settings)
     assert sorted(p.name for p in media.iterdir()) == ["adir.png", "in.png"]
+
+
+def test_a_chunked_body_over_the_limit_is_413_without_a_content_length(app, r):
+    before = snapshot(r)
+    http = TestClient(app, base_url="http://localhost", headers=AUTH)
+
+    def chunks():
+        yield b'{"to": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    resp = http.post("/api/queue/email", content=chunks(), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413 and resp.json()["field"] == "body"
+    assert snapshot(r) == before
