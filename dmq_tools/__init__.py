@@ -34,6 +34,7 @@ _LAZY = {
     "Scheduler": "dmq_tools.scheduler",
     "PeriodicTaskManager": "dmq_tools.scheduler",
     "Inspector": "dmq_tools.inspector",
+    "AsyncClient": "dmq_tools.async_client",
     "export": "dmq_tools.export",
     "charts": "dmq_tools.charts",
     "Sandbox": "dmq_tools.sandbox",

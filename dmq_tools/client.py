@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
+from ._group_commit import GroupCommit
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
-from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks
+from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
 __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
@@ -92,6 +93,7 @@ class Client:
 
     def __init__(self, redis: Any = None, *, rdb: RDB | None = None) -> None:
         self._rdb, self._owned = open_rdb(redis, rdb=rdb)
+        self._commit = GroupCommit(self._rdb)   # threads sharing this client share round trips
 
     @property
     def rdb(self) -> RDB:
@@ -122,9 +124,16 @@ class Client:
         def info() -> None:   # built while the write is on its way (see enqueue)
             built.append(_plain_info(task_id, task, plan, self._rdb.clock.now()))
 
-        self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s, plan.retention_s,
-                                   task.type, task_id, task.payload, info)
-        return built[0]
+        def alone() -> None:
+            self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                       plan.retention_s, task.type, task_id, task.payload, info)
+
+        code = self._commit.write(plan, task_id, task.type, task.payload, alone)
+        if code != 1:
+            if isinstance(code, Exception):
+                raise code
+            raise_for_code(code)
+        return built[0] if built else _plain_info(task_id, task, plan, self._rdb.clock.now())
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return self.enqueue(task, **{**options, "process_in": delay, "process_at": None})

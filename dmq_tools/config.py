@@ -82,7 +82,10 @@ class Settings:
     api_token: str | None = field(default=None, repr=False)        # DMQ_API_TOKEN
     api_host: str = "127.0.0.1"                       # DMQ_API_HOST (0.0.0.0 in a container)
     api_port: int = 8080                              # DMQ_API_PORT
+    api_allowed_hosts: tuple[str, ...] = ()           # DMQ_API_ALLOWED_HOSTS (beyond localhost names)
+    api_max_body: int = 1_048_576                     # DMQ_API_MAX_BODY (bytes; larger bodies get 413)
     media_root: Path = field(default_factory=lambda: Path.cwd() / "media")  # MEDIA_ROOT
+    image_max_pixels: int = 50_000_000                # DMQ_IMAGE_MAX_PIXELS (decompression-bomb cap)
     schedule_file: Path | None = None                 # DMQ_SCHEDULE (YAML/TOML periodic tasks)
     smtp_host: str | None = None                      # SMTP_HOST
     smtp_port: int | None = None                      # SMTP_PORT (25, 465 with SSL, 587 with STARTTLS)
@@ -112,6 +115,8 @@ class Settings:
                 value = str(value)
             elif isinstance(value, dict):
                 value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
             out[f.name] = value
         return out
 
@@ -170,6 +175,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         kwargs["api_host"] = v
     if (v := text("DMQ_API_PORT")) is not None:
         kwargs["api_port"] = _int(v, "DMQ_API_PORT", low=0, high=65535)
+    if (v := text("DMQ_API_ALLOWED_HOSTS")) is not None:
+        kwargs["api_allowed_hosts"] = tuple(h.strip().lower() for h in v.split(",") if h.strip())
+    if (v := text("DMQ_API_MAX_BODY")) is not None:
+        kwargs["api_max_body"] = _int(v, "DMQ_API_MAX_BODY", low=1024, high=1 << 30)
+    if (v := text("DMQ_IMAGE_MAX_PIXELS")) is not None:
+        kwargs["image_max_pixels"] = _int(v, "DMQ_IMAGE_MAX_PIXELS", low=1, high=1 << 34)
     if (v := text("MEDIA_ROOT")) is not None:
         kwargs["media_root"] = Path(v).expanduser().resolve()
     else:

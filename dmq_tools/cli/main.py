@@ -6,7 +6,18 @@ import logging
 
 import click
 
-from . import api_cmd, dashboard_cmd, demo_cmd, inspect_cmds, redis_cmd, scheduler_cmd, worker_cmd
+from . import (
+    api_cmd,
+    config_cmd,
+    dash_cmd,
+    dashboard_cmd,
+    demo_cmd,
+    inspect_cmds,
+    ops_cmds,
+    redis_cmd,
+    scheduler_cmd,
+    worker_cmd,
+)
 
 __all__ = ["main"]
 
@@ -21,10 +32,9 @@ def main(log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _module in (redis_cmd, worker_cmd, scheduler_cmd, inspect_cmds, demo_cmd, api_cmd, dashboard_cmd):
+for _module in (redis_cmd, worker_cmd, scheduler_cmd, inspect_cmds, demo_cmd, api_cmd, config_cmd,
+                dashboard_cmd, dash_cmd, ops_cmds):
     _module.register(main)
-from . import dash_cmd, ops_cmds  # noqa: E402  (issue 16: dash, doctor, alerts, metrics)
-dash_cmd.register(main); ops_cmds.register(main)  # noqa: E702
 
 
 if __name__ == "__main__":  # pragma: no cover

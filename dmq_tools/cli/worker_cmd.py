@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from datetime import timedelta
+from typing import Any
 
 import click
 
@@ -49,45 +50,65 @@ def load_app(ref: str) -> object:
     return obj
 
 
-def _default_concurrency() -> int:
+def _settings() -> "Any":
+    from ..config import load_settings
+    from ..errors import ConfigurationError
+
     try:
-        return int(os.environ.get("QUEUE_CONCURRENCY", "10"))
-    except ValueError:
-        return 10
+        return load_settings()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+DISABLED = ("dmq worker: not starting, the worker is disabled by QUEUE_WORKER_ENABLED=false "
+            "(set QUEUE_WORKER_ENABLED=true, or unset it, to process tasks here).")
 
 
 @click.command("worker")
-@click.option("--app", "app", required=True, help="Handlers to serve, as module:mux (a ServeMux or a function).")
-@click.option("--queues", "-q", default="default", show_default=True,
-              help="Queues and priorities, e.g. critical=6,default=3,low=1.")
+@click.option("--app", "app", default=None,
+              help="Handlers to serve, as module:mux (a ServeMux or a function) [default: the built-in tasks "
+                   "email:deliver, image:resize, image:thumbnail, data:export].")
+@click.option("--queues", "-q", default=None,
+              help="Queues and priorities, e.g. critical=6,default=3,low=1 [default: $QUEUE_QUEUES or that].")
 @click.option("--strict", is_flag=True, help="Strict priority: lower queues only when higher ones are empty.")
-@click.option("--concurrency", "-c", type=int, default=None,
+@click.option("--concurrency", "-c", type=click.IntRange(1, 10_000), default=None,
               help="Handler threads [default: $QUEUE_CONCURRENCY or 10].")
 @click.option("--pool", type=click.Choice(["thread", "process"]), default="thread", show_default=True,
               help="process: handlers run in child processes and are killed at their deadline.")
 @click.option("--shutdown-timeout", type=float, default=8.0, show_default=True,
               help="Seconds to let running tasks finish at shutdown before requeueing them.")
 @click.option("--redis-url", default=None, help="Redis URL [default: $REDIS_URL, else the embedded server].")
-def worker_command(app: str, queues: str, strict: bool, concurrency: int | None, pool: str,
+def worker_command(app: str | None, queues: str | None, strict: bool, concurrency: int | None, pool: str,
                    shutdown_timeout: float, redis_url: str | None) -> None:
-    """Process tasks (asynq-compatible) until SIGINT or SIGTERM."""
-    if os.environ.get("QUEUE_WORKER_ENABLED", "true").strip().lower() in ("false", "0", "no", "off"):
-        click.echo("dmq worker: disabled by QUEUE_WORKER_ENABLED=false; not starting.")
+    """Process tasks (asynq-compatible) until SIGINT or SIGTERM.
+
+    Settings come from the environment over ./.env (see `dmq config`); options override them."""
+    settings = _settings()
+    if not settings.worker_enabled:
+        click.echo(DISABLED, err=True)
         sys.exit(0)
     from ..errors import DmqError
     from ..rdb import connect
     from ..worker import Worker
 
-    handlers = load_app(app)
-    conc = concurrency if concurrency is not None else _default_concurrency()
+    if app is None:
+        from ..tasks import builtin_mux
+
+        handlers: object = builtin_mux(settings)
+    else:
+        handlers = load_app(app)
+    conc = concurrency if concurrency is not None else settings.concurrency
+    weights = parse_queues(queues) if queues is not None else dict(settings.queues)
     try:
         r = connect(redis_url)
-        worker = Worker(r, handlers, concurrency=conc, queues=parse_queues(queues), strict_priority=strict,
+        worker = Worker(r, handlers, concurrency=conc, queues=weights,
+                        strict_priority=strict or settings.strict_priority,
                         pool=pool, shutdown_timeout=timedelta(seconds=shutdown_timeout))
     except DmqError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"dmq worker {worker.id[:8]}: queues={worker.config.queues} concurrency={conc} pool={pool} "
-               "(Ctrl-C to stop)")
+    served = "built-in tasks" if app is None else app
+    click.echo(f"dmq worker {worker.id[:8]}: {served}, queues={worker.config.queues} concurrency={conc} "
+               f"pool={pool} (Ctrl-C to stop)")
     worker.run()
     click.echo(f"dmq worker {worker.id[:8]}: stopped ({worker.counts})")
 

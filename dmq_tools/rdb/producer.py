@@ -311,6 +311,25 @@ class ProducerMixin(RDBBase):
             out = out[1:]
         return out
 
+    def write_items(self, items: list["EnqueueRequest | PlainTasks"]) -> list[Any]:
+        """Write tasks of several callers in one round trip; per task 1, 0 (ID conflict), -1
+        (duplicate) or the error Redis answered for that task's call, so one caller's bad
+        queue fails that caller only (Client's group commit, AsyncClient's flush)."""
+        calls, spans = self._chunk_calls(items)
+        todo = self.queues_to_register({_queue_of(i) for i in items})
+        commands: list[Any] = [("SADD", keys.ALL_QUEUES, *todo)] if todo else []
+        commands += [ScriptCall(name, k, a) for name, k, a in calls]
+        try:
+            results = self.scripts.execute(commands)
+        except Exception:
+            self._forget_all(todo)
+            raise
+        if todo:
+            if isinstance(results[0], Exception):
+                self._forget_all(todo)
+            results = results[1:]
+        return codes_per_task(spans, results)
+
     # asynq's verbs, one per script, for callers that think in transitions.
     def enqueue(self, msg: TaskMessage) -> None:
         self.write_task(EnqueueRequest(msg))
@@ -329,6 +348,18 @@ class ProducerMixin(RDBBase):
 
     def add_to_group_unique(self, msg: TaskMessage, group: str, unique_key: str, ttl_s: int) -> None:
         self.write_task(EnqueueRequest(msg, group=group, unique_key=unique_key, unique_ttl=ttl_s))
+
+
+def codes_per_task(spans: list[int], results: list[Any]) -> list[Any]:
+    """One code (or error) per task from the replies of `_chunk_calls`' calls (span 0: a
+    single-task script's int; span n: enqueue_batch's list of n codes)."""
+    codes: list[Any] = []
+    for span, result in zip(spans, results):
+        if span:
+            codes.extend([result] * span if isinstance(result, Exception) else [int(c) for c in result])
+        else:
+            codes.append(result if isinstance(result, Exception) else int(result))
+    return codes
 
 
 def _queue_of(item: "EnqueueRequest | PlainTasks") -> str:

@@ -8,13 +8,13 @@ when the handler runs (never at import), and the password never appears in resul
     email.register(mux)                                   # SMTP_HOST, SMTP_PORT, ... from env
     client.enqueue(email.new_email_task("a@example.com", "Hi", "Hello!"))
 
-Environment: SMTP_HOST (required), SMTP_PORT (25, or 465 with SMTP_SSL=1, 587 with
+Settings (dmq_tools.config): SMTP_HOST (required), SMTP_PORT (25, or 465 with SMTP_SSL=1, 587 with
 SMTP_STARTTLS=1), SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS, SMTP_SSL, SMTP_FROM, SMTP_TIMEOUT.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,14 +22,40 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
+from ..config import Settings, load_settings
 from ..errors import ConfigurationError, SkipRetry
 from ..task import Task
+from ._payload import no_crlf, payload_object, require_str
 
-__all__ = ["TYPE_EMAIL_DELIVERY", "EmailPayload", "SMTPConfig", "new_email_task", "handle_email",
+__all__ = ["TYPE_EMAIL_DELIVERY", "EmailPayload", "SMTPConfig", "new_email_task", "new_email_delivery_task",
+           "handle_email",
            "make_handler", "register"]
 
 TYPE_EMAIL_DELIVERY = "email:deliver"
 _TRUE = {"1", "true", "yes", "on"}
+
+
+_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.?[^@\s<>,;:\"()\[\]\\]*")
+#: Most recipients (to + cc) one task may address; longest subject.
+MAX_RECIPIENTS = 100
+MAX_SUBJECT = 998
+
+
+def check_address(value: object, field: str) -> str:
+    """A bare address `user@host`: no display name, no line break, no list."""
+    if not isinstance(value, str):
+        raise SkipRetry(f"invalid email payload: {field} must be a string address, got {type(value).__name__}")
+    no_crlf(value, field)
+    if len(value) > 320 or not _ADDRESS.fullmatch(value):
+        raise SkipRetry(f"invalid email payload: {field} is not an email address: {value[:80]!r}")
+    return value
+
+
+def _addresses(value: object, field: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise SkipRetry(f"invalid email payload: {field} must be an address or a list of addresses")
+    return [check_address(v, field) for v in items]
 
 
 @dataclass(frozen=True)
@@ -45,17 +71,29 @@ class EmailPayload:
     reply_to: str | None = None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "EmailPayload":
-        try:
-            to = data["to"]
-            payload = cls(to=[to] if isinstance(to, str) else list(to), subject=str(data["subject"]),
-                          body=str(data.get("body", "")), html=data.get("html"), sender=data.get("sender"),
-                          cc=list(data.get("cc") or []), reply_to=data.get("reply_to"))
-        except (KeyError, TypeError) as exc:
-            raise SkipRetry(f"invalid email payload: missing or bad field {exc}") from None
-        if not payload.to:
+    def from_json(cls, data: object) -> "EmailPayload":
+        """Validated strictly: wrong types, bad addresses and CRLF in headers are SkipRetry."""
+        if not isinstance(data, dict):
+            raise SkipRetry(f"invalid email payload: expected a JSON object, got {type(data).__name__}")
+        unknown = set(data) - {"to", "subject", "body", "html", "sender", "cc", "reply_to"}
+        if unknown:
+            raise SkipRetry(f"invalid email payload: unknown field(s) {sorted(unknown)}")
+        if "to" not in data:
+            raise SkipRetry("invalid email payload: missing field 'to'")
+        to = _addresses(data["to"], "to")
+        cc = _addresses(data.get("cc") or [], "cc")
+        if not to:
             raise SkipRetry("invalid email payload: no recipient")
-        return payload
+        if len(to) + len(cc) > MAX_RECIPIENTS:
+            raise SkipRetry(f"invalid email payload: more than {MAX_RECIPIENTS} recipients")
+        subject = no_crlf(require_str(data, "subject", max_len=MAX_SUBJECT), "subject")
+        body = require_str(data, "body", default="")
+        html = require_str(data, "html", default=None)
+        sender = data.get("sender")
+        reply_to = data.get("reply_to")
+        return cls(to=to, subject=subject, body=body, html=html,
+                   sender=None if sender is None else check_address(sender, "sender"), cc=cc,
+                   reply_to=None if reply_to is None else check_address(reply_to, "reply_to"))
 
 
 @dataclass(frozen=True)
@@ -70,18 +108,18 @@ class SMTPConfig:
     timeout: float = 30.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "SMTPConfig":
-        env = dict(os.environ if env is None else env)
-        host = env.get("SMTP_HOST", "").strip()
-        if not host:
+    def from_settings(cls, settings: Settings) -> "SMTPConfig":
+        if not settings.smtp_host:
             raise ConfigurationError("SMTP_HOST is not set (the email task needs an SMTP server)")
-        ssl = env.get("SMTP_SSL", "").lower() in _TRUE
-        starttls = env.get("SMTP_STARTTLS", "").lower() in _TRUE
-        port = int(env.get("SMTP_PORT") or (465 if ssl else 587 if starttls else 25))
-        return cls(host=host, port=port, username=env.get("SMTP_USERNAME") or None,
-                   password=env.get("SMTP_PASSWORD") or None, starttls=starttls, ssl=ssl,
-                   sender=env.get("SMTP_FROM") or "dmq@localhost",
-                   timeout=float(env.get("SMTP_TIMEOUT") or 30))
+        port = settings.smtp_port or (465 if settings.smtp_ssl else 587 if settings.smtp_starttls else 25)
+        return cls(host=settings.smtp_host, port=port, username=settings.smtp_username,
+                   password=settings.smtp_password, starttls=settings.smtp_starttls, ssl=settings.smtp_ssl,
+                   sender=settings.smtp_from, timeout=settings.smtp_timeout)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "SMTPConfig":
+        """From the environment (over ./.env) or a given mapping, through `load_settings`."""
+        return cls.from_settings(load_settings(env))
 
 
 def new_email_task(to: str | Sequence[str], subject: str, body: str, *, html: str | None = None,
@@ -93,6 +131,17 @@ def new_email_task(to: str | Sequence[str], subject: str, body: str, *, html: st
     options.setdefault("queue", "email")
     return Task(TYPE_EMAIL_DELIVERY, {k: v for k, v in asdict(payload).items() if v not in (None, [])},
                 **options)
+
+
+def new_email_delivery_task(to: str | Sequence[str], subject: str, body: str, **options: Any) -> Task:
+    """The guide's NewEmailDeliveryTask (type `email:deliver`); enqueue options go in `options`.
+    Bad addresses or a line break in the subject raise ValueError here, before anything is queued."""
+    payload = {"to": [to] if isinstance(to, str) else list(to), "subject": subject, "body": body}
+    try:
+        EmailPayload.from_json(payload)
+    except SkipRetry as exc:
+        raise ValueError(str(exc)) from None
+    return Task(TYPE_EMAIL_DELIVERY, payload, **options)
 
 
 def _message(p: EmailPayload, sender: str) -> EmailMessage:
@@ -124,8 +173,8 @@ def _send(cfg: SMTPConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
 def handle_email(task: Task, config: SMTPConfig | None = None) -> dict[str, Any]:
     """Send the email. Permanent SMTP refusals (5xx) archive the task (SkipRetry); connection
     problems and 4xx answers raise, so the task is retried with asynq's backoff."""
-    p = EmailPayload.from_json(task.json() or {})
-    cfg = config or SMTPConfig.from_env()
+    p = EmailPayload.from_json(payload_object(task, "email"))
+    cfg = config or SMTPConfig.from_env()   # a missing SMTP_HOST is the operator's to fix: retried
     msg = _message(p, cfg.sender)
     try:
         refused = _send(cfg, msg)
@@ -149,6 +198,8 @@ def make_handler(config: SMTPConfig | None = None) -> Callable[[Task], dict[str,
     return lambda task: handle_email(task, config)
 
 
-def register(mux: Any, config: SMTPConfig | None = None) -> None:
-    """Route `email:deliver` to the SMTP handler on a ServeMux."""
+def register(mux: Any, config: SMTPConfig | Settings | None = None) -> None:
+    """Route `email:deliver` to the SMTP handler on a ServeMux (config None: read at each task)."""
+    if isinstance(config, Settings):
+        config = SMTPConfig.from_settings(config) if config.smtp_host else None
     mux.handle(TYPE_EMAIL_DELIVERY, make_handler(config))

@@ -21,9 +21,14 @@ def seeded(r):
     return infos
 
 
+TOKEN = "test-token-for-actions"
+
+
 @pytest.fixture
 def api(r, seeded):
-    return TestClient(create_app(dmq.Inspector(r)))
+    """Actions carry the bearer token; requests go to Host localhost (allowed by default)."""
+    return TestClient(create_app(dmq.Inspector(r), api_token=TOKEN), base_url="http://localhost",
+                      headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 def test_queues_and_queue_info(api):
@@ -64,7 +69,8 @@ def test_errors_are_json_with_status_codes(api, seeded):
 
 
 def test_read_only_refuses_actions(r, seeded):
-    api = TestClient(create_app(dmq.Inspector(r), read_only=True))
+    api = TestClient(create_app(dmq.Inspector(r), read_only=True, api_token=TOKEN), base_url="http://localhost",
+                     headers={"Authorization": f"Bearer {TOKEN}"})
     assert api.post("/api/queues/emails/pause").status_code == 403
     assert not r.exists("asynq:{emails}:paused")
     assert api.get("/api/queues/emails").status_code == 200

@@ -84,26 +84,88 @@ def test_email_task_end_to_end_through_a_worker(smtp, r):
     assert result["to"] == ["c@example.com"] and len(smtp.messages) == 1
 
 
+def _media(tmp_path):
+    from dmq_tools.config import Settings
+
+    root = tmp_path / "media"
+    root.mkdir()
+    return root, Settings(media_root=root)
+
+
 def test_thumbnail_handler_resizes_and_keeps_aspect(tmp_path):
     from PIL import Image
 
-    src = tmp_path / "photo.jpg"
-    Image.new("RGB", (800, 400), "teal").save(src)
-    t = image.new_thumbnail_task(str(src), 100, 100)
+    root, settings = _media(tmp_path)
+    Image.new("RGB", (800, 400), "teal").save(root / "photo.jpg")
+    t = image.new_thumbnail_task("photo.jpg", 100, 100)
     assert t.type == "image:thumbnail" and t.options.queue == "images"
-    result = image.handle_thumbnail(t)
+    result = image.handle_thumbnail(t, settings)
     assert result["size"] == [100, 50] and result["original"] == [800, 400]
-    assert result["dest"] == str(tmp_path / "photo.thumb.png")
-    with Image.open(result["dest"]) as thumb:
+    assert result["dest"] == "photo.thumb.png" and result["path"] == str(root / "photo.thumb.png")
+    with Image.open(result["path"]) as thumb:
         assert thumb.size == (100, 50) and thumb.format == "PNG"
 
 
 def test_thumbnail_of_missing_or_bad_file_archives(tmp_path):
-    with pytest.raises(SkipRetry, match="no such image"):
-        image.handle_thumbnail(image.new_thumbnail_task(str(tmp_path / "nope.png")))
-    bad = tmp_path / "bad.png"
-    bad.write_bytes(b"not an image")
+    root, settings = _media(tmp_path)
+    with pytest.raises(SkipRetry, match="no such file"):
+        image.handle_thumbnail(image.new_thumbnail_task("nope.png"), settings)
+    (root / "bad.png").write_bytes(b"not an image")
     with pytest.raises(SkipRetry, match="not an image"):
-        image.handle_thumbnail(image.new_thumbnail_task(str(bad)))
+        image.handle_thumbnail(image.new_thumbnail_task("bad.png"), settings)
     with pytest.raises(ValueError):
         image.new_thumbnail_task("x.png", 0, 10)
+
+
+def test_guide_constructors_and_type_names():
+    from dmq_tools.tasks import new_data_export_task, new_email_delivery_task, new_image_resize_task
+
+    e = new_email_delivery_task("user@example.com", "Добро пожаловать!", "Спасибо за регистрацию!")
+    assert e.type == "email:deliver" and e.json()["to"] == ["user@example.com"] and e.options.queue is None
+    i = new_image_resize_task("uploads/image.jpg", "uploads/thumb.jpg", 300, 200)
+    assert i.type == "image:resize" and i.json() == {"src": "uploads/image.jpg", "dst": "uploads/thumb.jpg",
+                                                     "width": 300, "height": 200}
+    d = new_data_export_task(42, "csv")
+    assert d.type == "data:export" and d.json() == {"user_id": 42, "format": "csv"}
+    for bad in (lambda: new_email_delivery_task("x", "s", "b"), lambda: new_email_delivery_task("a@b.c", "s\nX: y", "b"),
+                lambda: new_image_resize_task("/etc/passwd", "t.png", 1, 1), lambda: new_image_resize_task("a", "b", 0, 1),
+                lambda: new_data_export_task(1, "xml"), lambda: new_data_export_task(-1, "csv")):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_register_builtin_routes_every_guide_type():
+    from dmq_tools.tasks import register_builtin
+
+    mux = register_builtin(dmq.ServeMux())
+    for kind in ("email:deliver", "image:resize", "image:thumbnail", "data:export"):
+        assert mux.match(kind)[1] == kind
+
+
+def test_image_resize_fits_the_box_inside_media_root(tmp_path):
+    from PIL import Image
+
+    from dmq_tools.tasks import new_image_resize_task
+
+    root, settings = _media(tmp_path)
+    (root / "uploads").mkdir()
+    Image.new("RGB", (1200, 800), "navy").save(root / "uploads" / "image.jpg")
+    result = image.handle_image_resize(new_image_resize_task("uploads/image.jpg", "uploads/thumb.jpg", 300, 300),
+                                       settings)
+    assert result["size"] == [300, 200] and result["format"] == "JPEG"
+    with Image.open(root / "uploads" / "thumb.jpg") as out:
+        assert out.size == (300, 200)
+
+
+def test_data_export_writes_csv_and_parquet_under_media_root(tmp_path, r):
+    import pandas as pd
+
+    from dmq_tools.tasks import data_export, new_data_export_task
+
+    root, settings = _media(tmp_path)
+    rows = lambda user_id, payload: [{"user_id": user_id, "item": n} for n in range(3)]  # noqa: E731
+    csv = data_export.handle_data_export(new_data_export_task(7, "csv"), settings, rows)
+    assert csv["rows"] == 3 and csv["file"].startswith("exports/user-7-app-") and csv["file"].endswith(".csv")
+    assert list(pd.read_csv(csv["path"])["item"]) == [0, 1, 2]
+    pq = data_export.handle_data_export(new_data_export_task(7, "parquet"), settings, rows)
+    assert pd.read_parquet(pq["path"]).shape == (3, 2)

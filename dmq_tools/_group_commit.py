@@ -1,0 +1,108 @@
+"""Group commit for a Client shared by threads: calls made while another thread's write is in
+flight go together in one round trip, written by one of them.
+
+A thread that finds no write in flight writes its task alone on the usual fast path (a single
+producer pays one uncontended lock, nothing more). Threads arriving meanwhile queue up and sleep;
+when the write ends, the first of them is woken as the next writer: it writes everything queued
+(one pipeline, plain tasks of a queue in one script call), wakes the others with their codes and
+hands the role on. Each thread writes at most one batch besides its own task, so none is kept
+writing for the others forever.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from .rdb import RDB
+from .rdb.producer import EnqueueRequest, PlainTasks
+
+__all__ = ["GroupCommit"]
+
+#: Most tasks one batch writes (the rest go in the next batch).
+_BATCH_MAX = 1000
+
+
+class _Waiter:
+    __slots__ = ("plan", "task_id", "type", "payload", "event", "result", "lead")
+
+    def __init__(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> None:
+        self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
+        self.event = threading.Event()
+        self.result: Any = None
+        self.lead = False
+
+
+class GroupCommit:
+    """Batches plain enqueues of concurrent threads (see the module docstring)."""
+
+    def __init__(self, rdb: RDB) -> None:
+        self._rdb = rdb
+        self._lock = threading.Lock()
+        self._busy = False
+        self._queue: list[_Waiter] = []
+
+    def write(self, plan: Any, task_id: str, task_type: str, payload: bytes | None,
+              alone: Callable[[], None]) -> Any:
+        """Write one plain task: `alone()` when nothing is in flight, else in the next batch.
+        Returns 1 (or raises, as `alone` does) for a lone write, a code or an error otherwise."""
+        with self._lock:
+            if not self._busy:
+                self._busy = True
+                waiter = None
+            else:
+                waiter = _Waiter(plan, task_id, task_type, payload)
+                self._queue.append(waiter)
+        if waiter is None:
+            try:
+                alone()
+            finally:
+                self._hand_on()
+            return 1
+        waiter.event.wait()
+        if waiter.lead:
+            self._write_batch()
+        return waiter.result
+
+    def _hand_on(self) -> None:
+        """Wake the first queued thread as the next writer, or mark nothing in flight."""
+        with self._lock:
+            if self._queue:
+                nxt = self._queue[0]
+                nxt.lead = True
+                nxt.event.set()
+            else:
+                self._busy = False
+
+    def _write_batch(self) -> None:
+        with self._lock:
+            batch = self._queue[:_BATCH_MAX]
+            del self._queue[:_BATCH_MAX]
+        results: list[Any] | None = None
+        try:
+            results = self._rdb.write_items(_items(batch))
+        except Exception as exc:   # every task of the batch gets the error
+            results = [exc] * len(batch)
+        finally:
+            if results is None:    # interrupted (KeyboardInterrupt, ...): nobody may wait forever
+                results = [ConnectionError("enqueue interrupted; the task may or may not be written")] * len(batch)
+            for waiter, result in zip(batch, results):
+                waiter.result = result
+                if not waiter.lead:
+                    waiter.event.set()
+            self._hand_on()
+
+
+def _items(batch: list[_Waiter]) -> list["EnqueueRequest | PlainTasks"]:
+    """Consecutive tasks with equal options as one PlainTasks each (one enqueue_batch call)."""
+    items: list[EnqueueRequest | PlainTasks] = []
+    run: PlainTasks | None = None
+    run_key: tuple[Any, ...] | None = None
+    for w in batch:
+        p = w.plan
+        key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
+        if run is None or key != run_key:
+            run, run_key = PlainTasks(*key), key
+            items.append(run)
+        run.add(w.task_id, w.type, w.payload)
+    return items

@@ -1,0 +1,229 @@
+"""`AsyncClient`: `Client` for asyncio web apps, with concurrent enqueues sharing round trips.
+
+    ac = dmq.AsyncClient()                          # REDIS_URL, else the embedded server
+    info = await ac.enqueue(task, queue="critical")  # same options and TaskInfo as Client
+    await ac.aclose()
+
+Nothing blocks the event loop. Calls made while a write is in flight wait together and go in
+the next write: one pipeline (plain tasks of a queue in one `enqueue_batch` script call), so a
+web app with 100 requests in flight makes a few round trips, not 100. Options are resolved and
+validated by `Client`'s own code before a task joins a batch, so a bad option raises in its
+caller only, and the records are byte-identical to `Client`'s (and asynq's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .client import Client, _info, _new_task_id, _plain_info
+from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
+from .models import TaskInfo
+from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
+from .rdb.producer import CONFLICT, DUPLICATE, EnqueueRequest, raise_for_code
+from .task import EMPTY_OPTIONS, Task, TaskOptions
+
+__all__ = ["AsyncClient"]
+
+#: Most tasks one flush writes (the rest go in the next one, right after).
+_FLUSH_MAX = 1000
+
+
+class AsyncClient:
+    """Enqueues tasks from coroutines. `AsyncClient(r)` accepts a URL, a redis.asyncio.Redis, a
+    redis.Redis (its address is reused) or nothing (REDIS_URL, else the embedded server)."""
+
+    # Client's option handling, shared as is: the same defaults, units and validation.
+    _plan_for = Client._plan_for
+    _request = Client._request
+
+    def __init__(self, redis: Any = None) -> None:
+        client, self._owned, address = open_async_redis(redis)
+        self._rdb = AsyncProducer(client, address)
+        self._pending: list[tuple[EnqueueRequest | _Plain, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Future[None] | None = None
+        self._busy = False      # a write is in flight: new calls wait for the next flush
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._plans: dict[tuple[Any, ...], Any] = {}
+        self._closed = False
+
+    # ---- public API (DESIGN.md §3.1): Client's methods, awaitable ----
+    async def enqueue(self, task: Task, **options: Any) -> TaskInfo:
+        """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
+        if not isinstance(task, Task):
+            raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
+        plan = self._plan(task, options)
+        if plan.plain and not task.headers:   # the common case: no TaskMessage object on the way
+            task_id = _new_task_id()
+            code = await self._submit(_Plain(plan, task_id, task.type, task.payload))
+            info = _plain_info(task_id, task, plan, self._rdb.clock.now())
+        else:
+            now = self._rdb.clock.now()
+            req = self._request(task, plan, now)
+            code = await self._submit(req)
+            info = _info(req, plan, now)
+        if code == 1:
+            return info
+        if isinstance(code, Exception):
+            raise code
+        raise_for_code(code)
+        return info
+
+    def _plan(self, task: Task, options: dict[str, Any]) -> Any:
+        """Client's plan for these options; for a task without options of its own, remembered
+        per options (a web app passes the same few: ~4 µs saved per call)."""
+        if not options:
+            return self._plan_for(task, EMPTY_OPTIONS)
+        if task.options is not EMPTY_OPTIONS:
+            return self._plan_for(task, TaskOptions.from_kwargs(options))
+        try:
+            key = tuple(options.items())
+            plan = self._plans.get(key)
+        except TypeError:     # an unhashable value (headers): resolve every time
+            return self._plan_for(task, TaskOptions.from_kwargs(options))
+        if plan is None:
+            plan = self._plan_for(task, TaskOptions.from_kwargs(options))
+            if plan.process_at is None and plan.process_in is None:   # times stay per call
+                if len(self._plans) >= 256:
+                    self._plans.clear()
+                self._plans[key] = plan
+        return plan
+
+    async def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
+        return await self.enqueue(task, **{**options, "process_in": delay, "process_at": None})
+
+    async def enqueue_at(self, task: Task, when: datetime, **options: Any) -> TaskInfo:
+        return await self.enqueue(task, **{**options, "process_at": when, "process_in": None})
+
+    async def enqueue_many(self, tasks: Iterable[Task], *, on_conflict: str = "skip",
+                           **options: Any) -> list[TaskInfo]:
+        """Client.enqueue_many, awaitable: every task validated before anything is written,
+        skipped conflicts left out (or `on_conflict="raise"`)."""
+        if on_conflict not in ("skip", "raise"):
+            raise ConfigurationError("on_conflict must be 'skip' or 'raise'")
+        call_opts = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
+        cache: dict[int, Any] = {}
+        now = self._rdb.clock.now()
+        built = []
+        for t in tasks:
+            if not isinstance(t, Task):
+                raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
+            plan = self._plan_for(t, call_opts, cache)
+            built.append((self._request(t, plan, now), plan))
+        codes: list[Any] = []
+        for start in range(0, len(built), _FLUSH_MAX):
+            codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]])
+        for code in codes:
+            if isinstance(code, Exception):
+                raise code
+        infos = [_info(req, plan, now) for (req, plan), code in zip(built, codes) if code == 1]
+        if on_conflict == "raise":
+            for code in codes:
+                if code in (CONFLICT, DUPLICATE):
+                    err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
+                    err.enqueued = infos  # type: ignore[attr-defined]
+                    raise err
+        return infos
+
+    async def ping(self) -> bool:
+        return await self._rdb.ping()
+
+    async def aclose(self) -> None:
+        """Wait for enqueues in flight, then close the connection (if this client opened it)."""
+        self._closed = True
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        await self._rdb.close(client=self._owned)
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- the collector: calls made during a write go together in the next one ----
+    async def _submit(self, entry: "EnqueueRequest | _Plain") -> Any:
+        """Write alone when nothing is in flight (no extra task: a lone producer's latency);
+        otherwise wait for the next flush, which takes everything that accumulated."""
+        if self._closed:
+            raise ConfigurationError("this AsyncClient is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise ConfigurationError("this AsyncClient belongs to the event loop it was first used in "
+                                         "(its connection does); make one AsyncClient per event loop")
+            self._loop = loop
+        if self._busy:
+            fut: asyncio.Future[Any] = loop.create_future()
+            self._pending.append((entry, fut))
+            return await fut
+        self._busy = True
+        try:
+            codes = await self._rdb.write(_items([(entry, None)]))
+        finally:
+            self._hand_off()
+        return codes[0]
+
+    def _hand_off(self) -> None:
+        """After a write: what accumulated meanwhile goes in a flush task (which stays busy)."""
+        if self._pending:
+            self._flusher = asyncio.ensure_future(self._flush())
+        else:
+            self._busy = False
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[:_FLUSH_MAX]
+                del self._pending[:_FLUSH_MAX]
+                try:
+                    codes = await self._rdb.write(_items(batch))
+                except Exception as exc:   # every waiter of this flush gets the error
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                except BaseException as exc:   # cancelled: the waiters must not hang
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(ConnectionError(f"enqueue interrupted: {exc!r}"))
+                    raise
+                for (_, fut), code in zip(batch, codes):
+                    if not fut.done():
+                        fut.set_result(code)
+                # let the callers just answered run first: their next calls join the next batch
+                # instead of one of them writing alone (10 producers: batches of 10, not 1 + 9)
+                await asyncio.sleep(0)
+        finally:
+            self._busy = False
+
+
+class _Plain:
+    """A plain task (see client._Plan.plain) waiting for the next flush."""
+
+    __slots__ = ("plan", "task_id", "type", "payload")
+
+    def __init__(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> None:
+        self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
+
+
+def _items(batch: list[tuple["EnqueueRequest | _Plain", Any]]) -> list["EnqueueRequest | PlainTasks"]:
+    """The flush's writes in order: consecutive plain tasks with equal options become one
+    PlainTasks (one enqueue_batch call, the batch encoder); the others stay requests."""
+    items: list[EnqueueRequest | PlainTasks] = []
+    run: PlainTasks | None = None
+    run_key: tuple[Any, ...] | None = None
+    for entry, _ in batch:
+        if isinstance(entry, _Plain):
+            p = entry.plan
+            key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
+            if run is None or key != run_key:
+                run, run_key = PlainTasks(*key), key
+                items.append(run)
+            run.add(entry.task_id, entry.type, entry.payload)
+        else:
+            items.append(entry)
+            run, run_key = None, None
+    return items
