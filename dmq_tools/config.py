@@ -87,6 +87,7 @@ class Settings:
     media_root: Path = field(default_factory=lambda: Path.cwd() / "media")  # MEDIA_ROOT
     image_max_pixels: int = 50_000_000                # DMQ_IMAGE_MAX_PIXELS (decompression-bomb cap)
     schedule_file: Path | None = None                 # DMQ_SCHEDULE (YAML/TOML periodic tasks)
+    alert_rules: Path | None = None                   # DMQ_ALERT_RULES (evaluated by `dmq serve`)
     smtp_host: str | None = None                      # SMTP_HOST
     smtp_port: int | None = None                      # SMTP_PORT (25, 465 with SSL, 587 with STARTTLS)
     smtp_username: str | None = None                  # SMTP_USERNAME
@@ -187,6 +188,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         kwargs["media_root"] = (Path.cwd() / "media").resolve()
     if (v := text("DMQ_SCHEDULE")) is not None:
         kwargs["schedule_file"] = Path(v).expanduser()
+    if (v := text("DMQ_ALERT_RULES")) is not None:
+        kwargs["alert_rules"] = Path(v).expanduser()
     if (v := text("SMTP_SSL")) is not None:
         kwargs["smtp_ssl"] = parse_bool(v, "SMTP_SSL")
     if (v := text("SMTP_STARTTLS")) is not None:

@@ -1,5 +1,5 @@
 """The HTTP app (the `api` extra: Starlette + uvicorn): the origin guide's /api/queue/* routes
-and the inspector routes, behind one guard (Host, Origin, token, body size; see `security`).
+the inspector routes and Prometheus' /metrics, behind one guard (Host, Origin, token, body size; see `security`).
 
     from dmq_tools.api import create_app
     app = create_app()            # settings from the environment / .env; serve with uvicorn
@@ -28,12 +28,23 @@ except ImportError as _exc:  # pragma: no cover - exercised only without the ext
 from ..async_client import AsyncClient
 from ..config import Settings, load_settings
 from ..inspector import Inspector
+from ..metrics import metrics_app
 from ._common import error_response
 from .inspector_routes import inspector_routes
 from .queue_routes import ClientPerLoop, queue_routes
 from .security import Guard
 
 __all__ = ["create_app"]
+
+
+class _AsgiEndpoint:
+    """An ASGI app served at one exact path (a Mount would redirect /metrics to /metrics/)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
 
 
 def create_app(inspector: Inspector | None = None, *, settings: Settings | None = None,
@@ -64,8 +75,7 @@ def create_app(inspector: Inspector | None = None, *, settings: Settings | None 
         *queue_routes(insp, clients),          # the guide's POST /api/queue/email, ... GET /api/queue/stats
         *inspector_routes(insp),               # /api/queues/..., /api/servers, /api/scheduler_entries
         Route("/api/health", health),
-        # /metrics (Prometheus) is mounted here by the lead from dmq_tools.metrics, through
-        # extra_routes: a GET, so open to reads behind the Host check like the routes above.
+        Route("/metrics", _AsgiEndpoint(metrics_app(insp)), methods=["GET"]),   # Prometheus (a read)
         *extra_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

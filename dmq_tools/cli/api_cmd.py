@@ -66,7 +66,8 @@ def register(main: click.Group) -> None:
               uri: str | None) -> None:
         """The guide's application: the HTTP app (/api/queue/* and the inspector routes) and, when
         QUEUE_WORKER_ENABLED=true, a worker with QUEUE_CONCURRENCY on QUEUE_QUEUES serving the
-        built-in tasks in the same process (plus the scheduler when DMQ_SCHEDULE names a file)."""
+        built-in tasks in the same process (plus the scheduler when DMQ_SCHEDULE names a file, and
+        the alert rules of DMQ_ALERT_RULES)."""
         uvicorn = _uvicorn()
         from ..api import create_app
         from ..config import load_settings
@@ -91,6 +92,12 @@ def _start_background(settings: Any, uri: str | None, app_ref: str | None) -> li
     from ..rdb import connect
 
     started: list[Any] = []
+    if settings.alert_rules is not None:
+        from ..alerts import AlertEvaluator, load_rules
+        from ..inspector import Inspector
+
+        started.append(AlertEvaluator(Inspector(connect(uri)), load_rules(settings.alert_rules)).start())
+        click.echo(f"dmq serve: alert rules from {settings.alert_rules}", err=True)
     if not settings.worker_enabled:
         click.echo("dmq serve: QUEUE_WORKER_ENABLED=false: HTTP only, tasks are processed by `dmq worker`",
                    err=True)

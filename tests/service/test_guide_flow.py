@@ -183,17 +183,30 @@ def test_worker_disabled_exits_with_a_clear_message(deployment):
 
 
 def test_serve_with_the_worker_enabled_processes_in_process_and_runs_the_schedule(deployment, r, tmp_path):
-    """QUEUE_WORKER_ENABLED=true: one `dmq serve` process answers HTTP, works the tasks and runs
-    the scheduler named by DMQ_SCHEDULE (the guide's `make run`)."""
+    """QUEUE_WORKER_ENABLED=true: one `dmq serve` process answers HTTP (with /metrics), works the
+    tasks, runs the scheduler named by DMQ_SCHEDULE (the guide's `make run`) and evaluates the
+    alert rules named by DMQ_ALERT_RULES."""
     base, media, smtp, start = deployment
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text('- cron: "@every 1s"\n  task: data:export\n'
                         '  payload: {"user_id": 7, "format": "csv", "source": "history", "queue": "critical"}\n'
                         '  options:\n    queue: low\n')
-    app = start("serve", QUEUE_WORKER_ENABLED="true", QUEUE_CONCURRENCY="2", DMQ_SCHEDULE=str(schedule))
+    alerts = tmp_path / "alerts.yaml"
+    alerts.write_text("interval: 1s\nnotifiers:\n  - {type: email, to: [ops@example.com]}\n"
+                      "rules:\n  - {name: reports-waiting, kind: queue_depth, queue: reports, threshold: 0,"
+                      " for: 0s}\n")
+    app = start("serve", QUEUE_WORKER_ENABLED="true", QUEUE_CONCURRENCY="2", DMQ_SCHEDULE=str(schedule),
+                DMQ_ALERT_RULES=str(alerts))
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=base, timeout=10) as http:
         _wait(lambda: _ok(http, "/api/health"), 60, "dmq serve to answer", [app])
+        r.lpush("asynq:{reports}:pending", "waiting-id")   # a queue no worker serves: depth 1 > 0
+        r.sadd("asynq:queues", "reports")
+        _wait(lambda: any("FIRING" in s and "reports-waiting" in s for s in _subjects(smtp)), 60,
+              "the alert rule of DMQ_ALERT_RULES to mail its notice", [app])
+        metrics = http.get("/metrics")
+        assert metrics.status_code == 200
+        assert 'asynq_tasks_enqueued_total{queue="reports",state="pending"} 1.0' in metrics.text
         sent = http.post("/api/queue/email", headers=auth,
                          json={"to": "inproc@example.com", "subject": "In process", "body": "x"})
         assert sent.status_code == 200, sent.text
