@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 from .models import (
+    ActiveAlert,
     DailyStats,
     GroupInfo,
     QueueInfo,
@@ -254,6 +255,22 @@ class Inspector:
                for e in self._rdb.list_scheduler_entries()]
         out.sort(key=lambda e: (e.next_enqueue_at or datetime.max.replace(tzinfo=_UTC), e.id))
         return RecordList(out)
+
+    def active_alerts(self) -> list[ActiveAlert]:
+        """Alerts firing now (written by any `dmq alerts` evaluator on this Redis), oldest first."""
+        from .rdb.ops import alert_states
+
+        def when(text: str | None) -> datetime | None:
+            try:
+                return datetime.fromtimestamp(float(text) / 1000, _UTC) if text else None
+            except ValueError:
+                return None
+
+        out = [ActiveAlert(name, f.get("state", ""), when(f.get("fired_at")), f.get("value", ""),
+                           f.get("message", ""))
+               for name, f in alert_states(self._rdb).items() if f.get("state") == "firing"]
+        out.sort(key=lambda a: (a.fired_at or datetime.max.replace(tzinfo=_UTC), a.alert))
+        return out
 
     def scheduler_entry_owners(self) -> list[tuple[str, SchedulerEntry]]:
         """(owning scheduler id "host:pid:uuid", entry) pairs: the same entry registered by two

@@ -16,6 +16,7 @@ from typing import Any
 from . import _html, _json
 
 __all__ = [
+    "ActiveAlert",
     "TaskState",
     "TaskInfo",
     "QueueInfo",
@@ -287,6 +288,17 @@ class ThroughputPoint(_HtmlRepr):
     @property
     def failure_rate(self) -> float:
         return self.failed / self.processed if self.processed else 0.0
+
+
+@dataclass(frozen=True)
+class ActiveAlert(_HtmlRepr):
+    """An alert firing now, as an alert evaluator left it in Redis (see dmq_tools.alerts)."""
+
+    alert: str
+    state: str
+    fired_at: datetime | None
+    value: str
+    message: str
 
 
 class RecordList(list):  # type: ignore[type-arg]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..inspector import Inspector
+from ..models import ActiveAlert
 from ..rdb import ops
 from .notifiers import Notice, Notifier, build_notifiers
 from .rules import RuleFile
@@ -25,31 +25,9 @@ log = logging.getLogger("dmq_tools.alerts")
 _UTC = timezone.utc
 
 
-@dataclass(frozen=True)
-class ActiveAlert:
-    """A firing alert as stored in Redis (for dashboards)."""
-
-    alert: str
-    state: str
-    fired_at: datetime | None
-    value: str
-    message: str
-
-
-def _time(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(text) / 1000, _UTC) if text else None
-    except ValueError:
-        return None
-
-
 def active_alerts(inspector: Inspector) -> list[ActiveAlert]:
     """Alerts firing now (written by any evaluator on this Redis), oldest first."""
-    out = [ActiveAlert(name, f.get("state", ""), _time(f.get("fired_at")), f.get("value", ""),
-                       f.get("message", ""))
-           for name, f in ops.alert_states(inspector.rdb).items() if f.get("state") == "firing"]
-    out.sort(key=lambda a: (a.fired_at or datetime.max.replace(tzinfo=_UTC), a.alert))
-    return out
+    return inspector.active_alerts()
 
 
 class AlertEvaluator:

@@ -341,8 +341,25 @@ def cards_html(s: Summary) -> str:
     return DASH_STYLE + f"<div class='dmq-cards'>{body}</div>"
 
 
+def alerts_html(alerts: list[Any]) -> str:
+    """A banner of the alerts firing now (nothing when none fires)."""
+    if not alerts:
+        return ""
+    rows = "".join(
+        f"<li data-alert='{html.escape(a.alert)}'><b>{html.escape(a.alert)}</b> "
+        f"{html.escape(a.message[:300])}"
+        + (f" <span class='dmq-muted'>since {a.fired_at:%H:%M:%S} UTC</span>" if a.fired_at else "")
+        + "</li>" for a in alerts[:20])
+    more = f"<li class='dmq-muted'>… and {len(alerts) - 20} more</li>" if len(alerts) > 20 else ""
+    return (DASH_STYLE + f"<div class='dmq-alerts'><div class='dmq-card-k'>{len(alerts)} alert"
+            f"{'s' if len(alerts) != 1 else ''} firing</div><ul>{rows}{more}</ul></div>")
+
+
 DASH_STYLE = (
     "<style>"
+    ".dmq-alerts{border:1px solid var(--jp-error-color1,#d32f2f);border-left-width:4px;border-radius:6px;"
+    "padding:6px 10px;margin:4px 0 8px;color:var(--jp-ui-font-color1,#222)}"
+    ".dmq-alerts ul{margin:2px 0 0;padding-left:18px}"
     ".dmq-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:8px;margin:4px 0 10px;"
     "box-sizing:border-box;width:100%}"
     ".dmq-card{border:1px solid var(--jp-border-color2,#e0e0e0);border-radius:6px;padding:6px 10px;box-sizing:border-box;min-width:0;"

@@ -32,6 +32,8 @@ class Overview(Panel):
         super().__init__(inspector, **kwargs)
 
     def _build(self) -> W.Widget:
+        self.alerts = W.HTML()
+        self.alerts.add_class("dmq-alerts-box")
         self.cards = W.HTML()
         self.cards.add_class("dmq-cards-box")
         self.sizes = W.HTML(layout=W.Layout(width="auto", min_width="320px", overflow="hidden",
@@ -42,7 +44,7 @@ class Overview(Panel):
         self.queues = QueueTable(self.inspector, toolbar=False, lazy=True, read_only=self.read_only)
         charts = W.HBox([self.sizes, self.recent],
                         layout=W.Layout(flex_flow="row wrap"))
-        return W.VBox([self.cards, charts, W.HTML("<div class='dmq-h'>Queues</div>" + _view.DASH_STYLE),
+        return W.VBox([self.alerts, self.cards, charts, W.HTML("<div class='dmq-h'>Queues</div>" + _view.DASH_STYLE),
                        self.queues.widget], layout=W.Layout(width="100%"))
 
     def _refresh(self) -> str:
@@ -52,6 +54,8 @@ class Overview(Panel):
         points = self._points(now)
         self.summary = _view.summarize(infos, len(servers))
         set_if_changed(self.cards, _view.cards_html(self.summary))
+        alerts = getattr(self.inspector, "active_alerts", None)
+        set_if_changed(self.alerts, _view.alerts_html(alerts() if alerts else []))
         set_if_changed(self.sizes, self._sizes_html(infos))
         set_if_changed(self.recent, self._recent_html(points, now))
         self.queues.show(infos, sparks_for(points))

@@ -485,3 +485,25 @@ def test_a_second_worker_on_the_same_queues_is_warned_about(redis_url, caplog):
     finally:
         second.stop()
         first.stop()
+
+
+def test_overview_shows_the_alerts_firing_now(inspector, r):
+    """An alert an evaluator fired appears as a banner above the cards, and goes when it recovers."""
+    from dmq_tools.alerts import AlertEvaluator, parse_rules
+    from dmq_tools.widgets.overview import Overview
+
+    r.lpush("asynq:{reports}:pending", "waiting-id")
+    r.sadd("asynq:queues", "reports")
+    rules = parse_rules({"notifiers": [{"type": "log"}], "rules": [
+        {"name": "reports-waiting", "kind": "queue_depth", "queue": "reports", "threshold": 0, "for": "0s",
+         "recover_after": "0s"}]})
+    ev = AlertEvaluator(inspector, rules)
+    ov = Overview(inspector)
+    assert ov.alerts.value == ""
+    assert [n.status for n in ev.run_once()] == ["firing"]
+    ov.refresh()
+    assert "1 alert firing" in ov.alerts.value and "reports-waiting" in ov.alerts.value
+    r.delete("asynq:{reports}:pending")
+    assert [n.status for n in ev.run_once()] == ["resolved"]
+    ov.refresh()
+    assert ov.alerts.value == ""
