@@ -15,7 +15,7 @@ from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
-__all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
+__all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE", "check_enqueue_options"]
 
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT = timedelta(minutes=30)
@@ -137,9 +137,7 @@ class Client:
                     raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
                 plan = self._plan_for(t, call_opts, cache)
                 if t.headers:
-                    _check_headers(t.headers)
-                if plan.headers:
-                    _check_headers({**t.headers, **plan.headers})
+                    _check_headers(t.headers)   # a Task's headers dict may have changed since
             except ConfigurationError as exc:
                 raise _at_index(exc, i, t) from None
             plans.append(plan)
@@ -229,6 +227,14 @@ class Client:
             return EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
                                   unique_ttl=unique_ttl)
         return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
+
+
+def check_enqueue_options(task: Task, options: dict[str, Any]) -> None:
+    """Raise ConfigurationError if `task` enqueued with `options` would be refused (names,
+    types and ranges): what Scheduler.register checks so a bad entry fails at once, not per tick."""
+    if not isinstance(task, Task):
+        raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
+    _resolve(task.options.merged(TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS))
 
 
 def _at_index(exc: ConfigurationError, index: int, task: object) -> ConfigurationError:
