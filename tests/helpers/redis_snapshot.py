@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def snapshot(r: Any) -> dict[bytes, tuple[bytes | None, bool]]:
-    """key -> (DUMP bytes, has a TTL), over SCAN of the whole database."""
-    out: dict[bytes, tuple[bytes | None, bool]] = {}
+def snapshot(r: Any) -> dict[bytes, tuple[Any, bool]]:
+    """key -> (DUMP bytes, has a TTL), over SCAN of the whole database. Streams compare by
+    their entries: an entry added and deleted again (XADD, XDEL) leaves the stream's internal
+    last-ID and tombstones moved, which DUMP shows but no reader sees."""
+    out: dict[bytes, tuple[Any, bool]] = {}
     for key in r.scan_iter(count=1000):
-        out[key] = (r.dump(key), r.pttl(key) > 0)
+        if r.type(key) == b"stream":
+            value: Any = ("stream", tuple(r.xrange(key)))
+        else:
+            value = r.dump(key)
+        out[key] = (value, r.pttl(key) > 0)
     return out
 
 
