@@ -45,7 +45,7 @@ class ConnectionFailedError(DmqError, ConnectionError):
 
 class RedisTimeoutError(ConnectionFailedError, TimeoutError):
     """Redis did not answer within the socket timeout (a stall, a long script, a lost network).
-    Whether a write sent just before went in is unknown; enqueue settles that itself."""
+    Whether a write sent just before it went in is unknown."""
 
 
 class CorruptStateError(DmqError):

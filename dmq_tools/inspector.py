@@ -170,7 +170,7 @@ class Inspector:
 
     def history(self, queue: str, days: int = 7) -> list[DailyStats]:
         """Processed/failed per UTC day, today first (asynq History); 1 <= days <= 365."""
-        limits.positive_int(days, "days", limits.MAX_HISTORY_DAYS)
+        days = limits.positive_int(days, "days", limits.MAX_HISTORY_DAYS)
         self._rdb.check_queue(_q(queue))
         return RecordList(DailyStats(queue=queue, date=date.fromisoformat(d), processed=p, failed=f)
                           for d, p, f in self._rdb.historical_stats(queue, days))
@@ -194,7 +194,7 @@ class Inspector:
                    group: str | None = None) -> list[TaskInfo]:
         """One page of a state; page 1 holds the next tasks to run (asynq's order).
         1 <= page_size <= 100000; page >= 1."""
-        limits.page(page, page_size)
+        page, page_size = limits.page(page, page_size)
         queue, group, st = _q(queue), _group(group), _state(state)
         if st == TaskState.AGGREGATING.value and not group:
             raise ConfigurationError("listing aggregating tasks needs group=")
@@ -204,7 +204,7 @@ class Inspector:
     def iter_tasks(self, queue: str, state: TaskState | str, batch_size: int = 2000,
                    group: str | None = None) -> Iterator[list[TaskInfo]]:
         """Every task of a state in batches (one round trip each), for exports."""
-        limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
+        batch_size = limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
         queue, group, st = _q(queue), _group(group), _state(state)
         if st == TaskState.AGGREGATING.value and group is None:
             for g in self.groups(queue):
@@ -276,7 +276,7 @@ class Inspector:
     def scheduler_history(self, entry_id: str, page: int = 1, page_size: int = 30) -> list[SchedulerEnqueueEvent]:
         """Enqueue events of a scheduler entry, newest first."""
         limits.name(entry_id, "entry_id")
-        limits.page(page, page_size)
+        page, page_size = limits.page(page, page_size)
         start = (page - 1) * page_size
         rows = self._rdb.list_scheduler_history(entry_id, start, start + page_size - 1)
         return RecordList(SchedulerEnqueueEvent(task_id=r.task_id, enqueued_at=r.enqueued_at)
@@ -290,7 +290,7 @@ class Inspector:
     def iter_events(self, queue: str | None = None, since: datetime | None = None,
                     until: datetime | None = None, batch_size: int = 5000) -> Iterator[list[TaskEvent]]:
         """Events oldest first, in batches; every queue (one after the other) when queue is None."""
-        limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
+        batch_size = limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
         lo, hi = _ms(since, "since"), _ms(until, "until")
         for q in ([_q(queue)] if queue is not None else self.queues()):
             for rows in self._rdb.iter_events(q, lo, hi, batch_size):
@@ -300,7 +300,7 @@ class Inspector:
                until: datetime | None = None, limit: int | None = None) -> list[TaskEvent]:
         """Task events in [since, until], oldest first; with `limit`, only the newest `limit`."""
         if limit is not None and limit != 0:
-            limits.positive_int(limit, "limit", limits.MAX_PAGE_SIZE * 10)
+            limit = limits.positive_int(limit, "limit", limits.MAX_PAGE_SIZE * 10)
         _ms(since, "since"), _ms(until, "until")
         if queue is not None:
             self._rdb.check_queue(_q(queue))

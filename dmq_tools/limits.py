@@ -11,6 +11,7 @@ naming the option and the range; nothing is written.
 from __future__ import annotations
 
 import math
+import operator
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -70,10 +71,21 @@ def when_within(value: Any, option: str, earliest_epoch: bool = False) -> dateti
     return value
 
 
+def _int(value: Any, option: str) -> int:
+    """An int, or an int-like (numpy integers); bools, floats and strings are mistakes here."""
+    if type(value) is int:
+        return value
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise ConfigurationError(f"{option} must be an int, got {type(value).__name__} {value!r:.80}")
+
+
 def max_retry(value: Any) -> int:
     """asynq's MaxRetry: an int; negative counts as 0 (as in Go); at most int32's maximum."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigurationError(f"max_retry must be an int, got {value!r}")
+    value = _int(value, "max_retry")
     if value > MAX_RETRY:
         raise ConfigurationError(f"max_retry must be between 0 and {MAX_RETRY} (int32), got {value!r}")
     return value if value > 0 else 0
@@ -114,8 +126,7 @@ def headers(value: Any, option: str = "headers") -> dict[str, str]:
 
 def positive_int(value: Any, option: str, maximum: int) -> int:
     """An int in [1, maximum] (bools and floats refused: they are mistakes here)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigurationError(f"{option} must be an int, got {type(value).__name__} {value!r:.80}")
+    value = _int(value, option)
     if not 1 <= value <= maximum:
         raise ConfigurationError(f"{option} must be between 1 and {maximum}, got {value!r}")
     return value
@@ -124,6 +135,6 @@ def positive_int(value: Any, option: str, maximum: int) -> int:
 def page(page_no: Any, page_size: Any) -> tuple[int, int]:
     """asynq's pagination arguments: 1 <= page_size <= MAX_PAGE_SIZE, page >= 1 with an offset
     (page - 1) * page_size below 2**53."""
-    positive_int(page_size, "page_size", MAX_PAGE_SIZE)
-    positive_int(page_no, "page", 2**53 // page_size)   # offsets stay exact integers everywhere
+    page_size = positive_int(page_size, "page_size", MAX_PAGE_SIZE)
+    page_no = positive_int(page_no, "page", 2**53 // page_size)   # offsets stay exact integers everywhere
     return page_no, page_size
