@@ -112,7 +112,7 @@ def _utf8(value: str, what: str) -> bytes:
 
 def headers(value: Any, option: str = "headers") -> dict[str, str]:
     """A mapping of str to str (valid UTF-8), copied."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):   # the ABC check costs ~1 µs
         raise ConfigurationError(f"{option} must be a dict of str to str, got {type(value).__name__}")
     out = dict(value)
     for k, v in out.items():

@@ -19,10 +19,13 @@ from .worker_ops import WorkerOpsMixin
 __all__ = ["RDB", "RDBBase", "open_rdb", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
 
 
-@guard
 class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin):
     """asynq-compatible storage over one Redis client. Its public methods raise dmq errors for
     Redis's (ConnectionFailedError, RedisTimeoutError, CorruptStateError): see guard.py."""
+
+
+guard(RDB, local=frozenset({"now_s", "now_ns", "today", "stats_expiry", "queues_to_register", "queue_is_known",
+                            "forget_queue"}))
 
 
 def open_rdb(conn: Any = None, *, rdb: "RDB | None" = None, **rdb_kwargs: Any) -> "tuple[RDB, bool]":

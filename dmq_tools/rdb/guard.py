@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeout
 from ..errors import ConnectionFailedError, CorruptStateError, DmqError, QueueNotFoundError, TaskNotFoundError
 from ..errors import RedisTimeoutError as DmqRedisTimeoutError
 
-__all__ = ["guard", "redis_address", "translate"]
+__all__ = ["guard", "redis_address", "translate", "translates_itself", "reraise", "CAUGHT"]
 
 
 class _ConnectionFailed(ConnectionFailedError, RedisConnectionError):
@@ -137,10 +137,31 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def guard(cls: type) -> type:
+def translates_itself(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a hot method that catches `CAUGHT` and calls `reraise` itself, in its own body: a
+    try block costs nothing until something is raised, where a wrapper costs a call frame and
+    argument packing (~2,000 instructions) on every call (Client.enqueue's fast path)."""
+    fn.__dmq_translates__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def reraise(client: Any, exc: BaseException) -> None:
+    """Raise the dmq error for `exc` (see translate), or `exc` itself."""
+    new = translate(client, exc)
+    if new is None:
+        raise exc
+    raise new from None
+
+
+CAUGHT = _CAUGHT
+
+
+def guard(cls: type, local: frozenset[str] = frozenset()) -> type:
     """Wrap every public plain method of `cls` and its bases (not static/class methods,
-    properties or dunders) with the translation above."""
-    done: set[str] = set()
+    properties or dunders) with the translation above; skip `local` methods, which never talk
+    to Redis (clock and bookkeeping helpers called on hot paths), and those that translate
+    themselves."""
+    done: set[str] = set(local)
     for klass in cls.__mro__:
         if klass is object:
             continue
@@ -148,6 +169,6 @@ def guard(cls: type) -> type:
             if name.startswith("_") or name in done:
                 continue
             done.add(name)
-            if inspect.isfunction(attr):
+            if inspect.isfunction(attr) and not getattr(attr, "__dmq_translates__", False):
                 setattr(cls, name, _wrap(attr))
     return cls

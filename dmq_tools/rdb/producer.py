@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
+from .guard import CAUGHT, reraise, translates_itself
 from .lean import SLOT, resp_format
 from .records import TaskMessage
 from .scripts import ScriptCall
@@ -108,6 +109,7 @@ class ProducerMixin(RDBBase):
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
         self._write_one(req.message.queue, name, k, a, meanwhile)
 
+    @translates_itself
     def write_plain_task(self, queue: str, retry: int, timeout: int, deadline: int, retention: int,
                          task_type: str, task_id: str, payload: bytes | None,
                          meanwhile: Callable[[], object] | None = None) -> None:
@@ -119,37 +121,41 @@ class ProducerMixin(RDBBase):
         Redis CPU and a ~8 µs shorter round trip (Lua's per-call overhead; benchmarks/README.md).
         The script's ID check is what it skips: an ID drawn from 122 random bits does not collide.
         """
-        msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
-        now_ns = self.now_ns()
-        lean = self.scripts.lean
-        if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
-            self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns), meanwhile)
-            return
-        maxlen = self.events_maxlen
-        parts = self._plain_parts.get(queue)
-        if parts is None or parts[0] != maxlen:
-            parts = self._remember_plain_parts(queue, maxlen)
-        _, fmt, count, prefix = parts
-        tid = task_id.encode()
-        key = prefix + tid
-        now = b"%d" % now_ns
-        if maxlen > 0:
-            kind = task_type.encode()
-            body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid, len(tid), tid, len(kind), kind)
-        else:
-            body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
         try:
-            lean.transaction(body, count, meanwhile)
-        except ResponseError as exc:
-            replies = getattr(exc, "dmq_replies", None)
-            if replies is None:     # refused while queued: nothing was applied
-                raise
-            self._undo_plain(queue, task_id, replies, maxlen, exc)
-        except RedisConnectionError as exc:
-            # whether EXEC ran is unknown: write again through the script, whose ID check tells.
-            # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
-            name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
-            self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+            msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
+            now_ns = self.now_ns()
+            lean = self.scripts.lean
+            if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
+                self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns), meanwhile)
+                return
+            maxlen = self.events_maxlen
+            parts = self._plain_parts.get(queue)
+            if parts is None or parts[0] != maxlen:
+                parts = self._remember_plain_parts(queue, maxlen)
+            _, fmt, count, prefix = parts
+            tid = task_id.encode()
+            key = prefix + tid
+            now = b"%d" % now_ns
+            if maxlen > 0:
+                kind = task_type.encode()
+                body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid, len(tid), tid,
+                              len(kind), kind)
+            else:
+                body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
+            try:
+                lean.transaction(body, count, meanwhile)
+            except ResponseError as exc:
+                replies = getattr(exc, "dmq_replies", None)
+                if replies is None:     # refused while queued: nothing was applied
+                    raise
+                self._undo_plain(queue, task_id, replies, maxlen, exc)
+            except RedisConnectionError as exc:
+                # whether EXEC ran is unknown: write again through the script, whose ID check tells.
+                # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
+                name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
+                self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+        except CAUGHT as exc:   # this hot method translates itself (see guard.translates_itself)
+            reraise(self.client, exc)
 
     def _undo_plain(self, queue: str, task_id: str, replies: list[Any], maxlen: int, exc: ResponseError) -> None:
         """A write_plain_task transaction half applied (a key of the wrong type, say a string
