@@ -194,3 +194,20 @@ def test_enqueue_many_bad_headers_in_one_task(seeded, r):
     with pytest.raises(ConfigurationError, match="task 7 .*header"):
         seeded.enqueue_many(tasks)
     assert snapshot(r) == before
+
+
+# ---- Scheduler.register shares the enqueue options: a bad value fails at once, not per tick ----
+
+@pytest.mark.parametrize("option,value", [("timeout", math.inf), ("max_retry", 2**31), ("unique", 1e20),
+                                          ("queue", 5), ("headers", "x"), ("deadline", FAR)])
+def test_scheduler_register_checks_option_values(seeded, r, option, value):
+    from dmq_tools import Scheduler
+
+    sched = Scheduler(r)
+    before = snapshot(r)
+    with pytest.raises(ConfigurationError, match=option if option != "headers" else "header"):
+        sched.register("@every 10s", Task("tick"), **{option: value})
+    with pytest.raises(ConfigurationError):
+        sched.register("*/5 * * * *", Task("tick", **{option: value}))
+    assert sched.entries() == []
+    assert snapshot(r) == before
