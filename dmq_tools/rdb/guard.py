@@ -59,7 +59,11 @@ def redis_address(client: Any) -> str:
     try:
         kw = client.connection_pool.connection_kwargs
     except AttributeError:
-        return type(client).__name__
+        try:   # RedisCluster: no pool of its own; name the node it starts from
+            node = client.get_default_node()
+            return f"redis+cluster://{node.host}:{node.port}"
+        except Exception:  # noqa: BLE001 - an address is a courtesy; never fail on it
+            return type(client).__name__
     if kw.get("path"):
         return f"unix://{kw['path']}"
     service = getattr(client.connection_pool, "service_name", None)
