@@ -11,10 +11,12 @@ from .client import Client
 from .errors import (
     ConfigurationError,
     ConnectionFailedError,
+    CorruptStateError,
     DmqError,
     DuplicateTaskError,
     QueueNotEmptyError,
     QueueNotFoundError,
+    RedisTimeoutError,
     RevokeTask,
     SkipRetry,
     TaskIDConflictError,
@@ -74,7 +76,8 @@ def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute
 
 __all__ = [
     "connect", "Client", "Task", "TaskInfo", "QueueInfo", "TaskState",
-    "DmqError", "ConfigurationError", "ConnectionFailedError", "TaskIDConflictError",
+    "DmqError", "ConfigurationError", "ConnectionFailedError", "RedisTimeoutError", "CorruptStateError",
+    "TaskIDConflictError",
     "DuplicateTaskError", "QueueNotFoundError", "QueueNotEmptyError", "TaskNotFoundError",
     "SkipRetry", "RevokeTask", "running", "stop_all", "wait_until", *_LAZY,
 ]

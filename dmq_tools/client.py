@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
+from . import limits
 from ._group_commit import GroupCommit
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState, enqueued_task_info
@@ -14,7 +16,7 @@ from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
-__all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE"]
+__all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE", "check_enqueue_options"]
 
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT = timedelta(minutes=30)
@@ -41,14 +43,6 @@ def _chunk_bounds(n: int) -> Iterator[tuple[int, int]]:
         start += size
     if start < n:
         yield start, n
-
-
-def _seconds(value: timedelta | float | int, name: str) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise ConfigurationError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
 def _uuid4_strings(n: int) -> list[str]:
@@ -78,14 +72,6 @@ def _forget_ids_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_ids_after_fork)
-
-
-def _aware(when: datetime, name: str) -> datetime:
-    if not isinstance(when, datetime):
-        raise ConfigurationError(f"{name} must be a datetime, got {when!r}")
-    if when.tzinfo is None:
-        raise ConfigurationError(f"{name} must be timezone-aware (use datetime.now(timezone.utc))")
-    return when
 
 
 class Client:
@@ -154,12 +140,16 @@ class Client:
         tasks = list(tasks)
         cache: dict[int, _Plan] = {}
         plans = []
-        for t in tasks:   # validate everything before anything is written
-            if not isinstance(t, Task):
-                raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-            plans.append(self._plan_for(t, call_opts, cache))
-            if t.headers:
-                _check_headers(t.headers)
+        for i, t in enumerate(tasks):   # validate everything before anything is written
+            try:
+                if not isinstance(t, Task):
+                    raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
+                plan = self._plan_for(t, call_opts, cache)
+                if t.headers:
+                    _check_headers(t.headers)   # a Task's headers dict may have changed since
+            except ConfigurationError as exc:
+                raise _at_index(exc, i, t) from None
+            plans.append(plan)
         now = self._rdb.clock.now()
         built: list[TaskInfo] = []
 
@@ -248,6 +238,23 @@ class Client:
         return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
 
 
+def check_enqueue_options(task: Task, options: dict[str, Any]) -> None:
+    """Raise ConfigurationError if `task` enqueued with `options` would be refused (names,
+    types and ranges): what Scheduler.register checks so a bad entry fails at once, not per tick."""
+    if not isinstance(task, Task):
+        raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
+    _resolve(task.options.merged(TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS))
+
+
+def _at_index(exc: ConfigurationError, index: int, task: object) -> ConfigurationError:
+    """`exc` again, its message prefixed with the task's place in the batch (and kept as .index)."""
+    what = f"task {index}" + (f" ({task.type!r})" if isinstance(task, Task) else "")
+    err = type(exc)(f"{what}: {exc}") if type(exc) in (ConfigurationError, InvalidTaskError) \
+        else ConfigurationError(f"{what}: {exc}")
+    err.index = index  # type: ignore[attr-defined]
+    return err
+
+
 def _plain_info(task_id: str, task: Task, plan: "_Plan", now: datetime) -> TaskInfo:
     """The TaskInfo of a plain task (see _Plan.plain) just written."""
     return enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING, plan.max_retry,
@@ -291,48 +298,40 @@ class _Plan:
 
 
 def _check_headers(headers: dict[str, str]) -> None:
-    for k, v in headers.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise ConfigurationError(f"header names and values must be str, got {k!r}: {v!r}")
+    limits.headers(headers)
 
 
 def _resolve(o: TaskOptions) -> _Plan:
     """Validate options and convert them to asynq's units (defaults: queue "default",
-    max_retry 25, timeout 30 min when neither timeout nor deadline is set)."""
-    queue = DEFAULT_QUEUE if o.queue is None else o.queue
-    if not isinstance(queue, str) or not queue.strip():
-        raise ConfigurationError("queue name cannot be blank")
-    max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else max(int(o.max_retry), 0)
-    if o.task_id is not None and (not isinstance(o.task_id, str) or not o.task_id.strip()):
-        raise ConfigurationError(f"task ID must be a non-blank string, got {o.task_id!r}")
-    timeout = 0.0 if o.timeout is None else _seconds(o.timeout, "timeout")
-    if timeout < 0:
-        raise ConfigurationError("timeout cannot be negative")
-    deadline = None if o.deadline is None else _aware(o.deadline, "deadline")
+    max_retry 25, timeout 30 min when neither timeout nor deadline is set). Every range is
+    checked here, before anything is written (limits.py); only options given cost a check."""
+    queue = DEFAULT_QUEUE if o.queue is None else limits.name(o.queue, "queue")
+    max_retry = DEFAULT_MAX_RETRY if o.max_retry is None else limits.max_retry(o.max_retry)
+    if o.task_id is not None:
+        limits.name(o.task_id, "task_id")
+    timeout = 0.0 if o.timeout is None else limits.seconds_in(o.timeout, "timeout")
+    deadline = None if o.deadline is None else limits.when_within(o.deadline, "deadline", earliest_epoch=True)
     deadline_s = 0 if deadline is None else int(deadline.timestamp() // 1)
     # asynq: the 30 min default applies only when neither option is set; a sub-second
     # timeout counts as set and is then truncated to 0 (T8).
     timeout_s = int(timeout)
     if timeout == 0 and deadline_s == 0:
         timeout_s = _DEFAULT_TIMEOUT_S
-    retention_s = 0 if o.retention is None else int(_seconds(o.retention, "retention"))
-    if retention_s < 0:
-        raise ConfigurationError("retention cannot be negative")
+    retention_s = 0 if o.retention is None else int(limits.seconds_in(o.retention, "retention"))
     group = o.group
-    if group is not None and (not isinstance(group, str) or not group.strip()):
-        raise ConfigurationError("group name cannot be blank")
-    process_at = None if o.process_at is None else _aware(o.process_at, "process_at")
+    if group is not None:
+        limits.name(group, "group")
+    process_at = None if o.process_at is None else limits.when_within(o.process_at, "process_at")
     process_in = None
     if process_at is None and o.process_in is not None:
-        process_in = timedelta(seconds=_seconds(o.process_in, "process_in"))
+        process_in = timedelta(seconds=limits.seconds_in(o.process_in, "process_in", -limits.MAX_HORIZON_S,
+                                                         "-100 years"))
     unique_s = None
     if o.unique is not None:
-        unique_s = _seconds(o.unique, "unique")
-        if unique_s < 1:
+        unique_s = limits.seconds_in(o.unique, "unique", -math.inf, "1 s")
+        if unique_s < 1:   # asynq's own message
             raise ConfigurationError("Unique TTL cannot be less than 1s")
-    headers = dict(o.headers or {})
-    if headers:
-        _check_headers(headers)
+    headers = {} if o.headers is None else limits.headers(o.headers)
     return _Plan(
         queue=queue, max_retry=max_retry, task_id=o.task_id, timeout_s=timeout_s, deadline_s=deadline_s,
         retention_s=retention_s, group=group or "", process_at=process_at, process_in=process_in,

@@ -10,6 +10,8 @@ __all__ = [
     "DmqError",
     "ConfigurationError",
     "ConnectionFailedError",
+    "RedisTimeoutError",
+    "CorruptStateError",
     "MissingDependencyError",
     "CodecError",
     "InvalidTaskError",
@@ -41,6 +43,20 @@ class ConnectionFailedError(DmqError, ConnectionError):
     """Redis could not be reached. The message names the address, never the password."""
 
 
+class RedisTimeoutError(ConnectionFailedError, TimeoutError):
+    """Redis did not answer within the socket timeout (a stall, a long script, a lost network).
+    Whether a write sent just before it went in is unknown."""
+
+
+class CorruptStateError(DmqError):
+    """A Redis key holds the wrong type of value (a corrupt queue); `.key` names it when known.
+    The call that raised it wrote nothing."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)
+
+
 class MissingDependencyError(DmqError, ImportError):
     """An optional extra is not installed; the message says which `pip install` fixes it."""
 
@@ -68,6 +84,9 @@ class DuplicateTaskError(DmqError):
 
 
 class QueueNotFoundError(DmqError, LookupError):
+    #: the Redis asked (a redacted address), added by the storage layer; None when unknown
+    redis: str | None = None
+
     def __init__(self, queue: str) -> None:
         self.queue = queue
         super().__init__(f"queue {queue!r} does not exist")
@@ -80,6 +99,8 @@ class QueueNotEmptyError(DmqError):
 
 
 class TaskNotFoundError(DmqError, LookupError):
+    redis: str | None = None   # as QueueNotFoundError.redis
+
     def __init__(self, queue: str, task_id: str) -> None:
         self.queue, self.task_id = queue, task_id
         super().__init__(f"cannot find task with id={task_id!r} in queue {queue!r}")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from . import limits
 from .errors import ConfigurationError
 from .models import (
     ActiveAlert,
@@ -112,12 +113,27 @@ def _event(r: EventRecord) -> TaskEvent:
                      worker=f.get("w", ""), error=f.get("err", ""))
 
 
-def _ms(when: datetime | None) -> int | None:
+def _ms(when: datetime | None, option: str = "since/until") -> int | None:
     if when is None:
         return None
+    if not isinstance(when, datetime):
+        raise ConfigurationError(f"{option} must be a datetime, got {when!r:.80}")
     if when.tzinfo is None:
         raise ConfigurationError("pass timezone-aware datetimes (UTC)")
     return int(when.timestamp() * 1000)
+
+
+def _q(queue: Any) -> str:
+    """A queue argument: a non-blank str (limits.name), else ConfigurationError."""
+    return limits.name(queue, "queue")
+
+
+def _id(task_id: Any) -> str:
+    return limits.name(task_id, "task_id")
+
+
+def _group(group: Any) -> str | None:
+    return None if group is None else limits.name(group, "group")
 
 
 class Inspector:
@@ -147,39 +163,40 @@ class Inspector:
 
     def get_queue_info(self, queue: str) -> QueueInfo:
         """Counts by state, today's and total processed/failed, latency, memory, paused."""
-        return _queue_info(self._rdb.current_stats(queue))
+        return _queue_info(self._rdb.current_stats(_q(queue)))
 
     def queue_infos(self) -> QueueList:
         """QueueInfo of every queue (a list that renders as a table in notebooks)."""
         return QueueList(self.get_queue_info(q) for q in self.queues())
 
     def history(self, queue: str, days: int = 7) -> list[DailyStats]:
-        """Processed/failed per UTC day, today first (asynq History)."""
-        self._rdb.check_queue(queue)
+        """Processed/failed per UTC day, today first (asynq History); 1 <= days <= 365."""
+        days = limits.positive_int(days, "days", limits.MAX_HISTORY_DAYS)
+        self._rdb.check_queue(_q(queue))
         return RecordList(DailyStats(queue=queue, date=date.fromisoformat(d), processed=p, failed=f)
                           for d, p, f in self._rdb.historical_stats(queue, days))
 
     def groups(self, queue: str) -> list[GroupInfo]:
-        return RecordList(GroupInfo(group=g, size=n) for g, n in self._rdb.group_stats(queue))
+        return RecordList(GroupInfo(group=g, size=n) for g, n in self._rdb.group_stats(_q(queue)))
 
     def pause_queue(self, queue: str) -> None:
         """Stop workers dequeuing from `queue` (QueuePausedStateError if already paused)."""
-        self._rdb.pause(queue)
+        self._rdb.pause(_q(queue))
 
     def unpause_queue(self, queue: str) -> None:
-        self._rdb.unpause(queue)
+        self._rdb.unpause(_q(queue))
 
     def remove_queue(self, queue: str, force: bool = False) -> None:
         """QueueNotEmptyError unless empty (or force=True and nothing is active)."""
-        self._rdb.remove_queue(queue, force=force)
+        self._rdb.remove_queue(_q(queue), force=bool(force))
 
     # ---- tasks ----
     def list_tasks(self, queue: str, state: TaskState | str, page: int = 1, page_size: int = 30,
                    group: str | None = None) -> list[TaskInfo]:
-        """One page of a state; page 1 holds the next tasks to run (asynq's order)."""
-        if page < 1 or page_size < 1:
-            raise ConfigurationError("page and page_size must be >= 1")
-        st = _state(state)
+        """One page of a state; page 1 holds the next tasks to run (asynq's order).
+        1 <= page_size <= 100000; page >= 1."""
+        page, page_size = limits.page(page, page_size)
+        queue, group, st = _q(queue), _group(group), _state(state)
         if st == TaskState.AGGREGATING.value and not group:
             raise ConfigurationError("listing aggregating tasks needs group=")
         rows, _ = self._rdb.list_tasks(queue, st, page - 1, page_size, group)
@@ -188,7 +205,8 @@ class Inspector:
     def iter_tasks(self, queue: str, state: TaskState | str, batch_size: int = 2000,
                    group: str | None = None) -> Iterator[list[TaskInfo]]:
         """Every task of a state in batches (one round trip each), for exports."""
-        st = _state(state)
+        batch_size = limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
+        queue, group, st = _q(queue), _group(group), _state(state)
         if st == TaskState.AGGREGATING.value and group is None:
             for g in self.groups(queue):
                 yield from self.iter_tasks(queue, st, batch_size, g.group)
@@ -197,23 +215,23 @@ class Inspector:
             yield [_task_info(queue, r) for r in rows]
 
     def count_tasks(self, queue: str, state: TaskState | str, group: str | None = None) -> int:
-        st = _state(state)
+        queue, group, st = _q(queue), _group(group), _state(state)
         if st == TaskState.AGGREGATING.value and group is None:
             return sum(g.size for g in self.groups(queue))
         return self._rdb.count_tasks(queue, st, group)
 
     def get_task_info(self, queue: str, task_id: str) -> TaskInfo:
-        return _task_info(queue, self._rdb.get_task(queue, task_id))
+        return _task_info(queue, self._rdb.get_task(_q(queue), _id(task_id)))
 
     def run_task(self, queue: str, task_id: str) -> None:
         """Move a scheduled/retry/archived/completed/aggregating task to pending."""
-        self._rdb.run_task(queue, task_id)
+        self._rdb.run_task(_q(queue), _id(task_id))
 
     def archive_task(self, queue: str, task_id: str) -> None:
-        self._rdb.archive_task(queue, task_id)
+        self._rdb.archive_task(_q(queue), _id(task_id))
 
     def delete_task(self, queue: str, task_id: str) -> None:
-        self._rdb.delete_task(queue, task_id)
+        self._rdb.delete_task(_q(queue), _id(task_id))
 
     def run_all(self, queue: str, state: TaskState | str, group: str | None = None) -> int:
         return self._bulk(self._rdb.run_all, queue, state, group)
@@ -225,7 +243,7 @@ class Inspector:
         return self._bulk(self._rdb.delete_all, queue, state, group)
 
     def _bulk(self, op: Any, queue: str, state: TaskState | str, group: str | None) -> int:
-        st = _state(state)
+        queue, group, st = _q(queue), _group(group), _state(state)
         try:
             if st == TaskState.AGGREGATING.value and group is None:
                 self._rdb.check_queue(queue)
@@ -236,11 +254,11 @@ class Inspector:
 
     def cancel_processing(self, task_id: str) -> None:
         """Ask every worker to cancel the active task `task_id` (asynq:cancel pub/sub)."""
-        self._rdb.publish_cancelation(task_id)
+        self._rdb.publish_cancelation(_id(task_id))
 
     def update_task_payload(self, queue: str, task_id: str, payload: Any) -> TaskInfo:
         """Replace a scheduled task's payload (dict/list -> JSON, str -> UTF-8, bytes as is)."""
-        row = self._rdb.update_task_payload(queue, task_id, encode_payload(payload))
+        row = self._rdb.update_task_payload(_q(queue), _id(task_id), encode_payload(payload))
         return _task_info(queue, row)
 
     # ---- servers, scheduler, redis ----
@@ -286,8 +304,8 @@ class Inspector:
 
     def scheduler_history(self, entry_id: str, page: int = 1, page_size: int = 30) -> list[SchedulerEnqueueEvent]:
         """Enqueue events of a scheduler entry, newest first."""
-        if page < 1 or page_size < 1:
-            raise ConfigurationError("page and page_size must be >= 1")
+        limits.name(entry_id, "entry_id")
+        page, page_size = limits.page(page, page_size)
         start = (page - 1) * page_size
         rows = self._rdb.list_scheduler_history(entry_id, start, start + page_size - 1)
         return RecordList(SchedulerEnqueueEvent(task_id=r.task_id, enqueued_at=r.enqueued_at)
@@ -301,15 +319,20 @@ class Inspector:
     def iter_events(self, queue: str | None = None, since: datetime | None = None,
                     until: datetime | None = None, batch_size: int = 5000) -> Iterator[list[TaskEvent]]:
         """Events oldest first, in batches; every queue (one after the other) when queue is None."""
-        for q in ([queue] if queue else self.queues()):
-            for rows in self._rdb.iter_events(q, _ms(since), _ms(until), batch_size):
+        batch_size = limits.positive_int(batch_size, "batch_size", limits.MAX_PAGE_SIZE)
+        lo, hi = _ms(since, "since"), _ms(until, "until")
+        for q in ([_q(queue)] if queue is not None else self.queues()):
+            for rows in self._rdb.iter_events(q, lo, hi, batch_size):
                 yield [_event(r) for r in rows]
 
     def events(self, queue: str | None = None, since: datetime | None = None,
                until: datetime | None = None, limit: int | None = None) -> list[TaskEvent]:
         """Task events in [since, until], oldest first; with `limit`, only the newest `limit`."""
+        if limit is not None and limit != 0:
+            limit = limits.positive_int(limit, "limit", limits.MAX_PAGE_SIZE * 10)
+        _ms(since, "since"), _ms(until, "until")
         if queue is not None:
-            self._rdb.check_queue(queue)
+            self._rdb.check_queue(_q(queue))
         queues = [queue] if queue else self.queues()
         out: list[TaskEvent] = []
         for q in queues:
@@ -327,12 +350,15 @@ class Inspector:
                    until: datetime | None = None) -> list[ThroughputPoint]:
         """Processed/failed per minute and queue over [since, until] (default: the last hour),
         one point for every minute, zeros included."""
-        until = until or self._rdb.clock.now()
-        since = since or until - timedelta(hours=1)
-        if since.tzinfo is None or until.tzinfo is None:
-            raise ConfigurationError("pass timezone-aware datetimes (UTC)")
+        until = self._rdb.clock.now() if until is None else until
+        _ms(until, "until")
+        since = until - timedelta(hours=1) if since is None else since
+        _ms(since, "since")
+        if until - since > timedelta(days=limits.MAX_HISTORY_DAYS):
+            raise ConfigurationError(f"throughput spans at most {limits.MAX_HISTORY_DAYS} days "
+                                     "(per-minute counters live 8 days)")
         if queue is not None:
-            self._rdb.check_queue(queue)
+            self._rdb.check_queue(_q(queue))
         first = int(since.timestamp() // 60) * 60
         last = int(until.timestamp() // 60) * 60
         out: list[ThroughputPoint] = []

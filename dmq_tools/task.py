@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from . import _json
+from . import _json, limits
 from .errors import ConfigurationError, InvalidTaskError
 
 __all__ = ["Task", "TaskOptions", "encode_payload", "encode_result", "Payload"]
@@ -139,9 +139,14 @@ class Task:
     ) -> None:
         if not isinstance(type, str) or not type.strip():
             raise InvalidTaskError("task type cannot be blank")
+        if not type.isascii():
+            try:
+                type.encode()
+            except UnicodeEncodeError:
+                raise InvalidTaskError(f"task type must be valid UTF-8 text, got {type!r:.80}") from None
         self.type = type
         self.payload: bytes | None = encode_payload(payload)
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.headers: dict[str, str] = limits.headers(headers) if headers is not None else {}
         self.options = TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS
         self.id: str = ""
         self.queue: str = ""

@@ -9,6 +9,7 @@ from typing import Any
 
 from .base import RDBBase
 from .connection import connect, redact_url, resolve
+from .guard import guard
 from .inspect import InspectMixin
 from .producer import EnqueueRequest, ProducerMixin
 from .records import StoredTask, TaskMessage
@@ -19,7 +20,12 @@ __all__ = ["RDB", "RDBBase", "open_rdb", "connect", "resolve", "redact_url", "En
 
 
 class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin):
-    """asynq-compatible storage over one Redis client."""
+    """asynq-compatible storage over one Redis client. Its public methods raise dmq errors for
+    Redis's (ConnectionFailedError, RedisTimeoutError, CorruptStateError): see guard.py."""
+
+
+guard(RDB, local=frozenset({"now_s", "now_ns", "today", "stats_expiry", "queues_to_register", "queue_is_known",
+                            "forget_queue"}))
 
 
 def open_rdb(conn: Any = None, *, rdb: "RDB | None" = None, **rdb_kwargs: Any) -> "tuple[RDB, bool]":

@@ -342,7 +342,8 @@ class LeanExecutor:
         """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all at once.
 
         Returns EXEC's replies; raises the first error (a command refused while queueing aborts
-        the whole transaction: nothing is applied). Not retried on a broken connection, because
+        the whole transaction: nothing is applied; a command failing in EXEC, e.g. WRONGTYPE,
+        leaves the others applied: the error's `dmq_replies` holds every reply). Not retried on a broken connection, because
         whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task); the
         exception's `dmq_meanwhile_ran` says whether `meanwhile` (run as in `execute`) ran.
         """
@@ -371,6 +372,9 @@ class LeanExecutor:
             raise _refusal(queued, replies)
         for reply in replies:
             if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
+                # a command failed but the others were applied (EXEC does not roll back): the
+                # caller undoes what it must, knowing which went in
+                reply.dmq_replies = replies  # type: ignore[attr-defined]
                 raise reply
         if failure is not None:
             raise failure

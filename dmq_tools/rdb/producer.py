@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
+from .guard import CAUGHT, reraise, translates_itself
 from .lean import SLOT, resp_format
 from .records import TaskMessage
 from .scripts import ScriptCall
@@ -107,6 +109,7 @@ class ProducerMixin(RDBBase):
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
         self._write_one(req.message.queue, name, k, a, meanwhile)
 
+    @translates_itself
     def write_plain_task(self, queue: str, retry: int, timeout: int, deadline: int, retention: int,
                          task_type: str, task_id: str, payload: bytes | None,
                          meanwhile: Callable[[], object] | None = None) -> None:
@@ -118,32 +121,61 @@ class ProducerMixin(RDBBase):
         Redis CPU and a ~8 µs shorter round trip (Lua's per-call overhead; benchmarks/README.md).
         The script's ID check is what it skips: an ID drawn from 122 random bits does not collide.
         """
-        msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
-        now_ns = self.now_ns()
-        lean = self.scripts.lean
-        if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
-            self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns), meanwhile)
-            return
-        maxlen = self.events_maxlen
-        parts = self._plain_parts.get(queue)
-        if parts is None or parts[0] != maxlen:
-            parts = self._remember_plain_parts(queue, maxlen)
-        _, fmt, count, prefix = parts
-        tid = task_id.encode()
-        key = prefix + tid
-        now = b"%d" % now_ns
-        if maxlen > 0:
-            kind = task_type.encode()
-            body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid, len(tid), tid, len(kind), kind)
-        else:
-            body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
         try:
-            lean.transaction(body, count, meanwhile)
-        except RedisConnectionError as exc:
-            # whether EXEC ran is unknown: write again through the script, whose ID check tells.
-            # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
-            name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
-            self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+            msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
+            now_ns = self.now_ns()
+            lean = self.scripts.lean
+            if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
+                self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns), meanwhile)
+                return
+            maxlen = self.events_maxlen
+            parts = self._plain_parts.get(queue)
+            if parts is None or parts[0] != maxlen:
+                parts = self._remember_plain_parts(queue, maxlen)
+            _, fmt, count, prefix = parts
+            tid = task_id.encode()
+            key = prefix + tid
+            now = b"%d" % now_ns
+            if maxlen > 0:
+                kind = task_type.encode()
+                body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid, len(tid), tid,
+                              len(kind), kind)
+            else:
+                body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
+            try:
+                lean.transaction(body, count, meanwhile)
+            except ResponseError as exc:
+                replies = getattr(exc, "dmq_replies", None)
+                if replies is None:     # refused while queued: nothing was applied
+                    raise
+                self._undo_plain(queue, task_id, replies, maxlen, exc)
+            except RedisConnectionError as exc:
+                # whether EXEC ran is unknown: write again through the script, whose ID check tells.
+                # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
+                name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
+                self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+        except CAUGHT as exc:   # this hot method translates itself (see guard.translates_itself)
+            reraise(self.client, exc)
+
+    def _undo_plain(self, queue: str, task_id: str, replies: list[Any], maxlen: int, exc: ResponseError) -> None:
+        """A write_plain_task transaction half applied (a key of the wrong type, say a string
+        where the pending list belongs): take back what went in, then raise naming the key.
+        Returns without raising only when a worker already took the task (it is then fully in)."""
+        pending_ok = not isinstance(replies[1], ResponseError)
+        event_id = replies[2] if maxlen > 0 and not isinstance(replies[2], ResponseError) else b""
+        kept = self.scripts.run("enqueue_undo", [keys.task(queue, task_id), keys.pending(queue), keys.events(queue)],
+                                [task_id, 1 if pending_ok else 0, event_id])
+        if kept:
+            return
+        names = [keys.task(queue, task_id), keys.pending(queue)]
+        if maxlen > 0:
+            names.append(keys.events(queue))
+        names += [keys.wake(queue), keys.wake(queue)]
+        failed = next(k for k, r in zip(names, replies) if isinstance(r, ResponseError))
+        kind = self.client.type(failed)
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        want = {keys.pending(queue): "list", keys.wake(queue): "list", keys.events(queue): "stream"}.get(failed, "hash")
+        raise ResponseError(f"WRONGTYPE key {failed} holds a {kind}, not a {want}; nothing was written") from exc
 
     def _remember_plain_parts(self, queue: str, maxlen: int) -> tuple[int, bytes, int, bytes]:
         """A queue's transaction body for write_plain_task as a format (see resp_format), its

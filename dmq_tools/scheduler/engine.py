@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable
 
-from ..client import Client
+from ..client import Client, check_enqueue_options
 from ..clock import Clock, SystemClock, to_unix
 from ..errors import ConfigurationError
 from ..models import SchedulerEntry, TaskInfo
 from ..rdb import RDB, resolve
 from ..rdb.scheduler_ops import SchedulerEntryRecord
-from ..task import Task, TaskOptions
+from ..task import Task
 from .cron import CronSchedule, EverySchedule, parse, resolve_tz, tz_name
 from .gofmt import option_strings
 
@@ -162,7 +162,7 @@ class Scheduler:
         if not isinstance(task, Task):
             raise ConfigurationError(f"expected a dmq_tools.Task, got {type(task).__name__}")
         schedule = parse(spec, self.tz)
-        TaskOptions.from_kwargs(enqueue_options)  # unknown option names fail here, not at fire time
+        check_enqueue_options(task, enqueue_options)  # bad names and values fail here, not at fire time
         given = _task_options(task)
         given.update(enqueue_options)
         try:

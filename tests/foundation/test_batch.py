@@ -63,8 +63,10 @@ def test_one_round_trip_for_a_batch(counted, r):
     # of them, one LPUSH of all the IDs
     assert stats["evalsha"] == chunks and stats["hset"] == 200
     assert stats["lpush"] == chunks and stats["exists"] == chunks
-    # nothing but the script and the commands it runs inside (no SADD: the queue is known)
-    assert set(stats) <= {"evalsha", "exists", "hset", "lpush", "llen", "xadd", "config|resetstat", "config"}
+    # nothing but the script and the commands it runs inside (no SADD: the queue is known;
+    # TYPE: the key-type checks before the first write, three per call)
+    assert set(stats) <= {"evalsha", "exists", "hset", "lpush", "llen", "xadd", "type", "config|resetstat", "config"}
+    assert stats["type"] == 3 * chunks
     assert r.llen(keys.pending("default")) == 201
 
 

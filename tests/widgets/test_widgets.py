@@ -76,10 +76,11 @@ def test_refresh_error_from_a_dead_redis_is_shown(make_redis_process):
     assert qt.last_error == "" and qt.table.row_ids == ["survivor"]
     proc.stop()
     assert qt.refresh() is False
-    assert "refresh failed: ConnectionError" in qt.status.value
+    assert "refresh failed: ConnectionFailedError" in qt.status.value   # a dmq error naming the address
+    assert f"127.0.0.1:{proc.port}" in qt.status.value
     assert qt.table.row_ids == ["survivor"]  # the last good view stays
     d = Dashboard(insp)  # building against a dead server works too: errors land in the status line
-    assert d.refresh() is False and "refresh Overview failed: ConnectionError" in d.status.value
+    assert d.refresh() is False and "refresh Overview failed: ConnectionFailedError" in d.status.value
     d.close()
     insp.close()
 

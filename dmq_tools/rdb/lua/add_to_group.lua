@@ -10,6 +10,21 @@
 -- ARGV[5] -> task type
 -- ARGV[6] -> event stream MAXLEN (0 = none)
 -- Returns 1 added, 0 ID exists.
+-- Every key is checked before the first write: a key of the wrong type (a corrupt queue)
+-- refuses the whole call instead of failing halfway and leaving orphan records.
+local function refuse_wrong_type(key, want)
+    local t = redis.call("TYPE", key)["ok"]
+    if t ~= "none" and t ~= want then
+        return redis.error_reply("WRONGTYPE key " .. key .. " holds a " .. t .. ", not a " .. want
+            .. "; nothing was written")
+    end
+end
+local refused = refuse_wrong_type(KEYS[2], "zset")
+refused = refused or refuse_wrong_type(KEYS[3], "set")
+refused = refused or (tonumber(ARGV[6]) > 0 and refuse_wrong_type(KEYS[4], "stream"))
+if refused then
+    return refused
+end
 if redis.call("EXISTS", KEYS[1]) == 1 then
     return 0
 end

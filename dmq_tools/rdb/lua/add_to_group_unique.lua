@@ -12,6 +12,21 @@
 -- ARGV[6] -> task type
 -- ARGV[7] -> event stream MAXLEN (0 = none)
 -- Returns 1 added, -1 lock held, 0 ID exists. The hash gets no unique_key field (as asynq).
+-- Every key is checked before the first write: a key of the wrong type (a corrupt queue)
+-- refuses the whole call instead of failing halfway and leaving orphan records.
+local function refuse_wrong_type(key, want)
+    local t = redis.call("TYPE", key)["ok"]
+    if t ~= "none" and t ~= want then
+        return redis.error_reply("WRONGTYPE key " .. key .. " holds a " .. t .. ", not a " .. want
+            .. "; nothing was written")
+    end
+end
+local refused = refuse_wrong_type(KEYS[2], "zset")
+refused = refused or refuse_wrong_type(KEYS[3], "set")
+refused = refused or (tonumber(ARGV[7]) > 0 and refuse_wrong_type(KEYS[5], "stream"))
+if refused then
+    return refused
+end
 local ok = redis.call("SET", KEYS[4], ARGV[2], "NX", "EX", ARGV[5])
 if not ok then
     return -1
