@@ -81,12 +81,17 @@ def _call(c: Client, how: str, option: str, value: object) -> None:
         raise AssertionError(how)
 
 
-@pytest.mark.parametrize("case", BAD, ids=_ids)
-@pytest.mark.parametrize("how", ["enqueue", "enqueue_in", "enqueue_at", "enqueue_many", "task_option"])
+#: enqueue_in sets process_in and enqueue_at sets process_at themselves (the other one wins, as in
+#: asynq), so those two pairings are not calls a user can make wrongly.
+_SETS_ITSELF = {("enqueue_in", "process_at"), ("enqueue_at", "process_in")}
+_CALLS = [pytest.param(how, case, id=f"{how}-{_ids(case)}")
+          for how in ("enqueue", "enqueue_in", "enqueue_at", "enqueue_many", "task_option")
+          for case in BAD if (how, case[0]) not in _SETS_ITSELF]
+
+
+@pytest.mark.parametrize("how, case", _CALLS)
 def test_bad_option_is_refused_and_nothing_written(seeded, r, how, case):
     option, value, says = case
-    if how == "enqueue_in" and option == "process_at" or how == "enqueue_at" and option == "process_in":
-        pytest.skip(f"{how} sets {option} itself (the other one wins, as in asynq)")
     before = snapshot(r)
     with pytest.raises(ConfigurationError) as caught:
         if how == "task_option" and option == "headers":
