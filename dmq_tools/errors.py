@@ -22,6 +22,7 @@ __all__ = [
     "TaskStateError",
     "QueuePausedStateError",
     "ServerClosedError",
+    "CorruptStateError",
     "CronSpecError",
     "HandlerNotFoundError",
     "SkipRetry",
@@ -101,6 +102,15 @@ class QueuePausedStateError(DmqError):
 
 class ServerClosedError(DmqError):
     """The worker or scheduler has been stopped and cannot be used again."""
+
+
+class CorruptStateError(DmqError):
+    """A Redis key holds the wrong type or an unreadable record (written by hand or by a buggy
+    tool). The message names the key; `key`, `found` and `expected` say what is wrong."""
+
+    def __init__(self, key: str, found: str, expected: str, message: str | None = None) -> None:
+        self.key, self.found, self.expected = key, found, expected
+        super().__init__(message or f"corrupt state: {key} holds a {found}, expected a {expected}")
 
 
 class CronSpecError(ConfigurationError):

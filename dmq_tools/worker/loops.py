@@ -65,7 +65,13 @@ class Forwarder(PeriodicLoop):
         self.rdb, self.queues = rdb, list(config.queues)
 
     def run_once(self) -> int:
-        return sum(self.rdb.forward(q) for q in self.queues)
+        return self.each_queue(self.queues, self._forward)
+
+    def _forward(self, q: str) -> int:
+        n, bad = self.rdb.forward_report(q)
+        for key, text in bad:
+            self.report_once(key, f"corrupt state: {text}")
+        return n
 
 
 class Recoverer(PeriodicLoop):
@@ -80,16 +86,20 @@ class Recoverer(PeriodicLoop):
 
     def run_once(self) -> int:
         cutoff = datetime.now(_UTC) - self.cfg.lease_duration
-        done = 0
-        for q in self.cfg.queues:
-            items: list[Finish] = []
-            for tid, raw in self.rdb.list_lease_expired(q, cutoff):
-                items.append(self._outcome(q, tid, raw))
-            for i in range(0, len(items), 100):
-                done += sum(self.rdb.finish_many(items[i:i + 100], self.worker_id))
-            self.rdb.reclaim_stale_aggregation_sets(q)
+        done = self.each_queue(self.cfg.queues, lambda q: self._recover(q, cutoff))
         if done:
             log.info("recoverer: %d task(s) with an expired lease moved to retry/archive", done)
+        return done
+
+    def _recover(self, q: str, cutoff: datetime) -> int:
+        expired, bad = self.rdb.list_lease_expired_report(q, cutoff)
+        for key, text in bad:
+            self.report_once(key, f"corrupt state: {text}")
+        items = [self._outcome(q, tid, raw) for tid, raw in expired]
+        done = 0
+        for i in range(0, len(items), 100):
+            done += sum(self.rdb.finish_many(items[i:i + 100], self.worker_id))
+        self.rdb.reclaim_stale_aggregation_sets(q)
         return done
 
     def _outcome(self, q: str, tid: str, raw: bytes) -> Finish:
@@ -126,7 +136,8 @@ class Janitor(PeriodicLoop):
         self.rdb, self.cfg = rdb, config
 
     def run_once(self) -> int:
-        return sum(self.rdb.delete_expired_completed(q, self.cfg.janitor_batch_size) for q in self.cfg.queues)
+        return self.each_queue(self.cfg.queues,
+                               lambda q: self.rdb.delete_expired_completed(q, self.cfg.janitor_batch_size))
 
 
 class Syncer(PeriodicLoop):

@@ -34,6 +34,7 @@ from ..rdb import RDB
 from ..rdb.wire import decode_task_message
 from ..rdb.worker_ops import REDIS_ERRORS, Finish
 from ..task import Task
+from ._loop import CorruptReporter
 from .config import WorkerConfig
 from .outcomes import OutcomesMixin
 from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
@@ -89,6 +90,8 @@ class Processor(OutcomesMixin):
         self._backlog_lock = threading.Lock()
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
         self._pool_seq = itertools.count()
+        self.reporter = CorruptReporter()          # keys of the wrong type, logged once
+        self._skip_wake: set[str] = set()          # queues whose wake key is not a list
 
     # ---- lifecycle ----
     def start(self) -> None:
@@ -235,7 +238,7 @@ class Processor(OutcomesMixin):
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
                         [], self.queue_order(), n,
-                        self._lease_s, self.worker_id, interval / 2 + random.random() * interval)
+                        self._lease_s, self.worker_id, interval / 2 + random.random() * interval, self._skip_wake)
                 else:
                     codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
                                                              self.worker_id)
@@ -249,6 +252,9 @@ class Processor(OutcomesMixin):
                         self._flushing = False
             if acks:
                 self._written(acks, codes)
+            if got.corrupt:
+                self._skip_wake.update(got.no_wake)
+                self._report_corrupt(got.corrupt)
             if got and self._stop_fetch.is_set():     # leased while stopping: give them back now
                 self._give_back(got)
                 return True
@@ -256,6 +262,11 @@ class Processor(OutcomesMixin):
                 self._dispatch(got)
             self._idle = not got
         return bool(got)
+
+    def _report_corrupt(self, found: list[tuple[str, str, str]]) -> None:
+        """Log each key of the wrong type once; the dequeue stepped around it, others run on."""
+        for _queue, key, text in found:
+            self.reporter.report(key, f"corrupt state: {text}", "fetch")
 
     def _give_back(self, got: list[tuple[str, str, bytes]]) -> None:
         items = []
