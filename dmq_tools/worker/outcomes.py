@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..rdb import RDB
 from ..rdb.worker_ops import REDIS_ERRORS, Finish, WorkerState
 from ..task import encode_result
 from .config import WorkerConfig, default_retry_delay
-from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text
+from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text, log_line
 
 __all__ = ["OutcomesMixin"]
 
@@ -46,8 +47,11 @@ class OutcomesMixin:
             if result is not None:
                 try:
                     data = encode_result(result)
-                except InvalidTaskError as exc:
-                    log.warning("task %s: result not stored: %s", msg.id, exc)
+                except (InvalidTaskError, ValueError, TypeError) as exc:
+                    # the handler ran, its result cannot be kept: archive (a retry would run the
+                    # handler again for the same unusable result) with an error that says so
+                    return self.failure(run, SkipRetry(
+                        f"dmq: the handler's result could not be serialised ({type(result).__name__}): {exc}"))
             return Finish("complete", msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
         return Finish("done", msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
 
@@ -66,9 +70,11 @@ class OutcomesMixin:
             return Finish("done", msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
         quiet = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled, HandlerError))
         if quiet:
-            log.warning("task %s (%s) failed: %s", msg.id, msg.type, err)
-        else:
-            log.error("task %s (%s) failed: %s", msg.id, msg.type, err, exc_info=exc)
+            log.warning("task %s (%s) failed: %s", msg.id, msg.type, log_line(err))
+        else:   # the traceback's frames, never the (maybe huge) message a second time
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("task %s (%s) failed: %s: %s\nTraceback (most recent call last):\n%s", msg.id, msg.type,
+                      type(exc).__name__, log_line(err), frames.rstrip())
         if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
             return Finish("archive", msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
         try:

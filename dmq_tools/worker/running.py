@@ -12,7 +12,7 @@ from ..rdb.records import TaskMessage
 from ..task import Task
 
 __all__ = ["Running", "DeadlineExceeded", "Canceled", "HandlerError", "error_text", "compute_deadline",
-           "ResultWriter"]
+           "ResultWriter", "ERROR_STORE_CAP", "ERROR_LOG_CAP", "log_line"]
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,35 @@ class HandlerError(Exception):
     """An error raised in a child process, carried back as its text."""
 
 
+#: Most bytes of an error message stored in Redis (the task's last_err and the history event).
+ERROR_STORE_CAP = 64 * 1024
+#: Most characters of an error message in one log line.
+ERROR_LOG_CAP = 1000
+
+
+def _cap(text: str, limit: int) -> str:
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    marker = f" ... [dmq: error message cut, {len(data)} bytes in all]"
+    return data[:limit - len(marker)].decode("utf-8", "ignore") + marker
+
+
 def error_text(exc: BaseException) -> str:
-    """What asynq would store as err.Error(): the message, or the class name if it is empty."""
-    text = str(exc)
-    return text if text else type(exc).__name__
+    """What asynq would store as err.Error(): the message, or the class name if it is empty;
+    at most ERROR_STORE_CAP bytes (a 20 MB message would be stored twice and fill Redis)."""
+    try:
+        text = str(exc)
+    except Exception as failed:   # a handler's exception whose __str__ raises
+        text = f"{type(exc).__name__} (its message could not be read: {type(failed).__name__})"
+    return _cap(text, ERROR_STORE_CAP) if text else type(exc).__name__
+
+
+def log_line(text: str) -> str:
+    """An error message as one capped log line."""
+    if len(text) > ERROR_LOG_CAP:
+        text = text[:ERROR_LOG_CAP] + f" ... [{len(text)} characters in all]"
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Running:
