@@ -180,4 +180,4 @@ class OutcomesMixin:
     def worker_states(self) -> list[WorkerState]:
         return [WorkerState(r.msg.id, r.msg.type, r.msg.payload, r.queue,
                             datetime.fromtimestamp(r.started, _UTC), datetime.fromtimestamp(r.deadline, _UTC))
-                for r in self.running()]
+                for r in self.running() if r.began]

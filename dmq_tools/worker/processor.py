@@ -63,6 +63,7 @@ class Processor(OutcomesMixin):
         self._weighted = [q for q, p in qs.items() for _ in range(p // g)]
         self._strict_order = sorted(qs, key=lambda q: -qs[q])
         self._capacity = config.concurrency + config.prefetch_count
+        self._default_timeout = config.default_timeout.total_seconds()
         self._cv = threading.Condition()           # guards _ready, _load, _fetching, _exit
         self._ready: "collections.deque[Running]" = collections.deque()
         self._load = 0                             # leased here and not finished
@@ -171,6 +172,8 @@ class Processor(OutcomesMixin):
                 return
             if run.claimed:
                 continue
+            run.begin(self._default_timeout)
+            self._watch(run)
             run.executing = True
             outcome = self._execute(run)
             run.executing = False
@@ -291,9 +294,8 @@ class Processor(OutcomesMixin):
         return self._writable(batch)
 
     def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
-        now = time.time()
-        lease = now + self._lease_s
-        default_timeout = self.cfg.default_timeout.total_seconds()
+        """Queue leased tasks for the handler threads; deadlines start when a handler begins."""
+        lease = time.time() + self._lease_s
         runs = []
         bad = False
         for queue, tid, raw in got:
@@ -305,10 +307,9 @@ class Processor(OutcomesMixin):
                 self._add_ack(Finish("archive", None, tid, queue, event="archived", error=err, raw=raw))
                 bad = True
                 continue
-            deadline = compute_deadline(msg, now, default_timeout)
-            task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, deadline,
+            task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, math.inf,
                                 ResultWriter(self.rdb, msg.queue, tid))
-            runs.append(Running(msg, task, deadline, lease))
+            runs.append(Running(msg, task, math.inf, lease))
         if bad:
             self._flush_acks()
         if not runs:
@@ -316,8 +317,6 @@ class Processor(OutcomesMixin):
         with self._inflight_lock:
             for run in runs:
                 self._inflight[run.msg.id] = run
-        for run in runs:
-            self._watch(run)
         with self._cv:
             self._load += len(runs)
             self._ready.extend(runs)

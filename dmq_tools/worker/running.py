@@ -63,10 +63,14 @@ def log_line(text: str) -> str:
 
 
 class Running:
-    """One leased task from dispatch until its outcome is written."""
+    """One leased task from dispatch until its outcome is written.
+
+    A task leased ahead (prefetch) waits with `began` False: its deadline is computed and its
+    start time taken when a handler thread begins it (`begin`), as asynq counts the timeout
+    from the start of processing; until then it is not reported as a running worker."""
 
     __slots__ = ("msg", "task", "queue", "started", "started_mono", "deadline", "lease_expiry",
-                 "_lock", "claimed", "replaced", "executing", "future", "child", "seq")
+                 "_lock", "claimed", "replaced", "executing", "began", "future", "child", "seq")
 
     def __init__(self, msg: TaskMessage, task: Task, deadline: float, lease_expiry: float) -> None:
         self.msg = msg
@@ -80,6 +84,7 @@ class Running:
         self.claimed = False
         self.replaced = False
         self.executing = False
+        self.began = False
         self.future: Any = None
         self.child: Any = None
 
@@ -90,6 +95,15 @@ class Running:
             self.claimed = True
             self.replaced = replace and self.executing
             return True
+
+    def begin(self, default_timeout: float) -> None:
+        """The handler starts now: asynq's deadline from now, the start time reported."""
+        now = time.time()
+        self.started = now
+        self.started_mono = time.perf_counter()
+        self.deadline = compute_deadline(self.msg, now, default_timeout)
+        self.task._deadline = self.deadline
+        self.began = True
 
     def duration_ms(self) -> float:
         return (time.perf_counter() - self.started_mono) * 1000.0
