@@ -160,12 +160,14 @@ class WorkerOpsMixin(RDBBase):
 
     # ---- dequeue and wake-up ----
     def _dequeue_args(self, queues: list[str], max_count: int, lease_seconds: float,
-                      worker_id: str) -> tuple[list[Any], list[Any]]:
+                      worker_id: str, token: str = "", acked: str = "") -> tuple[list[Any], list[Any]]:
         k: list[str] = []
         for q in queues:
-            k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q)]
+            k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q),
+                  keys.dequeue_receipt(q, worker_id)]
         expiry = int(self.clock.time() + lease_seconds)
-        return k, [expiry, max_count, self.events_maxlen, worker_id, *(keys.task_prefix(q) for q in queues)]
+        return k, [expiry, max_count, self.events_maxlen, worker_id, token, acked,
+                   *(keys.task_prefix(q) for q in queues)]
 
     @staticmethod
     def _leased(queues: list[str], flat: list[Any]) -> "Leased":
@@ -185,11 +187,13 @@ class WorkerOpsMixin(RDBBase):
         return out
 
     def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
-                worker_id: str = "") -> Leased:
-        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)]."""
+                worker_id: str = "", token: str = "", acked: str = "") -> Leased:
+        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)].
+        With a `token`, the leased ids are kept in the worker's receipts until its next call
+        (`acked` = the token of its last call whose reply arrived), for `reclaim_dequeue`."""
         if not queues or max_count <= 0:
             return Leased()
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         return self._leased(queues, self.scripts.run("dequeue", k, a))
 
     def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
@@ -205,7 +209,8 @@ class WorkerOpsMixin(RDBBase):
 
     def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
-                         skip_wake: "set[str] | frozenset[str]" = frozenset()) -> tuple[list[bool], bool, Leased]:
+                         skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
+                         acked: str = "") -> tuple[list[bool], bool, Leased]:
         """One round trip for an idle worker: write `items`, BLPOP the wake keys (and this worker's
         own key) up to `timeout`, then dequeue. Redis runs the pipelined dequeue right after BLPOP
         returns, so a task from our Client starts one round trip after it is enqueued, and a
@@ -214,10 +219,10 @@ class WorkerOpsMixin(RDBBase):
         reported in the result's `corrupt` (BLPOP refuses it at once, which would spin).
         Returns (codes of items, woken by a token, leased tasks)."""
         calls: list[Any] = self._finish_calls(items, worker_id) if items else []
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         commands: list[Any] = [ScriptCall(name, ck, ca) for name, ck, ca, _ in calls]
         commands.append(("BLPOP", *(keys.wake(q) for q in queues if q not in skip_wake),
-                         keys.worker_wake(worker_id), max(timeout, 0.01)))
+                         keys.worker_wake(worker_id), max(min(timeout, self.max_block_seconds()), 0.01)))
         commands.append(ScriptCall("dequeue", k, a))
         results = self.scripts.execute(commands)
         codes = self._codes(len(items), calls, results[:len(calls)]) if items else []
@@ -231,6 +236,23 @@ class WorkerOpsMixin(RDBBase):
                 out.corrupt.append((wake[key], key, _corrupt_text(wake[key], key, found)))
                 out.no_wake.append(wake[key])
         return codes, bool(woke) and not isinstance(woke, Exception), out
+
+    def max_block_seconds(self) -> float:
+        """The longest a blocking wait may take: under half the client's command timeout, so an
+        idle wait is never mistaken for a stalled Redis."""
+        kw = getattr(self.client.connection_pool, "connection_kwargs", {})
+        timeout = kw.get("socket_timeout")
+        return float("inf") if not timeout else max(float(timeout) / 2, 0.01)
+
+    def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
+        """Give back what the dequeue call `token` leased if its reply was lost (and void the token
+        so a late arrival leases nothing); the number of tasks given back."""
+        k: list[str] = []
+        for q in queues:
+            k += [keys.dequeue_receipt(q, worker_id), keys.active(q), keys.lease(q), keys.pending(q), keys.wake(q),
+                  keys.events(q)]
+        return int(self.scripts.run("reclaim_dequeue", k, [token, self.now_ns(), self.events_maxlen, worker_id,
+                                                            *(keys.task_prefix(q) for q in queues)]))
 
     def interrupt_wait(self, worker_id: str) -> None:
         """Wake this worker's pending wait_and_dequeue at once (used by stop)."""
@@ -332,12 +354,12 @@ class WorkerOpsMixin(RDBBase):
         return self._codes(len(items), calls, self._run_calls(calls))
 
     def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
-                           worker_id: str = "") -> tuple[list[bool], Leased]:
+                           worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
         """Acknowledge `items` and lease more tasks in the same round trip: (codes, leased)."""
         if not items:
-            return [], self.dequeue(queues, max_count, lease_seconds, worker_id)
+            return [], self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
         calls: list[Any] = self._finish_calls(items, worker_id)
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         results = self._run_calls([*calls, ("dequeue", k, a, None)])
         leased = results[-1]
         codes = self._codes(len(items), calls, results[:-1])

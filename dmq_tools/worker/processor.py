@@ -92,6 +92,9 @@ class Processor(OutcomesMixin):
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
         self._pool_seq = itertools.count()
         self.reporter = CorruptReporter()          # keys of the wrong type, logged once
+        self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
+        self._acked = ""                           # token of the last call whose reply arrived
+        self._unsure: list[tuple[str, list[str]]] = []   # calls whose reply was lost: give back
         self._skip_wake: set[str] = set()          # queues whose wake key is not a list
 
     # ---- lifecycle ----
@@ -128,7 +131,12 @@ class Processor(OutcomesMixin):
         requeue the rest, write every pending outcome."""
         self.stop_fetching()
         with self._dequeue_lock:   # a dequeue in flight finishes (and dispatches) first
-            pass
+            if self._unsure:
+                try:
+                    self._reclaim()
+                except REDIS_ERRORS:
+                    log.warning("could not give back tasks of %d lost dequeue(s); the recoverer will",
+                                len(self._unsure))
         with self._cv:
             waiting, self._ready = list(self._ready), collections.deque()
         for run in waiting:
@@ -235,24 +243,31 @@ class Processor(OutcomesMixin):
         with self._dequeue_lock:
             if self._stop_fetch.is_set():
                 return True
+            if self._unsure:
+                self._reclaim()
             acks = self._take_acks()
+            token = str(next(self._tokens))
+            queues = self.queue_order()
             try:
                 if self._idle and not acks:   # BLPOP the wake keys, dequeue right after: one round trip
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
-                        [], self.queue_order(), n,
-                        self._lease_s, self.worker_id, interval / 2 + random.random() * interval, self._skip_wake)
+                        [], queues, n, self._lease_s, self.worker_id, interval / 2 + random.random() * interval,
+                        self._skip_wake, token, self._acked)
                 else:
-                    codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
-                                                             self.worker_id)
-            except BaseException:
+                    codes, got = self.rdb.finish_and_dequeue(acks or [], queues, n, self._lease_s,
+                                                             self.worker_id, token, self._acked)
+            except BaseException as exc:
                 if acks:
                     self._backlog(acks)
+                if isinstance(exc, REDIS_ERRORS):   # the call may have run without its reply
+                    self._unsure.append((token, queues))
                 raise
             finally:
                 if acks is not None:
                     with self._ack_lock:
                         self._flushing = False
+            self._acked = token
             if acks:
                 self._written(acks, codes)
             if got.corrupt:
@@ -265,6 +280,16 @@ class Processor(OutcomesMixin):
                 self._dispatch(got)
             self._idle = not got
         return bool(got)
+
+    def _reclaim(self) -> None:
+        """Give back what dequeue calls whose reply was lost leased (Redis stalled past the command
+        timeout): at once, not after the recoverer's 1-2 minutes and a retry."""
+        while self._unsure:
+            token, queues = self._unsure[0]
+            n = self.rdb.reclaim_dequeue(queues, token, self.worker_id)   # an outage propagates
+            self._unsure.pop(0)
+            if n:
+                log.warning("gave back %d task(s) leased by a dequeue whose reply was lost", n)
 
     def _report_corrupt(self, found: list[tuple[str, str, str]]) -> None:
         """Log each key of the wrong type once; the dequeue stepped around it, others run on."""

@@ -1,13 +1,20 @@
 -- dequeue: lease up to N pending tasks, trying queues in the given order.   asynq rdb.go: dequeueCmd
 -- (asynq leases one task of one queue per call; this batch variant repeats asynq's steps per task,
 -- filling the batch from the first queue, then the next ones, so the worker's order is respected.)
--- For each queue i (0-based), six KEYS starting at 6*i+1:
---   pending, paused, active, lease  (asynq:{<q>}:...), wake, events (dmq:{<q>}:...)
+-- For each queue i (0-based), seven KEYS starting at 7*i+1:
+--   pending, paused, active, lease  (asynq:{<q>}:...), wake, events, receipt (dmq:{<q>}:...)
+-- KEYS[7] -> the first queue's receipt: a token voided there leases nothing (see below)
 -- ARGV[1] -> lease expiry, Unix seconds (now + 30 s)
 -- ARGV[2] -> maximum number of tasks to lease
 -- ARGV[3] -> event stream MAXLEN (0 = record no event)
 -- ARGV[4] -> worker (server) id, for the "started" event
--- ARGV[5..] -> task key prefix of each queue (asynq:{<q>}:t:)
+-- ARGV[5] -> this call's token ("" = keep no receipt)
+-- ARGV[6] -> token of the worker's last call whose reply arrived ("" = none): its receipts go
+-- ARGV[7..] -> task key prefix of each queue (asynq:{<q>}:t:)
+-- Receipts (dmq): the ids leased from a queue are kept under the token in its receipt hash until
+-- the worker's next call, so a call whose reply was lost can be given back
+-- (reclaim_dequeue.lua). A token already voided by reclaim_dequeue (the call arrives after the
+-- worker gave up on it) leases nothing.
 -- Returns a flat array: queue index (1-based), task id, stored msg bytes, ... A paused queue is
 -- skipped (asynq). An id whose hash is gone is dropped from active/lease (never left dangling).
 -- When the batch is full and a queue still holds tasks, its wake token is pushed again so other
@@ -37,7 +44,11 @@ local maxlen = tonumber(ARGV[3])
 local out = {}
 local bad = {}
 local got = 0
-local nq = #KEYS / 6
+local nq = #KEYS / 7
+local token, acked = ARGV[5], ARGV[6]
+if token ~= "" and nq > 0 and redis.call("HEXISTS", KEYS[7], token) == 1 then
+    return {}
+end
 local function report(i, key)
     bad[#bad + 1] = -(i + 1)
     bad[#bad + 1] = key
@@ -45,9 +56,10 @@ local function report(i, key)
 end
 for i = 0, nq - 1 do
     if got >= max then break end
-    local b = i * 6
+    local b = i * 7
     local pending, paused, active, lease = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4]
-    local prefix = ARGV[5 + i]
+    local prefix = ARGV[7 + i]
+    local mine = {}
     local events = maxlen
     if redis.call("EXISTS", paused) == 0 then
         while got < max do
@@ -78,6 +90,7 @@ for i = 0, nq - 1 do
                 redis.call("HSET", key, "state", "active")
                 redis.call("HDEL", key, "pending_since")
                 got = got + 1
+                mine[#mine + 1] = id
                 out[#out + 1] = i + 1
                 out[#out + 1] = id
                 out[#out + 1] = msg
@@ -91,6 +104,13 @@ for i = 0, nq - 1 do
                 end
             else
                 redis.call("LREM", active, 1, id)
+            end
+        end
+        if token ~= "" then
+            local receipt = KEYS[b + 7]
+            if acked ~= "" then redis.pcall("HDEL", receipt, acked) end
+            if #mine > 0 and type(redis.pcall("HSET", receipt, token, table.concat(mine, " "))) == "number" then
+                redis.call("EXPIRE", receipt, 3600)
             end
         end
         if got >= max then
