@@ -16,7 +16,6 @@ never looks at `task.cancelled`.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import heapq
 import inspect
@@ -35,6 +34,7 @@ from ..rdb.wire import decode_task_message
 from ..rdb.worker_ops import REDIS_ERRORS, Finish
 from ..task import Task
 from ._loop import CorruptReporter
+from .async_runner import AsyncRunner
 from .config import WorkerConfig
 from .outcomes import OutcomesMixin
 from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
@@ -83,8 +83,7 @@ class Processor(OutcomesMixin):
         self._unwatched: "collections.deque[Running]" = collections.deque()   # deadlines >= 1 s away
         self._heap_cv = threading.Condition()
         self._seq = itertools.count()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_lock = threading.Lock()
+        self._async = AsyncRunner()                # async def handlers: a loop per handler thread
         self._closing = False
         self._no_respawn = False
         self.sync_backlog: list[tuple[Finish, float]] = []     # for the syncer
@@ -159,8 +158,6 @@ class Processor(OutcomesMixin):
         for t in self._threads:
             t.join(5.0)
         self._flush_acks(wait=True)
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
 
     # ---- queue order (asynq §7.2) ----
     def queue_order(self) -> list[str]:
@@ -174,6 +171,12 @@ class Processor(OutcomesMixin):
 
     # ---- the handler threads ----
     def _pool_loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._async.close_thread_loop()
+
+    def _serve(self) -> None:
         while True:
             run = self._next_run()
             if run is None:
@@ -399,25 +402,7 @@ class Processor(OutcomesMixin):
         return self.success(run, result)
 
     def _await(self, run: Running, awaitable: Any) -> Any:
-        loop = self._event_loop()
-
-        async def runner() -> Any:
-            return await awaitable
-
-        fut = asyncio.run_coroutine_threadsafe(runner(), loop)
-        run.future = fut
-        if run.claimed:
-            fut.cancel()
-        return fut.result()
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                t = threading.Thread(target=loop.run_forever, name="dmq-asyncio", daemon=True)
-                t.start()
-                self._loop = loop
-            return self._loop
+        return self._async.run(run, awaitable)
 
     # ---- claims from outside the handler thread ----
     def _expire(self, run: Running, reason: str) -> None:
@@ -438,6 +423,8 @@ class Processor(OutcomesMixin):
         elif reason == "shutdown":
             self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
         else:
+            if reason == "deadline" and run.future is not None:
+                self._async.blocked(run)      # log a handler that blocked its event loop
             self._add_ack(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
         if run.replaced and not self._no_respawn:
             self._spawn_pool_thread()
