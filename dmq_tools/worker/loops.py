@@ -33,6 +33,7 @@ class Heartbeat(PeriodicLoop):
         self.rdb, self.processor, self.state, self.cfg = rdb, processor, state, config
 
     def run_once(self) -> None:
+        self.processor.reclaim_lost()
         self.extend_leases()
         st = self.state
         st.workers = self.processor.worker_states()

@@ -93,7 +93,8 @@ class Processor(OutcomesMixin):
         self.reporter = CorruptReporter()          # keys of the wrong type, logged once
         self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
         self._acked = ""                           # token of the last call whose reply arrived
-        self._unsure: list[tuple[str, list[str]]] = []   # calls whose reply was lost: give back
+        # calls whose reply was lost, to give back (the oldest beyond 256 are left to the recoverer)
+        self._unsure: "collections.deque[tuple[str, list[str]]]" = collections.deque(maxlen=256)
         self._skip_wake: set[str] = set()          # queues whose wake key is not a list
 
     # ---- lifecycle ----
@@ -290,9 +291,17 @@ class Processor(OutcomesMixin):
         while self._unsure:
             token, queues = self._unsure[0]
             n = self.rdb.reclaim_dequeue(queues, token, self.worker_id)   # an outage propagates
-            self._unsure.pop(0)
+            self._unsure.popleft()
             if n:
                 log.warning("gave back %d task(s) leased by a dequeue whose reply was lost", n)
+
+    def reclaim_lost(self) -> None:
+        """The heartbeat's call: give back lost dequeues even while no handler thread fetches."""
+        if self._unsure and self._dequeue_lock.acquire(blocking=False):
+            try:
+                self._reclaim()
+            finally:
+                self._dequeue_lock.release()
 
     def _report_corrupt(self, found: list[tuple[str, str, str]]) -> None:
         """Log each key of the wrong type once; the dequeue stepped around it, others run on."""
