@@ -201,16 +201,18 @@ class Aggregator(PeriodicLoop):
         agg = self.cfg.group_aggregator
         if agg is None:
             return 0
+        return self.each_queue(self.cfg.queues, lambda q: self._aggregate_queue(q, agg))
+
+    def _aggregate_queue(self, q: str, agg: Callable[[str, list[Any]], Any]) -> int:
         grace = int(self.cfg.group_grace_period.total_seconds())
         max_delay = int(self.cfg.group_max_delay.total_seconds())
         made = 0
-        for q in self.cfg.queues:
-            for group in self.rdb.list_groups(q):
-                while True:
-                    set_key = self.rdb.aggregation_check(q, group, grace, max_delay, self.cfg.group_max_size)
-                    if set_key is None:
-                        break
-                    made += self._aggregate(q, group, set_key, agg)
+        for group in self.rdb.list_groups(q):
+            while True:
+                set_key = self.rdb.aggregation_check(q, group, grace, max_delay, self.cfg.group_max_size)
+                if set_key is None:
+                    break
+                made += self._aggregate(q, group, set_key, agg)
         return made
 
     def _aggregate(self, q: str, group: str, set_key: str, agg: Callable[[str, list[Any]], Any]) -> int:

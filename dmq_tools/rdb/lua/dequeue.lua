@@ -107,11 +107,16 @@ for i = 0, nq - 1 do
             end
         end
         if token ~= "" then
+            -- the new entry first, then the acknowledged one goes: the hash rarely empties, so the
+            -- TTL is set only when it is created
             local receipt = KEYS[b + 7]
-            if acked ~= "" then redis.pcall("HDEL", receipt, acked) end
-            if #mine > 0 and type(redis.pcall("HSET", receipt, token, table.concat(mine, " "))) == "number" then
-                redis.call("EXPIRE", receipt, 3600)
+            if #mine > 0 then
+                local fresh = redis.call("EXISTS", receipt) == 0
+                if type(redis.pcall("HSET", receipt, token, table.concat(mine, " "))) == "number" and fresh then
+                    redis.call("EXPIRE", receipt, 3600)
+                end
             end
+            if acked ~= "" then redis.pcall("HDEL", receipt, acked) end
         end
         if got >= max then
             local left = redis.pcall("LLEN", pending)
