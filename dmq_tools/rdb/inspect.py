@@ -14,7 +14,6 @@ from google.protobuf.message import DecodeError
 from redis.exceptions import ResponseError
 
 from ..errors import QueueNotEmptyError, QueuePausedStateError
-
 from . import keys
 from .corrupt import corrupt_error
 from .inspect_history import InspectHistoryMixin

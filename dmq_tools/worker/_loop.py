@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-
 from typing import Callable, Iterable
 
 from ..errors import CorruptStateError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ..errors import CodecError
@@ -14,7 +14,8 @@ from ..rdb.wire import decode_task_message
 from ..rdb.worker_ops import CancelSubscription, Finish, ServerState
 from ..task import Task
 from ._loop import PeriodicLoop
-from .config import LeaseExpiredError, WorkerConfig, default_retry_delay
+from .config import LeaseExpiredError, WorkerConfig
+from .outcomes import retry_plan
 from .processor import Processor
 
 __all__ = ["Heartbeat", "Forwarder", "Recoverer", "Janitor", "Syncer", "CancelSubscriber", "Aggregator"]
@@ -114,15 +115,7 @@ class Recoverer(PeriodicLoop):
             return Finish("archive", msg, tid, q, event="archived", error=str(err))
         task = Task(msg.type, msg.payload, msg.headers)
         task.id, task.queue, task.retry_count, task.max_retry = tid, q, msg.retried, msg.retry
-        try:
-            delay = self.cfg.retry_delay_func(msg.retried, err, task)
-        except Exception:
-            delay = default_retry_delay(msg.retried)
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        try:
-            failure = bool(self.cfg.is_failure(err))
-        except Exception:
-            failure = True
+        seconds, failure = retry_plan(self.cfg, msg.retried, err, task)
         return Finish("retry", msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
                       is_failure=failure)
 

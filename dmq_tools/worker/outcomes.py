@@ -17,10 +17,28 @@ from ..task import encode_result
 from .config import WorkerConfig, default_retry_delay
 from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text, log_line
 
-__all__ = ["OutcomesMixin"]
+__all__ = ["OutcomesMixin", "retry_plan"]
 
 log = logging.getLogger(__name__)
 _UTC = timezone.utc
+
+
+def retry_plan(cfg: WorkerConfig, retried: int, exc: BaseException, task: Any) -> tuple[float, bool]:
+    """The one retry policy (a handler's failure and the recoverer's expired lease): the delay
+    in seconds (>= 0) from `retry_delay_func`, asynq's default if it raises, and whether the
+    error counts as a failure (`is_failure`; True if that raises)."""
+    try:
+        delay = cfg.retry_delay_func(retried, exc, task)
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+    except Exception:
+        log.exception("retry_delay_func raised; using the default")
+        seconds = default_retry_delay(retried).total_seconds()
+    try:
+        is_failure = bool(cfg.is_failure(exc))
+    except Exception:
+        log.exception("is_failure raised; counting the error as a failure")
+        is_failure = True
+    return max(seconds, 0.0), is_failure
 
 
 class OutcomesMixin:
@@ -77,19 +95,10 @@ class OutcomesMixin:
                       type(exc).__name__, log_line(err), frames.rstrip())
         if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
             return Finish("archive", msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
-        try:
-            delay = self.cfg.retry_delay_func(msg.retried, exc, task)
-            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        except Exception:
-            log.exception("retry_delay_func raised; using the default")
-            seconds = default_retry_delay(msg.retried).total_seconds()
-        try:
-            is_failure = bool(self.cfg.is_failure(exc))
-        except Exception:
-            is_failure = True
+        seconds, is_failure = retry_plan(self.cfg, msg.retried, exc, task)
         event = "canceled" if isinstance(exc, Canceled) else ("failed" if is_failure else "retried")
         return Finish("retry", msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
-                      retry_delay=max(seconds, 0.0), is_failure=is_failure)
+                      retry_delay=seconds, is_failure=is_failure)
 
     def write(self, batch: list[Finish]) -> list[Finish]:
         """Write outcomes whose lease is still ours (T13); failed writes go to the sync backlog."""

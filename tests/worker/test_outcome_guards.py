@@ -113,3 +113,19 @@ def test_the_health_check_runs_on_the_lean_path(redis_url):
     assert lean.execute("GET", "dmq:test:hc") == b"1"
     c.close()
     observer.close()
+
+
+def test_one_retry_policy_for_failures_and_expired_leases(r, client):
+    """outcomes.retry_plan serves both the handler's failure and the recoverer: a delay function
+    that raises falls back to asynq's default, a negative delay is taken as 0, is_failure is asked."""
+    from dmq_tools.worker.config import LeaseExpiredError
+    from dmq_tools.worker.outcomes import retry_plan
+
+    def bad_delay(n, err, task):
+        raise RuntimeError("nope")
+
+    cfg = fast_config(retry_delay_func=bad_delay, is_failure=lambda e: not isinstance(e, LeaseExpiredError))
+    seconds, failure = retry_plan(cfg, 0, LeaseExpiredError(), None)
+    assert 15 <= seconds <= 15 + 29 and failure is False
+    seconds, failure = retry_plan(fast_config(retry_delay_func=lambda n, e, t: -5), 2, ValueError(), None)
+    assert seconds == 0.0 and failure is True
