@@ -240,8 +240,8 @@ class WorkerOpsMixin(RDBBase):
     def max_block_seconds(self) -> float:
         """The longest a blocking wait may take: under half the client's command timeout, so an
         idle wait is never mistaken for a stalled Redis."""
-        kw = getattr(self.client.connection_pool, "connection_kwargs", {})
-        timeout = kw.get("socket_timeout")
+        pool = getattr(self.client, "connection_pool", None)      # absent on a cluster client
+        timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
         return float("inf") if not timeout else max(float(timeout) / 2, 0.01)
 
     def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
