@@ -13,6 +13,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any, Iterator
 
 import redis
@@ -25,7 +26,7 @@ from .scripts import ScriptCall
 from .wire import encode_task_message, pb, to_timestamp
 
 __all__ = [
-    "WorkerOpsMixin", "Finish", "Leased", "ServerState", "WorkerState", "CancelSubscription",
+    "WorkerOpsMixin", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
     "MINUTES_TTL_SECONDS", "ARCHIVE_MAX_SIZE", "ARCHIVE_MAX_AGE_SECONDS", "REDIS_ERRORS",
 ]
 
@@ -40,15 +41,30 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.Ti
 _UTC = timezone.utc
 
 
+class OutcomeKind(str, Enum):
+    """How a leased task ends; each kind is one script (done.lua is batched per queue)."""
+
+    DONE = "done"            # deleted (success without retention, or RevokeTask)
+    COMPLETE = "complete"    # kept as completed with its result (retention)
+    RETRY = "retry"          # back in the retry set (failure, or not a failure: is_failure False)
+    ARCHIVE = "archive"      # archived (retries exhausted, SkipRetry, undecodable record)
+    REQUEUE = "requeue"      # back to the front of pending (shutdown, give-back)
+
+    __hash__ = str.__hash__   # equal to its text as a dict key too, on every Python version
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(slots=True)
 class Finish:
-    """How one leased task ends. `kind`: done | complete | retry | archive | requeue.
+    """How one leased task ends. `kind`: an OutcomeKind (done | complete | retry | archive | requeue).
 
     `event` names the history event (succeeded, revoked, failed, retried, canceled, recovered,
     archived, requeued). `raw` is set for a record that does not decode: it is archived as stored.
     """
 
-    kind: str
+    kind: OutcomeKind | str
     msg: TaskMessage | None
     task_id: str
     queue: str
@@ -270,7 +286,7 @@ class WorkerOpsMixin(RDBBase):
         dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
         m = f.msg
         ttype = m.type if m is not None else ""
-        if f.kind == "complete":
+        if f.kind == OutcomeKind.COMPLETE:
             assert m is not None
             done = replace(m, completed_at=now)
             k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
@@ -279,7 +295,7 @@ class WorkerOpsMixin(RDBBase):
                  m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
                  f.result or b"", "0" if f.result is None else "1"]
             return "mark_as_complete", k, a
-        if f.kind == "retry":
+        if f.kind == OutcomeKind.RETRY:
             assert m is not None
             new = replace(m, error_msg=f.error, last_failed_at=now,
                           retried=m.retried + 1 if f.is_failure else m.retried)
@@ -290,7 +306,7 @@ class WorkerOpsMixin(RDBBase):
                  "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
                  MINUTES_TTL_SECONDS, worker_id, dur]
             return "retry", k, a
-        if f.kind == "archive":
+        if f.kind == OutcomeKind.ARCHIVE:
             data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
             k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
                  keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
@@ -298,7 +314,7 @@ class WorkerOpsMixin(RDBBase):
             a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
                  MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
             return "archive", k, a
-        if f.kind == "requeue":
+        if f.kind == OutcomeKind.REQUEUE:
             k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
             return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
         raise ValueError(f"unknown finish kind {f.kind!r}")
@@ -310,7 +326,7 @@ class WorkerOpsMixin(RDBBase):
         calls: list[tuple[str, list[Any], list[Any], list[int]]] = []
         done_by_queue: dict[str, list[int]] = {}
         for i, f in enumerate(items):
-            if f.kind == "done":
+            if f.kind == OutcomeKind.DONE:
                 done_by_queue.setdefault(f.queue, []).append(i)
             else:
                 name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
@@ -377,21 +393,21 @@ class WorkerOpsMixin(RDBBase):
 
     # asynq's verbs, one per script, for tests and callers that think in transitions
     def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("done", msg, msg.id, msg.queue)], worker_id)[0]
+        return self.finish_many([Finish(OutcomeKind.DONE, msg, msg.id, msg.queue)], worker_id)[0]
 
     def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("complete", msg, msg.id, msg.queue, result=result)], worker_id)[0]
+        return self.finish_many([Finish(OutcomeKind.COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
 
     def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("requeue", msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
+        return self.finish_many([Finish(OutcomeKind.REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
 
     def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
               worker_id: str = "", event: str = "failed") -> bool:
-        return self.finish_many([Finish("retry", msg, msg.id, msg.queue, event=event, error=error,
+        return self.finish_many([Finish(OutcomeKind.RETRY, msg, msg.id, msg.queue, event=event, error=error,
                                         retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
 
     def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("archive", msg, msg.id, msg.queue, event="archived", error=error)],
+        return self.finish_many([Finish(OutcomeKind.ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
                                 worker_id)[0]
 
     # ---- scheduled/retry forwarding, leases, janitor, results ----

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import CancelSubscription, Finish, ServerState
+from ..rdb.worker_ops import CancelSubscription, Finish, OutcomeKind, ServerState
 from ..task import Task
 from ._loop import PeriodicLoop
 from .config import LeaseExpiredError, WorkerConfig
@@ -109,14 +109,14 @@ class Recoverer(PeriodicLoop):
         try:
             msg = decode_task_message(raw)
         except CodecError as exc:
-            return Finish("archive", None, tid, q, event="archived", raw=raw,
+            return Finish(OutcomeKind.ARCHIVE, None, tid, q, event="archived", raw=raw,
                           error=f"dmq: cannot decode task message: {exc}")
         if msg.retried >= msg.retry:
-            return Finish("archive", msg, tid, q, event="archived", error=str(err))
+            return Finish(OutcomeKind.ARCHIVE, msg, tid, q, event="archived", error=str(err))
         task = Task(msg.type, msg.payload, msg.headers)
         task.id, task.queue, task.retry_count, task.max_retry = tid, q, msg.retried, msg.retry
         seconds, failure = retry_plan(self.cfg, msg.retried, err, task)
-        return Finish("retry", msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
+        return Finish(OutcomeKind.RETRY, msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
                       is_failure=failure)
 
 

@@ -31,11 +31,12 @@ from typing import Any, Callable
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import REDIS_ERRORS, Finish
+from ..rdb.worker_ops import REDIS_ERRORS, Finish, OutcomeKind
 from ..task import Task
 from ._loop import CorruptReporter
 from .async_runner import AsyncRunner
 from .config import WorkerConfig
+from .outcome_writer import OutcomeWriter
 from .outcomes import OutcomesMixin
 from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
 
@@ -73,10 +74,6 @@ class Processor(OutcomesMixin):
         self._dequeue_lock = threading.Lock()
         self._inflight: dict[str, Running] = {}
         self._inflight_lock = threading.Lock()
-        self._ack_lock = threading.Lock()
-        self._acks: list[Finish] = []
-        self._acks_since = 0.0
-        self._flushing = False
         self._stop_fetch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heap: list[tuple[float, int, Running]] = []
@@ -86,9 +83,8 @@ class Processor(OutcomesMixin):
         self._async = AsyncRunner()                # async def handlers: a loop per handler thread
         self._closing = False
         self._no_respawn = False
-        self.sync_backlog: list[tuple[Finish, float]] = []     # for the syncer
-        self._backlog_lock = threading.Lock()
-        self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
+        self.outcomes = OutcomeWriter(rdb, worker_id, config.ack_batch_size, self._lease_s,
+                                      self._inflight.get, self._forget)
         self._pool_seq = itertools.count()
         self.reporter = CorruptReporter()          # keys of the wrong type, logged once
         self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
@@ -141,9 +137,9 @@ class Processor(OutcomesMixin):
             waiting, self._ready = list(self._ready), collections.deque()
         for run in waiting:
             if run.claim():
-                self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+                self.outcomes.add(Finish(OutcomeKind.REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
                 self._release_slot()
-        self._flush_acks()
+        self.outcomes.flush()
         end = time.monotonic() + timeout
         while self.running() and time.monotonic() < end:
             time.sleep(0.01)
@@ -158,7 +154,7 @@ class Processor(OutcomesMixin):
             self._heap_cv.notify_all()
         for t in self._threads:
             t.join(5.0)
-        self._flush_acks(wait=True)
+        self.outcomes.flush(wait=True)
 
     # ---- queue order (asynq §7.2) ----
     def queue_order(self) -> list[str]:
@@ -191,7 +187,7 @@ class Processor(OutcomesMixin):
             run.executing = False
             if run.claim():
                 self._release_slot()
-                self._add_ack(outcome)     # written with the next fetch, or by _next_run/the watcher
+                self.outcomes.add(outcome)   # written with the next fetch, or by _next_run/the watcher
             elif run.replaced:
                 return   # the watcher freed our slot and started a replacement thread
 
@@ -211,17 +207,17 @@ class Processor(OutcomesMixin):
                         run = None
                         n = min(self.cfg.batch_size, self._capacity - self._load)
                         break
-                    if self._acks:
+                    if self.outcomes.pending:
                         run = None
                         n = -1
                         break
                     self._cv.wait()
             if run is not None:
-                if self._acks and time.monotonic() - self._acks_since > _ACK_SHARE_WINDOW:
-                    self._flush_acks()
+                if self.outcomes.older_than(_ACK_SHARE_WINDOW):
+                    self.outcomes.flush()
                 return run
             if n == -1:           # someone else fetches: write our outcomes, then wait for work
-                self._flush_acks()
+                self.outcomes.flush()
                 with self._cv:
                     if not (self._ready or self._exit or (not self._fetching and not self._stop_fetch.is_set())):
                         self._cv.wait(0.05)
@@ -249,7 +245,7 @@ class Processor(OutcomesMixin):
                 return True
             if self._unsure:
                 self._reclaim()
-            acks = self._take_acks()
+            acks = self.outcomes.take()
             token = str(next(self._tokens))
             queues = self.queue_order()
             try:
@@ -263,17 +259,16 @@ class Processor(OutcomesMixin):
                                                              self.worker_id, token, self._acked)
             except BaseException as exc:
                 if acks:
-                    self._backlog(acks)
+                    self.outcomes.to_backlog(acks)
                 if isinstance(exc, REDIS_ERRORS):   # the call may have run without its reply
                     self._unsure.append((token, queues))
                 raise
             finally:
                 if acks is not None:
-                    with self._ack_lock:
-                        self._flushing = False
+                    self.outcomes.release()
             self._acked = token
             if acks:
-                self._written(acks, codes)
+                self.outcomes.written(acks, codes)
             if got.corrupt:
                 self._skip_wake.update(got.no_wake)
                 self._report_corrupt(got.corrupt)
@@ -312,23 +307,14 @@ class Processor(OutcomesMixin):
         items = []
         for queue, tid, raw in got:
             try:
-                items.append(Finish("requeue", decode_task_message(raw), tid, queue, event="requeued"))
+                items.append(Finish(OutcomeKind.REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
             except CodecError:
-                items.append(Finish("archive", None, tid, queue, event="archived", raw=raw,
+                items.append(Finish(OutcomeKind.ARCHIVE, None, tid, queue, event="archived", raw=raw,
                                     error="dmq: cannot decode task message"))
         try:
             self.rdb.finish_many(items, self.worker_id)
         except REDIS_ERRORS:
             log.warning("could not give back %d task(s) at stop; the recoverer will", len(items))
-
-    def _take_acks(self) -> list[Finish] | None:
-        """Pending outcomes to send with a fetch (None if none, or another thread is writing)."""
-        with self._ack_lock:
-            if self._flushing or not self._acks:
-                return None
-            self._flushing = True
-            batch, self._acks = self._acks, []
-        return self._writable(batch)
 
     def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
         """Queue leased tasks for the handler threads; deadlines start when a handler begins."""
@@ -341,14 +327,14 @@ class Processor(OutcomesMixin):
             except CodecError as exc:
                 err = f"dmq: cannot decode task message: {exc}"
                 log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
-                self._add_ack(Finish("archive", None, tid, queue, event="archived", error=err, raw=raw))
+                self.outcomes.add(Finish(OutcomeKind.ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
                 bad = True
                 continue
             task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, math.inf,
                                 ResultWriter(self.rdb, msg.queue, tid))
             runs.append(Running(msg, task, math.inf, lease))
         if bad:
-            self._flush_acks()
+            self.outcomes.flush()
         if not runs:
             return
         with self._inflight_lock:
@@ -364,36 +350,6 @@ class Processor(OutcomesMixin):
         with self._cv:
             self._load -= 1
 
-    # ---- writing outcomes ----
-    def _add_ack(self, outcome: Finish) -> None:
-        with self._ack_lock:
-            if not self._acks:
-                self._acks_since = time.monotonic()
-            self._acks.append(outcome)
-
-    def _flush_acks(self, wait: bool = False) -> None:
-        """Write every pending outcome unless another thread is already doing it."""
-        while True:
-            with self._ack_lock:
-                if self._flushing:
-                    if not wait:
-                        return
-                    batch = None
-                elif not self._acks:
-                    return
-                else:
-                    self._flushing = True
-                    batch, self._acks = self._acks[:self.cfg.ack_batch_size], self._acks[self.cfg.ack_batch_size:]
-            if batch is None:
-                time.sleep(0.005)
-                continue
-            try:
-                self.write(batch)
-            finally:
-                with self._ack_lock:
-                    self._flushing = False
-
-    # ---- running handlers ----
     def _execute(self, run: Running) -> Finish:
         task = run.task
         if run.deadline <= time.time():
@@ -430,15 +386,15 @@ class Processor(OutcomesMixin):
             log.warning("task %s: lease expired; leaving it to the recoverer", run.msg.id)
             self._forget(run.msg.id)
         elif reason == "shutdown":
-            self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+            self.outcomes.add(Finish(OutcomeKind.REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
         else:
             if reason == "deadline" and run.future is not None:
                 self._async.blocked(run)      # log a handler that blocked its event loop
-            self._add_ack(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
+            self.outcomes.add(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
         if run.replaced and not self._no_respawn:
             self._spawn_pool_thread()
         self._release_slot()
-        self._flush_acks()
+        self.outcomes.flush()
 
     def cancel(self, task_id: str) -> bool:
         """asynq:cancel: fail the task with `context canceled` if it runs here."""
@@ -493,15 +449,15 @@ class Processor(OutcomesMixin):
                 while heap and heap[0][2].claimed:
                     heapq.heappop(heap)
                 wait = heap[0][0] - time.time() if heap else 1.0
-                if self._acks and time.monotonic() - self._acks_since > _ACK_MAX_DELAY:
+                if self.outcomes.older_than(_ACK_MAX_DELAY):
                     self._heap_cv.release()
                     try:
-                        self._flush_acks()
+                        self.outcomes.flush()
                     finally:
                         self._heap_cv.acquire()
                     continue
                 if wait > 0:
-                    self._heap_cv.wait(min(wait, _ACK_MAX_DELAY if self._acks else 1.0))
+                    self._heap_cv.wait(min(wait, _ACK_MAX_DELAY if self.outcomes.pending else 1.0))
                     continue
                 _, _, run = heapq.heappop(heap)
                 self._heap_cv.release()
@@ -510,4 +466,22 @@ class Processor(OutcomesMixin):
                 finally:
                     self._heap_cv.acquire()
 
-    # ---- writing outcomes ----
+    # ---- what the syncer, the worker and tests read ----
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.outcomes.counts
+
+    @property
+    def sync_backlog(self) -> list[tuple[Finish, float]]:
+        return self.outcomes.backlog
+
+    @sync_backlog.setter
+    def sync_backlog(self, items: list[tuple[Finish, float]]) -> None:
+        self.outcomes.backlog = items
+
+    def sync_once(self) -> int:
+        return self.outcomes.sync_once()
+
+    def _forget(self, task_id: str) -> None:
+        with self._inflight_lock:
+            self._inflight.pop(task_id, None)

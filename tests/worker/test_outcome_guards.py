@@ -18,7 +18,7 @@ from tests.worker.conftest import fast_config, wait_until
 
 def test_no_outcome_is_written_once_the_lease_is_over(r, client):
     """asynq's rule (trap T13): a result that arrives after the lease ended is not written; the
-    task stays active for the recoverer (outcomes._writable)."""
+    task stays active for the recoverer (OutcomeWriter.writable)."""
     mux = ServeMux()
 
     @mux.handle("job")
