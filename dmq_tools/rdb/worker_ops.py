@@ -56,6 +56,14 @@ class OutcomeKind(str, Enum):
         return self.value
 
 
+#: plain names for the hot path (an enum attribute lookup costs ~45 ns)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_COMPLETE = OutcomeKind.COMPLETE
+_DONE = OutcomeKind.DONE
+_REQUEUE = OutcomeKind.REQUEUE
+_RETRY = OutcomeKind.RETRY
+
+
 @dataclass(slots=True)
 class Finish:
     """How one leased task ends. `kind`: an OutcomeKind (done | complete | retry | archive | requeue).
@@ -286,7 +294,7 @@ class WorkerOpsMixin(RDBBase):
         dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
         m = f.msg
         ttype = m.type if m is not None else ""
-        if f.kind == OutcomeKind.COMPLETE:
+        if f.kind == _COMPLETE:
             assert m is not None
             done = replace(m, completed_at=now)
             k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
@@ -295,7 +303,7 @@ class WorkerOpsMixin(RDBBase):
                  m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
                  f.result or b"", "0" if f.result is None else "1"]
             return "mark_as_complete", k, a
-        if f.kind == OutcomeKind.RETRY:
+        if f.kind == _RETRY:
             assert m is not None
             new = replace(m, error_msg=f.error, last_failed_at=now,
                           retried=m.retried + 1 if f.is_failure else m.retried)
@@ -306,7 +314,7 @@ class WorkerOpsMixin(RDBBase):
                  "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
                  MINUTES_TTL_SECONDS, worker_id, dur]
             return "retry", k, a
-        if f.kind == OutcomeKind.ARCHIVE:
+        if f.kind == _ARCHIVE:
             data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
             k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
                  keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
@@ -314,7 +322,7 @@ class WorkerOpsMixin(RDBBase):
             a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
                  MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
             return "archive", k, a
-        if f.kind == OutcomeKind.REQUEUE:
+        if f.kind == _REQUEUE:
             k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
             return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
         raise ValueError(f"unknown finish kind {f.kind!r}")
@@ -326,7 +334,7 @@ class WorkerOpsMixin(RDBBase):
         calls: list[tuple[str, list[Any], list[Any], list[int]]] = []
         done_by_queue: dict[str, list[int]] = {}
         for i, f in enumerate(items):
-            if f.kind == OutcomeKind.DONE:
+            if f.kind == _DONE:
                 done_by_queue.setdefault(f.queue, []).append(i)
             else:
                 name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
@@ -393,21 +401,21 @@ class WorkerOpsMixin(RDBBase):
 
     # asynq's verbs, one per script, for tests and callers that think in transitions
     def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(OutcomeKind.DONE, msg, msg.id, msg.queue)], worker_id)[0]
+        return self.finish_many([Finish(_DONE, msg, msg.id, msg.queue)], worker_id)[0]
 
     def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(OutcomeKind.COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
+        return self.finish_many([Finish(_COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
 
     def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(OutcomeKind.REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
+        return self.finish_many([Finish(_REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
 
     def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
               worker_id: str = "", event: str = "failed") -> bool:
-        return self.finish_many([Finish(OutcomeKind.RETRY, msg, msg.id, msg.queue, event=event, error=error,
+        return self.finish_many([Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=error,
                                         retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
 
     def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(OutcomeKind.ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
+        return self.finish_many([Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
                                 worker_id)[0]
 
     # ---- scheduled/retry forwarding, leases, janitor, results ----

@@ -18,9 +18,14 @@ from .running import Running
 __all__ = ["OutcomeWriter"]
 
 log = logging.getLogger(__name__)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_COMPLETE = OutcomeKind.COMPLETE
+_DONE = OutcomeKind.DONE
+_REQUEUE = OutcomeKind.REQUEUE
+_RETRY = OutcomeKind.RETRY
 
-_COUNTER = {OutcomeKind.DONE: "succeeded", OutcomeKind.COMPLETE: "succeeded", OutcomeKind.ARCHIVE: "archived",
-            OutcomeKind.REQUEUE: "requeued", OutcomeKind.RETRY: "retried"}
+_COUNTER = {_DONE: "succeeded", _COMPLETE: "succeeded", _ARCHIVE: "archived",
+            _REQUEUE: "requeued", _RETRY: "retried"}
 
 
 class OutcomeWriter:
@@ -127,9 +132,9 @@ class OutcomeWriter:
             self.forget(f.task_id)
 
     def count(self, f: Finish) -> None:
-        key = "revoked" if f.kind == OutcomeKind.DONE and f.event == "revoked" else _COUNTER[f.kind]
+        key = "revoked" if f.kind == _DONE and f.event == "revoked" else _COUNTER[f.kind]
         self.counts[key] += 1
-        if f.kind in (OutcomeKind.ARCHIVE, OutcomeKind.RETRY) and f.is_failure:
+        if f.kind in (_ARCHIVE, _RETRY) and f.is_failure:
             self.counts["failed"] += 1
 
     # ---- the Redis-down backlog ----

@@ -17,6 +17,10 @@ from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_te
 __all__ = ["OutcomesMixin", "retry_plan"]
 
 log = logging.getLogger(__name__)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_COMPLETE = OutcomeKind.COMPLETE
+_DONE = OutcomeKind.DONE
+_RETRY = OutcomeKind.RETRY
 _UTC = timezone.utc
 
 
@@ -59,8 +63,8 @@ class OutcomesMixin:
                     # handler again for the same unusable result) with an error that says so
                     return self.failure(run, SkipRetry(
                         f"dmq: the handler's result could not be serialised ({type(result).__name__}): {exc}"))
-            return Finish(OutcomeKind.COMPLETE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
-        return Finish(OutcomeKind.DONE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
+            return Finish(_COMPLETE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
+        return Finish(_DONE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
 
     def failure(self, run: Running, exc: BaseException) -> Finish:
         """asynq's handleFailedMessage: RevokeTask -> done; exhausted or SkipRetry -> archive."""
@@ -74,7 +78,7 @@ class OutcomesMixin:
                 log.exception("error_handler raised")
         if isinstance(exc, RevokeTask):
             log.info("task %s (%s) revoked: %s", msg.id, msg.type, err)
-            return Finish(OutcomeKind.DONE, msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
+            return Finish(_DONE, msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
         quiet = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled, HandlerError))
         if quiet:
             log.warning("task %s (%s) failed: %s", msg.id, msg.type, log_line(err))
@@ -83,10 +87,10 @@ class OutcomesMixin:
             log.error("task %s (%s) failed: %s: %s\nTraceback (most recent call last):\n%s", msg.id, msg.type,
                       type(exc).__name__, log_line(err), frames.rstrip())
         if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
-            return Finish(OutcomeKind.ARCHIVE, msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
+            return Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
         seconds, is_failure = retry_plan(self.cfg, msg.retried, exc, task)
         event = "canceled" if isinstance(exc, Canceled) else ("failed" if is_failure else "retried")
-        return Finish(OutcomeKind.RETRY, msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
+        return Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
                       retry_delay=seconds, is_failure=is_failure)
 
     def worker_states(self) -> list[WorkerState]:

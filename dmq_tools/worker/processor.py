@@ -43,6 +43,8 @@ from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Run
 __all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
 
 log = logging.getLogger(__name__)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_REQUEUE = OutcomeKind.REQUEUE
 #: An outcome waits at most this long for a round trip it can share (then the watcher writes it).
 _ACK_MAX_DELAY = 0.05
 #: A thread about to run its next task first writes outcomes older than this.
@@ -137,7 +139,7 @@ class Processor(OutcomesMixin):
             waiting, self._ready = list(self._ready), collections.deque()
         for run in waiting:
             if run.claim():
-                self.outcomes.add(Finish(OutcomeKind.REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
+                self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
                 self._release_slot()
         self.outcomes.flush()
         end = time.monotonic() + timeout
@@ -307,9 +309,9 @@ class Processor(OutcomesMixin):
         items = []
         for queue, tid, raw in got:
             try:
-                items.append(Finish(OutcomeKind.REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
+                items.append(Finish(_REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
             except CodecError:
-                items.append(Finish(OutcomeKind.ARCHIVE, None, tid, queue, event="archived", raw=raw,
+                items.append(Finish(_ARCHIVE, None, tid, queue, event="archived", raw=raw,
                                     error="dmq: cannot decode task message"))
         try:
             self.rdb.finish_many(items, self.worker_id)
@@ -327,7 +329,7 @@ class Processor(OutcomesMixin):
             except CodecError as exc:
                 err = f"dmq: cannot decode task message: {exc}"
                 log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
-                self.outcomes.add(Finish(OutcomeKind.ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
+                self.outcomes.add(Finish(_ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
                 bad = True
                 continue
             task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, math.inf,
@@ -386,7 +388,7 @@ class Processor(OutcomesMixin):
             log.warning("task %s: lease expired; leaving it to the recoverer", run.msg.id)
             self._forget(run.msg.id)
         elif reason == "shutdown":
-            self.outcomes.add(Finish(OutcomeKind.REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
+            self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
         else:
             if reason == "deadline" and run.future is not None:
                 self._async.blocked(run)      # log a handler that blocked its event loop

@@ -76,8 +76,8 @@ class Running:
         self.msg = msg
         self.task = task
         self.queue = msg.queue
-        self.started = time.time()
-        self.started_mono = time.perf_counter()
+        self.started = 0.0          # set by begin(): a task leased ahead has not started
+        self.started_mono = 0.0
         self.deadline = deadline
         self.lease_expiry = lease_expiry
         self._lock = threading.Lock()
@@ -106,7 +106,7 @@ class Running:
         self.began = True
 
     def duration_ms(self) -> float:
-        return (time.perf_counter() - self.started_mono) * 1000.0
+        return (time.perf_counter() - self.started_mono) * 1000.0 if self.began else 0.0
 
 
 def compute_deadline(msg: TaskMessage, now: float, default_timeout: float) -> float:
