@@ -24,6 +24,7 @@ __all__ = [
     "TaskStateError",
     "QueuePausedStateError",
     "ServerClosedError",
+    "CorruptStateError",
     "CronSpecError",
     "HandlerNotFoundError",
     "SkipRetry",
@@ -46,15 +47,6 @@ class ConnectionFailedError(DmqError, ConnectionError):
 class RedisTimeoutError(ConnectionFailedError, TimeoutError):
     """Redis did not answer within the socket timeout (a stall, a long script, a lost network).
     Whether a write sent just before it went in is unknown."""
-
-
-class CorruptStateError(DmqError):
-    """A Redis key holds the wrong type of value (a corrupt queue); `.key` names it when known.
-    The call that raised it wrote nothing."""
-
-    def __init__(self, message: str, key: str | None = None) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 class MissingDependencyError(DmqError, ImportError):
@@ -122,6 +114,17 @@ class QueuePausedStateError(DmqError):
 
 class ServerClosedError(DmqError):
     """The worker or scheduler has been stopped and cannot be used again."""
+
+
+class CorruptStateError(DmqError):
+    """A Redis key holds the wrong type or an unreadable record (written by hand or by a buggy
+    tool); the call that raised it wrote nothing. The message names the key when known; `key`,
+    `found` and `expected` say what is wrong (None when Redis did not tell)."""
+
+    def __init__(self, message: str | None = None, *, key: str | None = None, found: str | None = None,
+                 expected: str | None = None) -> None:
+        self.key, self.found, self.expected = key, found, expected
+        super().__init__(message or f"corrupt state: {key} holds a {found}, expected a {expected}")
 
 
 class CronSpecError(ConfigurationError):

@@ -86,6 +86,7 @@ def _queue_info(s: QueueStats) -> QueueInfo:
         retry=s.retry, archived=s.archived, completed=s.completed, aggregating=s.aggregating,
         processed=s.processed, failed=s.failed, processed_total=s.processed_total,
         failed_total=s.failed_total, paused=s.paused, timestamp=_dt(s.timestamp),
+        memory_usage_extra=s.memory_usage_extra,
     )
 
 

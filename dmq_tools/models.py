@@ -199,6 +199,8 @@ class QueueInfo(_HtmlRepr):
     failed_total: int = 0
     paused: bool = False
     timestamp: datetime | None = None
+    #: bytes dmq counts beyond asynq's `memory_usage` (group sorted sets, the groups set)
+    memory_usage_extra: int = 0
 
     @property
     def failure_rate(self) -> float:

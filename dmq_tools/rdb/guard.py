@@ -100,7 +100,7 @@ def translate(client: Any, exc: BaseException) -> BaseException | None:
         if m:
             return _WrongType(f"corrupt queue state at {where}: key {m.group(1)} holds a {m.group(2)} where a "
                               f"{m.group(3)} belongs; nothing was written (inspect or delete the key)",
-                              key=m.group(1))
+                              key=m.group(1), found=m.group(2), expected=m.group(3))
         return _WrongType(f"corrupt queue state at {where}: a key holds the wrong type ({text})")
     if not isinstance(exc, (RedisConnectionError, RedisTimeout)):
         return None

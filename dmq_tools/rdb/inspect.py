@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from redis.exceptions import ResponseError
 
 from ..errors import QueueNotEmptyError, QueuePausedStateError
 from . import keys
+from .corrupt import corrupt_error
 from .inspect_history import InspectHistoryMixin
 from .inspect_tasks import InspectTasksMixin
 from .wire import from_timestamp, pb
@@ -49,6 +51,8 @@ class QueueStats:
     latency_s: float = 0.0
     memory_usage: int = 0
     timestamp: float = 0.0
+    #: bytes dmq counts beyond asynq's figure (group sorted sets, the groups set)
+    memory_usage_extra: int = 0
 
     @property
     def size(self) -> int:
@@ -103,11 +107,18 @@ class InspectMixin(InspectTasksMixin, InspectHistoryMixin):
         """asynq currentStats (+ memoryUsage unless memory=False)."""
         self.check_queue(q)
         day = self.today()
-        v = self.scripts.run("current_stats", [
-            keys.pending(q), keys.active(q), keys.scheduled(q), keys.retry(q), keys.archived(q),
-            keys.completed(q), keys.processed(q, day), keys.failed(q, day), keys.processed_total(q),
-            keys.failed_total(q), keys.paused(q), keys.groups(q),
-        ], [keys.task_prefix(q), keys.group_prefix(q)])
+        try:
+            v = self.scripts.run("current_stats", [
+                keys.pending(q), keys.active(q), keys.scheduled(q), keys.retry(q), keys.archived(q),
+                keys.completed(q), keys.processed(q, day), keys.failed(q, day), keys.processed_total(q),
+                keys.failed_total(q), keys.paused(q), keys.groups(q),
+            ], [keys.task_prefix(q), keys.group_prefix(q)])
+        except ResponseError as exc:
+            raise corrupt_error(self.client, exc, {
+                keys.pending(q): "list", keys.active(q): "list", keys.scheduled(q): "zset", keys.retry(q): "zset",
+                keys.archived(q): "zset", keys.completed(q): "zset", keys.groups(q): "set",
+                keys.processed(q, day): "string", keys.failed(q, day): "string",
+                keys.processed_total(q): "string", keys.failed_total(q): "string"}) from None
         now_ns = self.now_ns()
         since = _int(v[13])
         stats = QueueStats(
@@ -119,15 +130,20 @@ class InspectMixin(InspectTasksMixin, InspectHistoryMixin):
             timestamp=self.clock.time(),
         )
         if memory:
-            stats.memory_usage = self.memory_usage(q)
+            stats.memory_usage, stats.memory_usage_extra = self.memory_usage_parts(q)
         return stats
 
     def memory_usage(self, q: str) -> int:
-        """Approximate bytes of a queue, sampled as asynq's memoryUsage."""
-        return int(self.scripts.run("memory_usage", [
-            keys.pending(q), keys.active(q), keys.scheduled(q), keys.retry(q), keys.archived(q),
+        """Approximate bytes of a queue: asynq v0.26's memoryUsage figure exactly."""
+        return self.memory_usage_parts(q)[0]
+
+    def memory_usage_parts(self, q: str) -> tuple[int, int]:
+        """(asynq's figure, what dmq counts beyond it: the group sorted sets and the groups set)."""
+        asynq_bytes, extra = self.scripts.run("memory_usage", [
+            keys.active(q), keys.pending(q), keys.scheduled(q), keys.retry(q), keys.archived(q),
             keys.completed(q), keys.groups(q),
-        ], [keys.task_prefix(q), TASK_SAMPLE_SIZE, GROUP_SAMPLE_SIZE, keys.group_prefix(q)]))
+        ], [keys.task_prefix(q), TASK_SAMPLE_SIZE, GROUP_SAMPLE_SIZE, keys.group_prefix(q)])
+        return int(asynq_bytes), int(extra)
 
     def group_stats(self, q: str) -> list[tuple[str, int]]:
         """(group, size) for every group of a queue, sorted by name."""

@@ -19,6 +19,7 @@ from ..errors import (
 )
 from . import keys
 from .base import RDBBase
+from .corrupt import corrupt_error
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import decode_task_message, encode_task_message
@@ -76,7 +77,8 @@ class InspectTasksMixin(RDBBase):
                 m = decode_task_message(msg)
             except CodecError as exc:
                 skipped += 1
-                log.warning("skipping task %s in queue %s (%s): %s", _s(tid), q, state, exc)
+                log.warning("skipping task %s in queue %s (%s): %s does not hold a readable task (%s)",
+                            _s(tid), q, state, keys.task(q, _s(tid)), exc)
                 continue
             row = TaskRow(m, state, result)
             if state in LIST_STATES:
@@ -100,6 +102,13 @@ class InspectTasksMixin(RDBBase):
         key = keys.group(q, group or "") if state == "aggregating" else keys.state_key(q, state)
         return "list_zset_entries", [key], [start, stop, prefix]
 
+    def _container_types(self, q: str, state: str, group: str | None) -> dict[str, str]:
+        """The keys a listing of `state` reads, with the type each must have."""
+        if state in LIST_STATES:
+            return {keys.state_key(q, state): "list", keys.lease(q): "zset"}
+        key = keys.group(q, group or "") if state == "aggregating" else keys.state_key(q, state)
+        return {key: "zset"}
+
     def _page_rows(self, raw: list[Any], q: str, state: str) -> tuple[list[TaskRow], int]:
         rows, skipped = self._decode_rows(raw, state, q, 4)
         if state in LIST_STATES:
@@ -108,7 +117,11 @@ class InspectTasksMixin(RDBBase):
 
     def _page(self, q: str, state: str, start: int, stop: int, group: str | None) -> tuple[list[TaskRow], int]:
         name, k, a = self._page_call(q, state, start, stop, group)
-        return self._page_rows(self.scripts.run(name, k, a), q, state)
+        try:
+            raw = self.scripts.run(name, k, a)
+        except ResponseError as exc:
+            raise corrupt_error(self.client, exc, self._container_types(q, state, group)) from None
+        return self._page_rows(raw, q, state)
 
     # ---- queries ----
     def list_tasks(self, q: str, state: str, page: int = 0, size: int = 30,
@@ -132,6 +145,8 @@ class InspectTasksMixin(RDBBase):
                      for i in range(depth)]
             replies = self.scripts.execute(calls)
             for raw in replies:
+                if isinstance(raw, ResponseError):
+                    raise corrupt_error(self.client, raw, self._container_types(q, state, group))
                 if isinstance(raw, Exception):
                     raise raw
                 rows, skipped = self._page_rows(raw, q, state)
@@ -144,10 +159,13 @@ class InspectTasksMixin(RDBBase):
     def count_tasks(self, q: str, state: str, group: str | None = None) -> int:
         """Size of a state's container (LLEN / ZCARD)."""
         self._check_state(state, group)
-        if state in LIST_STATES:
-            return int(self.client.llen(keys.state_key(q, state)))
-        key = keys.group(q, group or "") if state == "aggregating" else keys.state_key(q, state)
-        return int(self.client.zcard(key))
+        try:
+            if state in LIST_STATES:
+                return int(self.client.llen(keys.state_key(q, state)))
+            key = keys.group(q, group or "") if state == "aggregating" else keys.state_key(q, state)
+            return int(self.client.zcard(key))
+        except ResponseError as exc:
+            raise corrupt_error(self.client, exc, self._container_types(q, state, group)) from None
 
     def get_task(self, q: str, task_id: str) -> TaskRow:
         """One task (asynq getTaskInfo); raises TaskNotFoundError / QueueNotFoundError."""
@@ -158,15 +176,22 @@ class InspectTasksMixin(RDBBase):
         except ResponseError as exc:
             if "NOT FOUND" in str(exc):
                 raise TaskNotFoundError(q, task_id) from None
-            raise
+            raise corrupt_error(self.client, exc, {keys.task(q, task_id): "hash", keys.scheduled(q): "zset",
+                                                   keys.retry(q): "zset"}) from None
         state = _s(state)
-        row = TaskRow(decode_task_message(msg), state, result)
+        try:
+            row = TaskRow(decode_task_message(msg), state, result)
+        except CodecError as exc:
+            raise CodecError(f"task key {keys.task(q, task_id)} holds no readable task message: {exc}") from None
         if state == "pending":
             row.next_process_at = self.clock.time()
         elif score is not None:
             row.next_process_at = float(score)
         if state == "active":
-            lease = self.client.zscore(keys.lease(q), task_id)
+            try:
+                lease = self.client.zscore(keys.lease(q), task_id)
+            except ResponseError as exc:
+                raise corrupt_error(self.client, exc, {keys.lease(q): "zset"}) from None
             row.orphaned = lease is not None and lease <= self.now_s()
         return row
 

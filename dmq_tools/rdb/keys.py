@@ -146,6 +146,12 @@ def minute_stats(q: str, day: str) -> str:
     return f"dmq:{{{q}}}:minutes:{day}"
 
 
+def dequeue_receipt(q: str, server_id: str) -> str:
+    """HASH token -> leased ids of a worker's recent dequeues in the queue ("-": voided), so a
+    dequeue whose reply was lost (Redis stalled past the command timeout) can be given back."""
+    return f"dmq:{{{q}}}:leased:{server_id}"
+
+
 def worker_wake(server_id: str) -> str:
     """LIST a worker BLPOPs beside its queues' wake keys, so stop() can interrupt the wait."""
     return f"dmq:worker:{server_id}:wake"

@@ -13,18 +13,20 @@ import socket
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any, Iterator
 
 import redis
 
 from . import keys
 from .base import MAX_INT64, RDBBase
+from .corrupt import corrupt_error, is_wrongtype, wrong_types
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_task_message, pb, to_timestamp
 
 __all__ = [
-    "WorkerOpsMixin", "Finish", "ServerState", "WorkerState", "CancelSubscription",
+    "WorkerOpsMixin", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
     "MINUTES_TTL_SECONDS", "ARCHIVE_MAX_SIZE", "ARCHIVE_MAX_AGE_SECONDS", "REDIS_ERRORS",
 ]
 
@@ -39,15 +41,38 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.Ti
 _UTC = timezone.utc
 
 
+class OutcomeKind(str, Enum):
+    """How a leased task ends; each kind is one script (done.lua is batched per queue)."""
+
+    DONE = "done"            # deleted (success without retention, or RevokeTask)
+    COMPLETE = "complete"    # kept as completed with its result (retention)
+    RETRY = "retry"          # back in the retry set (failure, or not a failure: is_failure False)
+    ARCHIVE = "archive"      # archived (retries exhausted, SkipRetry, undecodable record)
+    REQUEUE = "requeue"      # back to the front of pending (shutdown, give-back)
+
+    __hash__ = str.__hash__   # equal to its text as a dict key too, on every Python version
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: plain names for the hot path (an enum attribute lookup costs ~45 ns)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_COMPLETE = OutcomeKind.COMPLETE
+_DONE = OutcomeKind.DONE
+_REQUEUE = OutcomeKind.REQUEUE
+_RETRY = OutcomeKind.RETRY
+
+
 @dataclass(slots=True)
 class Finish:
-    """How one leased task ends. `kind`: done | complete | retry | archive | requeue.
+    """How one leased task ends. `kind`: an OutcomeKind (done | complete | retry | archive | requeue).
 
     `event` names the history event (succeeded, revoked, failed, retried, canceled, recovered,
     archived, requeued). `raw` is set for a record that does not decode: it is archived as stored.
     """
 
-    kind: str
+    kind: OutcomeKind | str
     msg: TaskMessage | None
     task_id: str
     queue: str
@@ -58,6 +83,35 @@ class Finish:
     is_failure: bool = True           # retry: count it and increment retried
     result: bytes | None = None       # complete: result to store (None = leave as is)
     raw: bytes | None = None
+
+
+class Leased(list):  # type: ignore[type-arg]
+    """Leased tasks [(queue, id, msg bytes)]; `corrupt` lists the keys of the wrong type the
+    dequeue stepped around: (queue, key, what was done). A queue whose pending, active or lease
+    key is corrupt was skipped; a task key that is not a hash had its id dropped from active."""
+
+    corrupt: list[tuple[str, str, str]]
+    #: queues whose wake key is not a list: leave them out of the next waits (BLPOP would fail)
+    no_wake: list[str]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.corrupt = []
+        self.no_wake = []
+
+
+def _corrupt_text(q: str, key: str, found: str) -> str:
+    """What the dequeue did about a key of the wrong type, for the worker's log."""
+    if key in (keys.pending(q), keys.active(q)):
+        return f"{key} holds a {found}, not a list: queue {q!r} is skipped until it is repaired"
+    if key == keys.lease(q):
+        return f"{key} holds a {found}, not a sorted set: queue {q!r} is skipped until it is repaired"
+    if key == keys.wake(q):
+        return f"{key} holds a {found}, not a list: queue {q!r} is polled, not woken"
+    if key == keys.events(q):
+        return f"{key} holds a {found}, not a stream: no history events for queue {q!r}"
+    return (f"{key} holds a {found}, not a hash: the task id was dropped from active in queue {q!r} "
+            f"(the key is left as it is)")
 
 
 @dataclass(slots=True)
@@ -130,27 +184,40 @@ class WorkerOpsMixin(RDBBase):
 
     # ---- dequeue and wake-up ----
     def _dequeue_args(self, queues: list[str], max_count: int, lease_seconds: float,
-                      worker_id: str) -> tuple[list[Any], list[Any]]:
+                      worker_id: str, token: str = "", acked: str = "") -> tuple[list[Any], list[Any]]:
         k: list[str] = []
         for q in queues:
-            k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q)]
+            k += [keys.pending(q), keys.paused(q), keys.active(q), keys.lease(q), keys.wake(q), keys.events(q),
+                  keys.dequeue_receipt(q, worker_id)]
         expiry = int(self.clock.time() + lease_seconds)
-        return k, [expiry, max_count, self.events_maxlen, worker_id, *(keys.task_prefix(q) for q in queues)]
+        return k, [expiry, max_count, self.events_maxlen, worker_id, token, acked,
+                   *(keys.task_prefix(q) for q in queues)]
 
     @staticmethod
-    def _leased(queues: list[str], flat: list[Any]) -> list[tuple[str, str, bytes]]:
-        out = []
+    def _leased(queues: list[str], flat: list[Any]) -> "Leased":
+        out = Leased()
         for i in range(0, len(flat), 3):
-            tid = flat[i + 1]
-            out.append((queues[int(flat[i]) - 1], tid.decode() if isinstance(tid, bytes) else tid, flat[i + 2]))
+            n, tid = int(flat[i]), flat[i + 1]
+            tid = tid.decode() if isinstance(tid, bytes) else tid
+            if n < 0:      # a corrupt key the script stepped around
+                found = flat[i + 2]
+                q = queues[-n - 1]
+                out.corrupt.append((q, tid, _corrupt_text(q, tid, found.decode() if isinstance(found, bytes) else found)))
+                continue
+            out.append((queues[n - 1], tid, flat[i + 2]))
+        for q, key, _ in out.corrupt:
+            if key == keys.wake(q):
+                out.no_wake.append(q)
         return out
 
     def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
-                worker_id: str = "") -> list[tuple[str, str, bytes]]:
-        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)]."""
+                worker_id: str = "", token: str = "", acked: str = "") -> Leased:
+        """Lease up to `max_count` tasks, trying `queues` in order; [(queue, id, msg bytes)].
+        With a `token`, the leased ids are kept in the worker's receipts until its next call
+        (`acked` = the token of its last call whose reply arrived), for `reclaim_dequeue`."""
         if not queues or max_count <= 0:
-            return []
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+            return Leased()
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         return self._leased(queues, self.scripts.run("dequeue", k, a))
 
     def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
@@ -165,24 +232,51 @@ class WorkerOpsMixin(RDBBase):
         return key[key.index("{") + 1: key.rindex("}")]
 
     def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
-                         worker_id: str, timeout: float) -> tuple[list[bool], bool, list[tuple[str, str, bytes]]]:
+                         worker_id: str, timeout: float,
+                         skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
+                         acked: str = "") -> tuple[list[bool], bool, Leased]:
         """One round trip for an idle worker: write `items`, BLPOP the wake keys (and this worker's
         own key) up to `timeout`, then dequeue. Redis runs the pipelined dequeue right after BLPOP
         returns, so a task from our Client starts one round trip after it is enqueued, and a
-        timeout doubles as the ~1 s poll for tasks from other producers.
+        timeout doubles as the ~1 s poll for tasks from other producers. Queues in `skip_wake`
+        (their wake key has the wrong type) are not waited on; a wake key of the wrong type is
+        reported in the result's `corrupt` (BLPOP refuses it at once, which would spin).
         Returns (codes of items, woken by a token, leased tasks)."""
         calls: list[Any] = self._finish_calls(items, worker_id) if items else []
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         commands: list[Any] = [ScriptCall(name, ck, ca) for name, ck, ca, _ in calls]
-        commands.append(("BLPOP", *(keys.wake(q) for q in queues), keys.worker_wake(worker_id),
-                         max(timeout, 0.01)))
+        commands.append(("BLPOP", *(keys.wake(q) for q in queues if q not in skip_wake),
+                         keys.worker_wake(worker_id), max(min(timeout, self.max_block_seconds()), 0.01)))
         commands.append(ScriptCall("dequeue", k, a))
         results = self.scripts.execute(commands)
         codes = self._codes(len(items), calls, results[:len(calls)]) if items else []
         woke, leased = results[-2], results[-1]
         if isinstance(leased, Exception):
             raise leased
-        return codes, bool(woke) and not isinstance(woke, Exception), self._leased(queues, leased)
+        out = self._leased(queues, leased)
+        if is_wrongtype(woke):
+            wake = {keys.wake(q): q for q in queues if q not in skip_wake}
+            for key, found, _ in wrong_types(self.client, dict.fromkeys(wake, "list")):
+                out.corrupt.append((wake[key], key, _corrupt_text(wake[key], key, found)))
+                out.no_wake.append(wake[key])
+        return codes, bool(woke) and not isinstance(woke, Exception), out
+
+    def max_block_seconds(self) -> float:
+        """The longest a blocking wait may take: under half the client's command timeout, so an
+        idle wait is never mistaken for a stalled Redis."""
+        pool = getattr(self.client, "connection_pool", None)      # absent on a cluster client
+        timeout = getattr(pool, "connection_kwargs", {}).get("socket_timeout")
+        return float("inf") if not timeout else max(float(timeout) / 2, 0.01)
+
+    def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
+        """Give back what the dequeue call `token` leased if its reply was lost (and void the token
+        so a late arrival leases nothing); the number of tasks given back."""
+        k: list[str] = []
+        for q in queues:
+            k += [keys.dequeue_receipt(q, worker_id), keys.active(q), keys.lease(q), keys.pending(q), keys.wake(q),
+                  keys.events(q)]
+        return int(self.scripts.run("reclaim_dequeue", k, [token, self.now_ns(), self.events_maxlen, worker_id,
+                                                            *(keys.task_prefix(q) for q in queues)]))
 
     def interrupt_wait(self, worker_id: str) -> None:
         """Wake this worker's pending wait_and_dequeue at once (used by stop)."""
@@ -200,7 +294,7 @@ class WorkerOpsMixin(RDBBase):
         dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
         m = f.msg
         ttype = m.type if m is not None else ""
-        if f.kind == "complete":
+        if f.kind == _COMPLETE:
             assert m is not None
             done = replace(m, completed_at=now)
             k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
@@ -209,7 +303,7 @@ class WorkerOpsMixin(RDBBase):
                  m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
                  f.result or b"", "0" if f.result is None else "1"]
             return "mark_as_complete", k, a
-        if f.kind == "retry":
+        if f.kind == _RETRY:
             assert m is not None
             new = replace(m, error_msg=f.error, last_failed_at=now,
                           retried=m.retried + 1 if f.is_failure else m.retried)
@@ -220,7 +314,7 @@ class WorkerOpsMixin(RDBBase):
                  "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
                  MINUTES_TTL_SECONDS, worker_id, dur]
             return "retry", k, a
-        if f.kind == "archive":
+        if f.kind == _ARCHIVE:
             data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
             k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
                  keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
@@ -228,7 +322,7 @@ class WorkerOpsMixin(RDBBase):
             a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
                  MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
             return "archive", k, a
-        if f.kind == "requeue":
+        if f.kind == _REQUEUE:
             k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
             return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
         raise ValueError(f"unknown finish kind {f.kind!r}")
@@ -240,7 +334,7 @@ class WorkerOpsMixin(RDBBase):
         calls: list[tuple[str, list[Any], list[Any], list[int]]] = []
         done_by_queue: dict[str, list[int]] = {}
         for i, f in enumerate(items):
-            if f.kind == "done":
+            if f.kind == _DONE:
                 done_by_queue.setdefault(f.queue, []).append(i)
             else:
                 name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
@@ -284,12 +378,12 @@ class WorkerOpsMixin(RDBBase):
         return self._codes(len(items), calls, self._run_calls(calls))
 
     def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
-                           worker_id: str = "") -> tuple[list[bool], list[tuple[str, str, bytes]]]:
+                           worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
         """Acknowledge `items` and lease more tasks in the same round trip: (codes, leased)."""
         if not items:
-            return [], self.dequeue(queues, max_count, lease_seconds, worker_id)
+            return [], self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
         calls: list[Any] = self._finish_calls(items, worker_id)
-        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id)
+        k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         results = self._run_calls([*calls, ("dequeue", k, a, None)])
         leased = results[-1]
         codes = self._codes(len(items), calls, results[:-1])
@@ -307,42 +401,75 @@ class WorkerOpsMixin(RDBBase):
 
     # asynq's verbs, one per script, for tests and callers that think in transitions
     def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("done", msg, msg.id, msg.queue)], worker_id)[0]
+        return self.finish_many([Finish(_DONE, msg, msg.id, msg.queue)], worker_id)[0]
 
     def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("complete", msg, msg.id, msg.queue, result=result)], worker_id)[0]
+        return self.finish_many([Finish(_COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
 
     def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("requeue", msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
+        return self.finish_many([Finish(_REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
 
     def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
               worker_id: str = "", event: str = "failed") -> bool:
-        return self.finish_many([Finish("retry", msg, msg.id, msg.queue, event=event, error=error,
+        return self.finish_many([Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=error,
                                         retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
 
     def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
-        return self.finish_many([Finish("archive", msg, msg.id, msg.queue, event="archived", error=error)],
+        return self.finish_many([Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
                                 worker_id)[0]
 
     # ---- scheduled/retry forwarding, leases, janitor, results ----
     def forward(self, queue: str) -> int:
         """Move every due scheduled and retry task to pending (or back into its group)."""
+        return self.forward_report(queue)[0]
+
+    def forward_report(self, queue: str) -> tuple[int, list[tuple[str, str]]]:
+        """`forward`, plus the keys of the wrong type it stepped around: [(key, what was done)].
+        A pending list of the wrong type raises CorruptStateError (nothing moved)."""
         total = 0
+        bad: dict[str, str] = {}
         for src in (keys.scheduled(queue), keys.retry(queue)):
+            k = [src, keys.pending(queue), keys.groups(queue), keys.wake(queue)]
             while True:
-                n = int(self.scripts.run(
-                    "forward", [src, keys.pending(queue), keys.groups(queue), keys.wake(queue)],
-                    [self.now_s(), keys.task_prefix(queue), self.now_ns(), keys.group_prefix(queue)]))
+                try:
+                    out = self.scripts.run("forward", k, [self.now_s(), keys.task_prefix(queue), self.now_ns(),
+                                                          keys.group_prefix(queue)])
+                except redis.ResponseError as exc:
+                    raise corrupt_error(self.client, exc, {src: "zset", keys.pending(queue): "list",
+                                                           keys.groups(queue): "set"}) from None
+                n = int(out[0])
+                for key in out[1:]:
+                    key = key.decode() if isinstance(key, bytes) else key
+                    bad[key] = (f"{key} is not a hash: its id was dropped from {src}"
+                                if key.startswith(keys.task_prefix(queue)) else
+                                f"{key} is not a sorted set: its tasks stay in {src}")
                 total += n
                 if n == 0:
                     break
-        return total
+        return total, list(bad.items())
 
     def list_lease_expired(self, queue: str, cutoff: datetime) -> list[tuple[str, bytes]]:
-        """(id, msg bytes) of active tasks whose lease expired before `cutoff`."""
-        flat = self.scripts.run("list_lease_expired", [keys.lease(queue), keys.active(queue)],
-                                [int(cutoff.timestamp()), keys.task_prefix(queue)])
-        return [(flat[i].decode(), flat[i + 1]) for i in range(0, len(flat), 2)]
+        """(id, msg bytes) of active tasks whose lease expired before `cutoff`; ids whose task key
+        is not a hash are dropped from lease/active (see `list_lease_expired_report`)."""
+        return self.list_lease_expired_report(queue, cutoff)[0]
+
+    def list_lease_expired_report(self, queue: str,
+                                  cutoff: datetime) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+        """`list_lease_expired`, plus [(task key, what was done)] for task keys of the wrong type."""
+        try:
+            flat = self.scripts.run("list_lease_expired", [keys.lease(queue), keys.active(queue)],
+                                    [int(cutoff.timestamp()), keys.task_prefix(queue)])
+        except redis.ResponseError as exc:
+            raise corrupt_error(self.client, exc, {keys.lease(queue): "zset", keys.active(queue): "list"}) from None
+        out, bad = [], []
+        for i in range(0, len(flat), 2):
+            tid = flat[i].decode()
+            if isinstance(flat[i + 1], int):
+                key = keys.task(queue, tid)
+                bad.append((key, f"{key} is not a hash: its id was dropped from lease and active"))
+            else:
+                out.append((tid, flat[i + 1]))
+        return out, bad
 
     def extend_lease(self, queue: str, task_ids: list[str], lease_seconds: float) -> datetime:
         """`ZADD lease XX` for running tasks; returns the new expiry."""

@@ -5,12 +5,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable, Iterable
 
+from ..errors import CorruptStateError
 from ..rdb.worker_ops import REDIS_ERRORS
 
-__all__ = ["PeriodicLoop"]
+__all__ = ["PeriodicLoop", "CorruptReporter"]
 
 log = logging.getLogger(__name__)
+
+
+class CorruptReporter:
+    """Logs each corrupt key once per worker, whichever part (fetcher, forwarder, ...) meets it
+    first: the key is stepped around on every run, the log must not fill up."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def report(self, key: str, text: str, who: str) -> None:
+        with self._lock:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        log.error("%s: %s", who, text)
 
 
 class PeriodicLoop:
@@ -24,6 +42,8 @@ class PeriodicLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error_log = 0.0
+        self._reported: set[str] = set()
+        self.reporter = CorruptReporter()      # the Worker shares one between its parts
 
     def run_once(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -53,6 +73,27 @@ class PeriodicLoop:
                 log.exception("%s: unexpected error; continuing", self.name)
             if self._stop.wait(self.interval):
                 return
+
+    def report_once(self, key: str, text: str) -> None:
+        """Log a corrupt key once per loop (it is stepped around on every run)."""
+        self.reporter.report(key, text, self.name)
+
+    def each_queue(self, queues: Iterable[str], fn: Callable[[str], int]) -> int:
+        """fn(q) for every queue; one queue's corrupt state or failure never stops the others.
+        Outages propagate (the loop backs off as a whole)."""
+        total = 0
+        for q in queues:
+            try:
+                total += fn(q) or 0
+            except REDIS_ERRORS:
+                raise
+            except CorruptStateError as exc:
+                self.report_once(exc.key, f"queue {q!r} skipped: {exc}")
+            except Exception as exc:
+                if q not in self._reported:
+                    self._reported.add(q)
+                    log.exception("%s: queue %r failed (%s); the other queues go on", self.name, q, exc)
+        return total
 
     def _log_outage(self, exc: BaseException) -> None:
         now = time.monotonic()

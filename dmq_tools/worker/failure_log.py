@@ -15,6 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
+
+from .running import log_line
 
 __all__ = ["FailureLog", "LOG_MODES"]
 
@@ -38,17 +41,18 @@ class FailureLog:
                expected: bool) -> None:
         """One failed task. `expected`: SkipRetry, timeouts, missing handler (no traceback needed)."""
         trace = getattr(exc, "child_traceback", None)
+        line = log_line(err)   # capped: a 20 MB message is never logged whole, nor twice
         if self.mode == "full":
             if expected:
-                self.logger.warning("task %s (%s) failed: %s", task_id, task_type, err)
+                self.logger.warning("task %s (%s) failed: %s", task_id, task_type, line)
             elif trace:
                 self.logger.error("task %s (%s) failed in a child process:\n%s", task_id, task_type, trace)
             else:
-                self.logger.error("task %s (%s) failed: %s", task_id, task_type, err, exc_info=exc)
+                self.logger.error("task %s (%s) failed: %s%s", task_id, task_type, line, _frames(exc))
             return
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("task %s (%s) failed: %s%s", task_id, task_type, err,
-                              "\n" + trace if trace else "", exc_info=None if trace or expected else exc)
+            self.logger.debug("task %s (%s) failed: %s%s", task_id, task_type, line,
+                              "\n" + trace if trace else ("" if expected else _frames(exc)))
         if self.mode == "quiet":
             return
         summary, show = self._admit()
@@ -77,6 +81,14 @@ class FailureLog:
                 return summary, True
             self._hidden += 1
             return summary, False
+
+
+def _frames(exc: BaseException | None) -> str:
+    """The traceback's frames without the exception's message (already on the line)."""
+    if exc is None or exc.__traceback__ is None:
+        return ""
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"\nTraceback (most recent call last):\n{frames}\n{type(exc).__name__}"
 
 
 def _one_line(text: str, limit: int = 160) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import CancelSubscription, Finish, ServerState
+from ..rdb.worker_ops import CancelSubscription, Finish, OutcomeKind, ServerState
 from ..task import Task
 from ._loop import PeriodicLoop
-from .config import LeaseExpiredError, WorkerConfig, default_retry_delay
+from .config import LeaseExpiredError, WorkerConfig
+from .outcomes import retry_plan
 from .processor import Processor
 
 __all__ = ["Heartbeat", "Forwarder", "Recoverer", "Janitor", "Syncer", "CancelSubscriber", "Aggregator"]
@@ -33,6 +34,7 @@ class Heartbeat(PeriodicLoop):
         self.rdb, self.processor, self.state, self.cfg = rdb, processor, state, config
 
     def run_once(self) -> None:
+        self.processor.reclaim_lost()
         self.extend_leases()
         st = self.state
         st.workers = self.processor.worker_states()
@@ -65,7 +67,13 @@ class Forwarder(PeriodicLoop):
         self.rdb, self.queues = rdb, list(config.queues)
 
     def run_once(self) -> int:
-        return sum(self.rdb.forward(q) for q in self.queues)
+        return self.each_queue(self.queues, self._forward)
+
+    def _forward(self, q: str) -> int:
+        n, bad = self.rdb.forward_report(q)
+        for key, text in bad:
+            self.report_once(key, f"corrupt state: {text}")
+        return n
 
 
 class Recoverer(PeriodicLoop):
@@ -80,16 +88,20 @@ class Recoverer(PeriodicLoop):
 
     def run_once(self) -> int:
         cutoff = datetime.now(_UTC) - self.cfg.lease_duration
-        done = 0
-        for q in self.cfg.queues:
-            items: list[Finish] = []
-            for tid, raw in self.rdb.list_lease_expired(q, cutoff):
-                items.append(self._outcome(q, tid, raw))
-            for i in range(0, len(items), 100):
-                done += sum(self.rdb.finish_many(items[i:i + 100], self.worker_id))
-            self.rdb.reclaim_stale_aggregation_sets(q)
+        done = self.each_queue(self.cfg.queues, lambda q: self._recover(q, cutoff))
         if done:
             log.info("recoverer: %d task(s) with an expired lease moved to retry/archive", done)
+        return done
+
+    def _recover(self, q: str, cutoff: datetime) -> int:
+        expired, bad = self.rdb.list_lease_expired_report(q, cutoff)
+        for key, text in bad:
+            self.report_once(key, f"corrupt state: {text}")
+        items = [self._outcome(q, tid, raw) for tid, raw in expired]
+        done = 0
+        for i in range(0, len(items), 100):
+            done += sum(self.rdb.finish_many(items[i:i + 100], self.worker_id))
+        self.rdb.reclaim_stale_aggregation_sets(q)
         return done
 
     def _outcome(self, q: str, tid: str, raw: bytes) -> Finish:
@@ -97,22 +109,14 @@ class Recoverer(PeriodicLoop):
         try:
             msg = decode_task_message(raw)
         except CodecError as exc:
-            return Finish("archive", None, tid, q, event="archived", raw=raw,
+            return Finish(OutcomeKind.ARCHIVE, None, tid, q, event="archived", raw=raw,
                           error=f"dmq: cannot decode task message: {exc}")
         if msg.retried >= msg.retry:
-            return Finish("archive", msg, tid, q, event="archived", error=str(err))
+            return Finish(OutcomeKind.ARCHIVE, msg, tid, q, event="archived", error=str(err))
         task = Task(msg.type, msg.payload, msg.headers)
         task.id, task.queue, task.retry_count, task.max_retry = tid, q, msg.retried, msg.retry
-        try:
-            delay = self.cfg.retry_delay_func(msg.retried, err, task)
-        except Exception:
-            delay = default_retry_delay(msg.retried)
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        try:
-            failure = bool(self.cfg.is_failure(err))
-        except Exception:
-            failure = True
-        return Finish("retry", msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
+        seconds, failure = retry_plan(self.cfg, msg.retried, err, task)
+        return Finish(OutcomeKind.RETRY, msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
                       is_failure=failure)
 
 
@@ -126,7 +130,8 @@ class Janitor(PeriodicLoop):
         self.rdb, self.cfg = rdb, config
 
     def run_once(self) -> int:
-        return sum(self.rdb.delete_expired_completed(q, self.cfg.janitor_batch_size) for q in self.cfg.queues)
+        return self.each_queue(self.cfg.queues,
+                               lambda q: self.rdb.delete_expired_completed(q, self.cfg.janitor_batch_size))
 
 
 class Syncer(PeriodicLoop):
@@ -189,16 +194,18 @@ class Aggregator(PeriodicLoop):
         agg = self.cfg.group_aggregator
         if agg is None:
             return 0
+        return self.each_queue(self.cfg.queues, lambda q: self._aggregate_queue(q, agg))
+
+    def _aggregate_queue(self, q: str, agg: Callable[[str, list[Any]], Any]) -> int:
         grace = int(self.cfg.group_grace_period.total_seconds())
         max_delay = int(self.cfg.group_max_delay.total_seconds())
         made = 0
-        for q in self.cfg.queues:
-            for group in self.rdb.list_groups(q):
-                while True:
-                    set_key = self.rdb.aggregation_check(q, group, grace, max_delay, self.cfg.group_max_size)
-                    if set_key is None:
-                        break
-                    made += self._aggregate(q, group, set_key, agg)
+        for group in self.rdb.list_groups(q):
+            while True:
+                set_key = self.rdb.aggregation_check(q, group, grace, max_delay, self.cfg.group_max_size)
+                if set_key is None:
+                    break
+                made += self._aggregate(q, group, set_key, agg)
         return made
 
     def _aggregate(self, q: str, group: str, set_key: str, agg: Callable[[str, list[Any]], Any]) -> int:

@@ -16,7 +16,6 @@ never looks at `task.cancelled`.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import heapq
 import inspect
@@ -32,16 +31,21 @@ from typing import Any, Callable
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import REDIS_ERRORS, Finish
+from ..rdb.worker_ops import REDIS_ERRORS, Finish, OutcomeKind
 from ..task import Task
+from ._loop import CorruptReporter
+from .async_runner import AsyncRunner
 from .config import WorkerConfig
 from .failure_log import FailureLog
+from .outcome_writer import OutcomeWriter
 from .outcomes import OutcomesMixin
 from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
 
 __all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
 
 log = logging.getLogger(__name__)
+_ARCHIVE = OutcomeKind.ARCHIVE
+_REQUEUE = OutcomeKind.REQUEUE
 #: An outcome waits at most this long for a round trip it can share (then the watcher writes it).
 _ACK_MAX_DELAY = 0.05
 #: A thread about to run its next task first writes outcomes older than this.
@@ -64,6 +68,7 @@ class Processor(OutcomesMixin):
         self._weighted = [q for q, p in qs.items() for _ in range(p // g)]
         self._strict_order = sorted(qs, key=lambda q: -qs[q])
         self._capacity = config.concurrency + config.prefetch_count
+        self._default_timeout = config.default_timeout.total_seconds()
         self._cv = threading.Condition()           # guards _ready, _load, _fetching, _exit
         self._ready: "collections.deque[Running]" = collections.deque()
         self._load = 0                             # leased here and not finished
@@ -73,24 +78,24 @@ class Processor(OutcomesMixin):
         self._dequeue_lock = threading.Lock()
         self._inflight: dict[str, Running] = {}
         self._inflight_lock = threading.Lock()
-        self._ack_lock = threading.Lock()
-        self._acks: list[Finish] = []
-        self._acks_since = 0.0
-        self._flushing = False
         self._stop_fetch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heap: list[tuple[float, int, Running]] = []
         self._unwatched: "collections.deque[Running]" = collections.deque()   # deadlines >= 1 s away
         self._heap_cv = threading.Condition()
         self._seq = itertools.count()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_lock = threading.Lock()
+        self._async = AsyncRunner()                # async def handlers: a loop per handler thread
         self._closing = False
         self._no_respawn = False
-        self.sync_backlog: list[tuple[Finish, float]] = []     # for the syncer
-        self._backlog_lock = threading.Lock()
-        self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
+        self.outcomes = OutcomeWriter(rdb, worker_id, config.ack_batch_size, self._lease_s,
+                                      self._inflight.get, self._forget)
         self._pool_seq = itertools.count()
+        self.reporter = CorruptReporter()          # keys of the wrong type, logged once
+        self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
+        self._acked = ""                           # token of the last call whose reply arrived
+        # calls whose reply was lost, to give back (the oldest beyond 256 are left to the recoverer)
+        self._unsure: "collections.deque[tuple[str, list[str]]]" = collections.deque(maxlen=256)
+        self._skip_wake: set[str] = set()          # queues whose wake key is not a list
 
     # ---- lifecycle ----
     def start(self) -> None:
@@ -126,14 +131,19 @@ class Processor(OutcomesMixin):
         requeue the rest, write every pending outcome."""
         self.stop_fetching()
         with self._dequeue_lock:   # a dequeue in flight finishes (and dispatches) first
-            pass
+            if self._unsure:
+                try:
+                    self._reclaim()
+                except REDIS_ERRORS:
+                    log.warning("could not give back tasks of %d lost dequeue(s); the recoverer will",
+                                len(self._unsure))
         with self._cv:
             waiting, self._ready = list(self._ready), collections.deque()
         for run in waiting:
             if run.claim():
-                self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+                self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
                 self._release_slot()
-        self._flush_acks()
+        self.outcomes.flush()
         end = time.monotonic() + timeout
         while self.running() and time.monotonic() < end:
             time.sleep(0.01)
@@ -148,9 +158,7 @@ class Processor(OutcomesMixin):
             self._heap_cv.notify_all()
         for t in self._threads:
             t.join(5.0)
-        self._flush_acks(wait=True)
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        self.outcomes.flush(wait=True)
 
     # ---- queue order (asynq §7.2) ----
     def queue_order(self) -> list[str]:
@@ -164,18 +172,26 @@ class Processor(OutcomesMixin):
 
     # ---- the handler threads ----
     def _pool_loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._async.close_thread_loop()
+
+    def _serve(self) -> None:
         while True:
             run = self._next_run()
             if run is None:
                 return
             if run.claimed:
                 continue
+            run.begin(self._default_timeout)
+            self._watch(run)
             run.executing = True
             outcome = self._execute(run)
             run.executing = False
             if run.claim():
                 self._release_slot()
-                self._add_ack(outcome)     # written with the next fetch, or by _next_run/the watcher
+                self.outcomes.add(outcome)   # written with the next fetch, or by _next_run/the watcher
             elif run.replaced:
                 return   # the watcher freed our slot and started a replacement thread
 
@@ -195,17 +211,17 @@ class Processor(OutcomesMixin):
                         run = None
                         n = min(self.cfg.batch_size, self._capacity - self._load)
                         break
-                    if self._acks:
+                    if self.outcomes.pending:
                         run = None
                         n = -1
                         break
                     self._cv.wait()
             if run is not None:
-                if self._acks and time.monotonic() - self._acks_since > _ACK_SHARE_WINDOW:
-                    self._flush_acks()
+                if self.outcomes.older_than(_ACK_SHARE_WINDOW):
+                    self.outcomes.flush()
                 return run
             if n == -1:           # someone else fetches: write our outcomes, then wait for work
-                self._flush_acks()
+                self.outcomes.flush()
                 with self._cv:
                     if not (self._ready or self._exit or (not self._fetching and not self._stop_fetch.is_set())):
                         self._cv.wait(0.05)
@@ -231,26 +247,35 @@ class Processor(OutcomesMixin):
         with self._dequeue_lock:
             if self._stop_fetch.is_set():
                 return True
-            acks = self._take_acks()
+            if self._unsure:
+                self._reclaim()
+            acks = self.outcomes.take()
+            token = str(next(self._tokens))
+            queues = self.queue_order()
             try:
                 if self._idle and not acks:   # BLPOP the wake keys, dequeue right after: one round trip
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
-                        [], self.queue_order(), n,
-                        self._lease_s, self.worker_id, interval / 2 + random.random() * interval)
+                        [], queues, n, self._lease_s, self.worker_id, interval / 2 + random.random() * interval,
+                        self._skip_wake, token, self._acked)
                 else:
-                    codes, got = self.rdb.finish_and_dequeue(acks or [], self.queue_order(), n, self._lease_s,
-                                                             self.worker_id)
-            except BaseException:
+                    codes, got = self.rdb.finish_and_dequeue(acks or [], queues, n, self._lease_s,
+                                                             self.worker_id, token, self._acked)
+            except BaseException as exc:
                 if acks:
-                    self._backlog(acks)
+                    self.outcomes.to_backlog(acks)
+                if isinstance(exc, REDIS_ERRORS):   # the call may have run without its reply
+                    self._unsure.append((token, queues))
                 raise
             finally:
                 if acks is not None:
-                    with self._ack_lock:
-                        self._flushing = False
+                    self.outcomes.release()
+            self._acked = token
             if acks:
-                self._written(acks, codes)
+                self.outcomes.written(acks, codes)
+            if got.corrupt:
+                self._skip_wake.update(got.no_wake)
+                self._report_corrupt(got.corrupt)
             if got and self._stop_fetch.is_set():     # leased while stopping: give them back now
                 self._give_back(got)
                 return True
@@ -259,32 +284,45 @@ class Processor(OutcomesMixin):
             self._idle = not got
         return bool(got)
 
+    def _reclaim(self) -> None:
+        """Give back what dequeue calls whose reply was lost leased (Redis stalled past the command
+        timeout): at once, not after the recoverer's 1-2 minutes and a retry."""
+        while self._unsure:
+            token, queues = self._unsure[0]
+            n = self.rdb.reclaim_dequeue(queues, token, self.worker_id)   # an outage propagates
+            self._unsure.popleft()
+            if n:
+                log.warning("gave back %d task(s) leased by a dequeue whose reply was lost", n)
+
+    def reclaim_lost(self) -> None:
+        """The heartbeat's call: give back lost dequeues even while no handler thread fetches."""
+        if self._unsure and self._dequeue_lock.acquire(blocking=False):
+            try:
+                self._reclaim()
+            finally:
+                self._dequeue_lock.release()
+
+    def _report_corrupt(self, found: list[tuple[str, str, str]]) -> None:
+        """Log each key of the wrong type once; the dequeue stepped around it, others run on."""
+        for _queue, key, text in found:
+            self.reporter.report(key, f"corrupt state: {text}", "fetch")
+
     def _give_back(self, got: list[tuple[str, str, bytes]]) -> None:
         items = []
         for queue, tid, raw in got:
             try:
-                items.append(Finish("requeue", decode_task_message(raw), tid, queue, event="requeued"))
+                items.append(Finish(_REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
             except CodecError:
-                items.append(Finish("archive", None, tid, queue, event="archived", raw=raw,
+                items.append(Finish(_ARCHIVE, None, tid, queue, event="archived", raw=raw,
                                     error="dmq: cannot decode task message"))
         try:
             self.rdb.finish_many(items, self.worker_id)
         except REDIS_ERRORS:
             log.warning("could not give back %d task(s) at stop; the recoverer will", len(items))
 
-    def _take_acks(self) -> list[Finish] | None:
-        """Pending outcomes to send with a fetch (None if none, or another thread is writing)."""
-        with self._ack_lock:
-            if self._flushing or not self._acks:
-                return None
-            self._flushing = True
-            batch, self._acks = self._acks, []
-        return self._writable(batch)
-
     def _dispatch(self, got: list[tuple[str, str, bytes]]) -> None:
-        now = time.time()
-        lease = now + self._lease_s
-        default_timeout = self.cfg.default_timeout.total_seconds()
+        """Queue leased tasks for the handler threads; deadlines start when a handler begins."""
+        lease = time.time() + self._lease_s
         runs = []
         bad = False
         for queue, tid, raw in got:
@@ -293,22 +331,19 @@ class Processor(OutcomesMixin):
             except CodecError as exc:
                 err = f"dmq: cannot decode task message: {exc}"
                 log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
-                self._add_ack(Finish("archive", None, tid, queue, event="archived", error=err, raw=raw))
+                self.outcomes.add(Finish(_ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
                 bad = True
                 continue
-            deadline = compute_deadline(msg, now, default_timeout)
-            task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, deadline,
+            task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, math.inf,
                                 ResultWriter(self.rdb, msg.queue, tid))
-            runs.append(Running(msg, task, deadline, lease))
+            runs.append(Running(msg, task, math.inf, lease))
         if bad:
-            self._flush_acks()
+            self.outcomes.flush()
         if not runs:
             return
         with self._inflight_lock:
             for run in runs:
                 self._inflight[run.msg.id] = run
-        for run in runs:
-            self._watch(run)
         with self._cv:
             self._load += len(runs)
             self._ready.extend(runs)
@@ -319,36 +354,6 @@ class Processor(OutcomesMixin):
         with self._cv:
             self._load -= 1
 
-    # ---- writing outcomes ----
-    def _add_ack(self, outcome: Finish) -> None:
-        with self._ack_lock:
-            if not self._acks:
-                self._acks_since = time.monotonic()
-            self._acks.append(outcome)
-
-    def _flush_acks(self, wait: bool = False) -> None:
-        """Write every pending outcome unless another thread is already doing it."""
-        while True:
-            with self._ack_lock:
-                if self._flushing:
-                    if not wait:
-                        return
-                    batch = None
-                elif not self._acks:
-                    return
-                else:
-                    self._flushing = True
-                    batch, self._acks = self._acks[:self.cfg.ack_batch_size], self._acks[self.cfg.ack_batch_size:]
-            if batch is None:
-                time.sleep(0.005)
-                continue
-            try:
-                self.write(batch)
-            finally:
-                with self._ack_lock:
-                    self._flushing = False
-
-    # ---- running handlers ----
     def _execute(self, run: Running) -> Finish:
         task = run.task
         if run.deadline <= time.time():
@@ -366,25 +371,7 @@ class Processor(OutcomesMixin):
         return self.success(run, result)
 
     def _await(self, run: Running, awaitable: Any) -> Any:
-        loop = self._event_loop()
-
-        async def runner() -> Any:
-            return await awaitable
-
-        fut = asyncio.run_coroutine_threadsafe(runner(), loop)
-        run.future = fut
-        if run.claimed:
-            fut.cancel()
-        return fut.result()
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                t = threading.Thread(target=loop.run_forever, name="dmq-asyncio", daemon=True)
-                t.start()
-                self._loop = loop
-            return self._loop
+        return self._async.run(run, awaitable)
 
     # ---- claims from outside the handler thread ----
     def _expire(self, run: Running, reason: str) -> None:
@@ -403,13 +390,15 @@ class Processor(OutcomesMixin):
             log.warning("task %s: lease expired; leaving it to the recoverer", run.msg.id)
             self._forget(run.msg.id)
         elif reason == "shutdown":
-            self._add_ack(Finish("requeue", run.msg, run.msg.id, run.queue, event="requeued"))
+            self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
         else:
-            self._add_ack(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
+            if reason == "deadline" and run.future is not None:
+                self._async.blocked(run)      # log a handler that blocked its event loop
+            self.outcomes.add(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
         if run.replaced and not self._no_respawn:
             self._spawn_pool_thread()
         self._release_slot()
-        self._flush_acks()
+        self.outcomes.flush()
 
     def cancel(self, task_id: str) -> bool:
         """asynq:cancel: fail the task with `context canceled` if it runs here."""
@@ -464,15 +453,15 @@ class Processor(OutcomesMixin):
                 while heap and heap[0][2].claimed:
                     heapq.heappop(heap)
                 wait = heap[0][0] - time.time() if heap else 1.0
-                if self._acks and time.monotonic() - self._acks_since > _ACK_MAX_DELAY:
+                if self.outcomes.older_than(_ACK_MAX_DELAY):
                     self._heap_cv.release()
                     try:
-                        self._flush_acks()
+                        self.outcomes.flush()
                     finally:
                         self._heap_cv.acquire()
                     continue
                 if wait > 0:
-                    self._heap_cv.wait(min(wait, _ACK_MAX_DELAY if self._acks else 1.0))
+                    self._heap_cv.wait(min(wait, _ACK_MAX_DELAY if self.outcomes.pending else 1.0))
                     continue
                 _, _, run = heapq.heappop(heap)
                 self._heap_cv.release()
@@ -481,4 +470,22 @@ class Processor(OutcomesMixin):
                 finally:
                     self._heap_cv.acquire()
 
-    # ---- writing outcomes ----
+    # ---- what the syncer, the worker and tests read ----
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.outcomes.counts
+
+    @property
+    def sync_backlog(self) -> list[tuple[Finish, float]]:
+        return self.outcomes.backlog
+
+    @sync_backlog.setter
+    def sync_backlog(self, items: list[tuple[Finish, float]]) -> None:
+        self.outcomes.backlog = items
+
+    def sync_once(self) -> int:
+        return self.outcomes.sync_once()
+
+    def _forget(self, task_id: str) -> None:
+        with self._inflight_lock:
+            self._inflight.pop(task_id, None)

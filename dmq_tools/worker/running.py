@@ -12,7 +12,7 @@ from ..rdb.records import TaskMessage
 from ..task import Task
 
 __all__ = ["Running", "DeadlineExceeded", "Canceled", "HandlerError", "error_text", "compute_deadline",
-           "ResultWriter"]
+           "ResultWriter", "ERROR_STORE_CAP", "ERROR_LOG_CAP", "log_line"]
 
 log = logging.getLogger(__name__)
 
@@ -31,30 +31,60 @@ class HandlerError(Exception):
     """An error raised in a child process, carried back as its text."""
 
 
+#: Most bytes of an error message stored in Redis (the task's last_err and the history event).
+ERROR_STORE_CAP = 64 * 1024
+#: Most characters of an error message in one log line.
+ERROR_LOG_CAP = 1000
+
+
+def _cap(text: str, limit: int) -> str:
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    marker = f" ... [dmq: error message cut, {len(data)} bytes in all]"
+    return data[:limit - len(marker)].decode("utf-8", "ignore") + marker
+
+
 def error_text(exc: BaseException) -> str:
-    """What asynq would store as err.Error(): the message, or the class name if it is empty."""
-    text = str(exc)
-    return text if text else type(exc).__name__
+    """What asynq would store as err.Error(): the message, or the class name if it is empty;
+    at most ERROR_STORE_CAP bytes (a 20 MB message would be stored twice and fill Redis)."""
+    try:
+        text = str(exc)
+    except Exception as failed:   # a handler's exception whose __str__ raises
+        text = f"{type(exc).__name__} (its message could not be read: {type(failed).__name__})"
+    return _cap(text, ERROR_STORE_CAP) if text else type(exc).__name__
+
+
+def log_line(text: str) -> str:
+    """An error message as one capped log line."""
+    if len(text) > ERROR_LOG_CAP:
+        text = text[:ERROR_LOG_CAP] + f" ... [{len(text)} characters in all]"
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Running:
-    """One leased task from dispatch until its outcome is written."""
+    """One leased task from dispatch until its outcome is written.
+
+    A task leased ahead (prefetch) waits with `began` False: its deadline is computed and its
+    start time taken when a handler thread begins it (`begin`), as asynq counts the timeout
+    from the start of processing; until then it is not reported as a running worker."""
 
     __slots__ = ("msg", "task", "queue", "started", "started_mono", "deadline", "lease_expiry",
-                 "_lock", "claimed", "replaced", "executing", "future", "child", "seq")
+                 "_lock", "claimed", "replaced", "executing", "began", "future", "child", "seq")
 
     def __init__(self, msg: TaskMessage, task: Task, deadline: float, lease_expiry: float) -> None:
         self.msg = msg
         self.task = task
         self.queue = msg.queue
-        self.started = time.time()
-        self.started_mono = time.perf_counter()
+        self.started = 0.0          # set by begin(): a task leased ahead has not started
+        self.started_mono = 0.0
         self.deadline = deadline
         self.lease_expiry = lease_expiry
         self._lock = threading.Lock()
         self.claimed = False
         self.replaced = False
         self.executing = False
+        self.began = False
         self.future: Any = None
         self.child: Any = None
 
@@ -66,8 +96,17 @@ class Running:
             self.replaced = replace and self.executing
             return True
 
+    def begin(self, default_timeout: float) -> None:
+        """The handler starts now: asynq's deadline from now, the start time reported."""
+        now = time.time()
+        self.started = now
+        self.started_mono = time.perf_counter()
+        self.deadline = compute_deadline(self.msg, now, default_timeout)
+        self.task._deadline = self.deadline
+        self.began = True
+
     def duration_ms(self) -> float:
-        return (time.perf_counter() - self.started_mono) * 1000.0
+        return (time.perf_counter() - self.started_mono) * 1000.0 if self.began else 0.0
 
 
 def compute_deadline(msg: TaskMessage, now: float, default_timeout: float) -> float:

@@ -182,11 +182,14 @@ class Worker:
             Syncer(p, cfg),
             CancelSubscriber(self.rdb, p, cfg),
         ]
+        for loop in self._loops:
+            loop.reporter = p.reporter
         if cfg.group_aggregator is not None:
             from ..client import Client
 
             client = Client(rdb=self.rdb)
             self._loops.append(Aggregator(self.rdb, cfg, lambda t, q: client.enqueue(t, queue=q)))
+            self._loops[-1].reporter = p.reporter
         try:
             self.rdb.scripts.ensure_loaded()
             self.rdb.register_queues(*cfg.queues)

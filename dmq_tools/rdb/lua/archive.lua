@@ -22,6 +22,20 @@
 -- ARGV[14] -> duration ms ("" = none)
 -- Returns 1; error NOT FOUND if the task is not active. Always counted as a failure (asynq); the
 -- unique lock is kept (asynq). Needs Redis >= 6.2 (ZRANGE ... BYSCORE), as asynq.
+-- Corrupt state (dmq): a destination key of the wrong type fails the call with a WRONGTYPE error
+-- naming the key before anything moves, so the task stays active (never half-moved).
+local t = redis.call("TYPE", KEYS[4])["ok"]
+if t ~= "zset" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[4] .. " holds a " .. t .. ", not a zset")
+end
+t = redis.call("TYPE", KEYS[3])["ok"]
+if t ~= "zset" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[3] .. " holds a " .. t .. ", not a zset")
+end
+t = redis.call("TYPE", KEYS[1])["ok"]
+if t ~= "hash" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[1] .. " holds a " .. t .. ", not a hash")
+end
 if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
     return redis.error_reply("NOT FOUND")
 end

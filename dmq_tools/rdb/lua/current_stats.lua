@@ -38,13 +38,14 @@ local groups = redis.call("SMEMBERS", KEYS[12])
 out[12] = #groups
 local aggregating = 0
 for _, g in ipairs(groups) do
-    aggregating = aggregating + redis.call("ZCARD", ARGV[2] .. g)
+    local n = redis.pcall("ZCARD", ARGV[2] .. g)      -- a group key of the wrong type counts 0
+    if type(n) == "number" then aggregating = aggregating + n end
 end
 out[13] = aggregating
 out[14] = "0"
 local oldest = redis.call("LRANGE", KEYS[1], -1, -1)
 if #oldest > 0 then
-    local since = redis.call("HGET", ARGV[1] .. oldest[1], "pending_since")
-    if since then out[14] = since end
+    local since = redis.pcall("HGET", ARGV[1] .. oldest[1], "pending_since")
+    if type(since) == "string" then out[14] = since end
 end
 return out

@@ -16,6 +16,11 @@
 --              ("succeeded", or "revoked" for RevokeTask, which asynq also finishes with done)
 -- Returns one code per task: 1 done, 0 NOT FOUND (not active, no lease or no hash; as asynq, the
 -- steps before the failing one stay applied and nothing is counted).
+-- Corrupt state (dmq): a lease key of the wrong type fails the call before anything moves.
+local lt = redis.call("TYPE", KEYS[2])["ok"]
+if lt ~= "zset" and lt ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[2] .. " holds a " .. lt .. ", not a zset")
+end
 local out = {}
 local n = 0
 local maxlen = tonumber(ARGV[3])

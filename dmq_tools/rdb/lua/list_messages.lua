@@ -11,10 +11,12 @@ local ids = redis.call("LRANGE", KEYS[1], ARGV[1], ARGV[2])
 local out = {}
 local cutoff = tonumber(ARGV[4])
 for _, id in ipairs(ids) do
-    local v = redis.call("HMGET", ARGV[3] .. id, "msg", "result")
+    local v = redis.pcall("HMGET", ARGV[3] .. id, "msg", "result")
+    if v["err"] then v = {false, false} end   -- a task key of the wrong type: listed as unreadable
     local orphaned = 0
     if cutoff then
-        local s = redis.call("ZSCORE", KEYS[2], id)
+        local s = redis.pcall("ZSCORE", KEYS[2], id)
+        if type(s) == "table" then s = false end
         if s and tonumber(s) <= cutoff then orphaned = 1 end
     end
     table.insert(out, id)

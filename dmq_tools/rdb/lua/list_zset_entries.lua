@@ -8,7 +8,8 @@ local entries = redis.call("ZRANGE", KEYS[1], ARGV[1], ARGV[2], "WITHSCORES")
 local out = {}
 for i = 1, #entries, 2 do
     local id = entries[i]
-    local v = redis.call("HMGET", ARGV[3] .. id, "msg", "result")
+    local v = redis.pcall("HMGET", ARGV[3] .. id, "msg", "result")
+    if v["err"] then v = {false, false} end   -- a task key of the wrong type: listed as unreadable
     table.insert(out, id)
     table.insert(out, v[1])
     table.insert(out, v[2])

@@ -20,6 +20,20 @@
 -- ARGV[14] -> "1" if ARGV[13] is a result to store
 -- Returns 1; error NOT FOUND if the task is not active; error INTERNAL if the completed zset
 -- already held the id (asynq).
+-- Corrupt state (dmq): a destination key of the wrong type fails the call with a WRONGTYPE error
+-- naming the key before anything moves, so the task stays active (never half-moved).
+local t = redis.call("TYPE", KEYS[3])["ok"]
+if t ~= "zset" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[3] .. " holds a " .. t .. ", not a zset")
+end
+t = redis.call("TYPE", KEYS[4])["ok"]
+if t ~= "hash" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[4] .. " holds a " .. t .. ", not a hash")
+end
+t = redis.call("TYPE", KEYS[2])["ok"]
+if t ~= "zset" and t ~= "none" then
+    return redis.error_reply("WRONGTYPE " .. KEYS[2] .. " holds a " .. t .. ", not a zset")
+end
 if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
     return redis.error_reply("NOT FOUND")
 end
