@@ -12,7 +12,8 @@ writing for the others forever.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .rdb import RDB
 from .rdb.producer import EnqueueRequest, PlainTasks
@@ -93,7 +94,7 @@ class GroupCommit:
             self._hand_on()
 
 
-def _items(batch: list[_Waiter]) -> list["EnqueueRequest | PlainTasks"]:
+def _items(batch: list[_Waiter]) -> list[EnqueueRequest | PlainTasks]:
     """Consecutive tasks with equal options as one PlainTasks each (one enqueue_batch call)."""
     items: list[EnqueueRequest | PlainTasks] = []
     run: PlainTasks | None = None

@@ -137,14 +137,14 @@ class AsyncClient:
             await asyncio.shield(self._flusher)
         await self._rdb.close(client=self._owned)
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     # ---- the collector: calls made during a write go together in the next one ----
-    async def _submit(self, entry: "EnqueueRequest | _Plain") -> Any:
+    async def _submit(self, entry: EnqueueRequest | _Plain) -> Any:
         """Write alone when nothing is in flight (no extra task: a lone producer's latency);
         otherwise wait for the next flush, which takes everything that accumulated."""
         if self._closed:
@@ -209,7 +209,7 @@ class _Plain:
         self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
 
 
-def _items(batch: list[tuple["EnqueueRequest | _Plain", Any]]) -> list["EnqueueRequest | PlainTasks"]:
+def _items(batch: list[tuple[EnqueueRequest | _Plain, Any]]) -> list[EnqueueRequest | PlainTasks]:
     """The flush's writes in order: consecutive plain tasks with equal options become one
     PlainTasks (one enqueue_batch call, the batch encoder); the others stay requests."""
     items: list[EnqueueRequest | PlainTasks] = []

@@ -6,7 +6,8 @@ import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from . import limits
 from ._group_commit import GroupCommit
@@ -101,7 +102,7 @@ class Client:
         self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
         return built[0]
 
-    def _enqueue_plain(self, task: Task, plan: "_Plan") -> TaskInfo:
+    def _enqueue_plain(self, task: Task, plan: _Plan) -> TaskInfo:
         """A task with a generated ID, pending right away, no unique lock, group or headers: the
         common case, written without the general request machinery."""
         task_id = _new_task_id()
@@ -189,14 +190,14 @@ class Client:
         if self._owned:
             self._rdb.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---- option handling: asynq's defaults and units ----
-    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"] | None = None) -> "_Plan":
+    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, _Plan] | None = None) -> _Plan:
         """The resolved options of `task` under `call_opts`; tasks without options of their own
         share one plan (validated once), which is what keeps enqueue_many cheap per task."""
         if task.options is EMPTY_OPTIONS:
@@ -210,7 +211,7 @@ class Client:
             return plan
         return _resolve(task.options.merged(call_opts))
 
-    def _request(self, task: Task, plan: "_Plan", now: datetime) -> EnqueueRequest:
+    def _request(self, task: Task, plan: _Plan, now: datetime) -> EnqueueRequest:
         """The message and the write request of one task."""
         process_at = now if plan.process_at is None else plan.process_at
         if plan.process_in is not None:
@@ -255,13 +256,13 @@ def _at_index(exc: ConfigurationError, index: int, task: object) -> Configuratio
     return err
 
 
-def _plain_info(task_id: str, task: Task, plan: "_Plan", now: datetime) -> TaskInfo:
+def _plain_info(task_id: str, task: Task, plan: _Plan, now: datetime) -> TaskInfo:
     """The TaskInfo of a plain task (see _Plan.plain) just written."""
     return enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING, plan.max_retry,
                               plan.timeout, plan.deadline, "", now, plan.retention, {})
 
 
-def _info(req: EnqueueRequest, plan: "_Plan", now: datetime) -> TaskInfo:
+def _info(req: EnqueueRequest, plan: _Plan, now: datetime) -> TaskInfo:
     """The TaskInfo asynq's Enqueue returns for a written request."""
     m = req.message
     if req.process_at:

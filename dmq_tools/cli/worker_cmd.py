@@ -50,7 +50,7 @@ def load_app(ref: str) -> object:
     return obj
 
 
-def _settings() -> "Any":
+def _settings() -> Any:
     from ..config import load_settings
     from ..errors import ConfigurationError
 

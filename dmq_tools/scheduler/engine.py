@@ -26,7 +26,8 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..client import Client, check_enqueue_options
 from ..clock import Clock, SystemClock, to_unix
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 PreEnqueueHook = Callable[[Task, dict[str, Any]], None]
 PostEnqueueHook = Callable[["TaskInfo | None", "Exception | None"], None]
 
-_RUNNING: "weakref.WeakSet[Scheduler]" = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 #: How long an `@every` anchor outlives the last scheduler that refreshed it.
 _ANCHOR_TTL_S = 7 * 24 * 3600
 
@@ -61,7 +62,7 @@ def _stop_running_at_exit() -> None:
 atexit.register(_stop_running_at_exit)
 
 
-def running() -> list["Scheduler"]:
+def running() -> list[Scheduler]:
     """The schedulers started in this process and not stopped yet (notebooks: find ghosts)."""
     return [s for s in list(_RUNNING) if s.running]
 
@@ -230,7 +231,7 @@ class Scheduler:
             if isinstance(e.schedule, EverySchedule):
                 self._rdb.scheduler_anchor(e.key, to_unix(self.clock.now()), _ANCHOR_TTL_S)
 
-    def start(self) -> "Scheduler":
+    def start(self) -> Scheduler:
         """Run in a background thread; returns at once. Calling it again is a no-op."""
         if self._thread is not None and self._thread.is_alive():
             return self
@@ -288,7 +289,7 @@ class Scheduler:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def __enter__(self) -> "Scheduler":
+    def __enter__(self) -> Scheduler:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -21,7 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Union
+from collections.abc import Callable, Iterable
 
 from ..errors import ConfigurationError, DmqError
 from ..models import SchedulerEntry
@@ -222,7 +223,7 @@ class PeriodicTaskManager:
     def entries(self) -> list[SchedulerEntry]:
         return self.scheduler.entries()
 
-    def start(self) -> "PeriodicTaskManager":
+    def start(self) -> PeriodicTaskManager:
         """Initial sync (raises if the provider fails or a config is invalid), then run."""
         if self._thread is not None and self._thread.is_alive():
             return self

@@ -17,7 +17,8 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..config import Settings, load_settings
 from ..errors import SkipRetry
