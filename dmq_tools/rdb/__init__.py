@@ -28,7 +28,7 @@ guard(RDB, local=frozenset({"now_s", "now_ns", "today", "stats_expiry", "queues_
                             "forget_queue"}))
 
 
-def open_rdb(conn: Any = None, *, rdb: "RDB | None" = None, **rdb_kwargs: Any) -> "tuple[RDB, bool]":
+def open_rdb(conn: Any = None, *, rdb: RDB | None = None, **rdb_kwargs: Any) -> tuple[RDB, bool]:
     """(RDB, owned) for what Client, Worker and Inspector accept: a given RDB or redis.Redis is
     shared and never closed by us; a URL or nothing (connect()) opens a connection we own."""
     if rdb is not None:

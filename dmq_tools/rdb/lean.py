@@ -26,9 +26,9 @@ connection. Any other connection goes through
 from __future__ import annotations
 
 import os
-import socket
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 from redis.connection import AbstractConnection
@@ -118,7 +118,7 @@ class _Wire:
             sock = conn._sock
         try:
             sock.sendall(data)
-        except socket.timeout:
+        except TimeoutError:
             conn.disconnect()
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as exc:
@@ -147,7 +147,7 @@ class _Wire:
                 continue
             try:
                 n = conn._sock.recv_into(parser._buffer)
-            except socket.timeout:
+            except TimeoutError:
                 conn.disconnect()
                 raise RedisTimeoutError("Timeout reading from socket") from None
             except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile
@@ -200,7 +200,7 @@ def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
 class LeanExecutor:
     """Direct pack/send/read on connections of our own, made by the client's pool."""
 
-    def __init__(self, client: "redis.Redis[Any]") -> None:
+    def __init__(self, client: redis.Redis[Any]) -> None:
         self._client = client
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None

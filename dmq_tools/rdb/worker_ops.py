@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import redis
 
@@ -142,7 +143,7 @@ class ServerState:
     workers: list[WorkerState] = field(default_factory=list)
 
     @classmethod
-    def new(cls, concurrency: int, queues: dict[str, int], strict: bool) -> "ServerState":
+    def new(cls, concurrency: int, queues: dict[str, int], strict: bool) -> ServerState:
         return cls(socket.gethostname(), os.getpid(), str(uuid.uuid4()), concurrency, dict(queues),
                    strict, "active", datetime.now(_UTC))
 
@@ -150,7 +151,7 @@ class ServerState:
 class CancelSubscription:
     """`asynq:cancel` messages as task ids; keeps the pub/sub connection inside rdb."""
 
-    def __init__(self, client: "redis.Redis[Any]") -> None:
+    def __init__(self, client: redis.Redis[Any]) -> None:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(keys.CANCEL_CHANNEL)
 
@@ -194,7 +195,7 @@ class WorkerOpsMixin(RDBBase):
                    *(keys.task_prefix(q) for q in queues)]
 
     @staticmethod
-    def _leased(queues: list[str], flat: list[Any]) -> "Leased":
+    def _leased(queues: list[str], flat: list[Any]) -> Leased:
         out = Leased()
         for i in range(0, len(flat), 3):
             n, tid = int(flat[i]), flat[i + 1]
@@ -233,7 +234,7 @@ class WorkerOpsMixin(RDBBase):
 
     def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
-                         skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
+                         skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
         """One round trip for an idle worker: write `items`, BLPOP the wake keys (and this worker's
         own key) up to `timeout`, then dequeue. Redis runs the pipelined dequeue right after BLPOP
