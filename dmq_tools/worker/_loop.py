@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import CorruptStateError
 from ..rdb.worker_ops import REDIS_ERRORS

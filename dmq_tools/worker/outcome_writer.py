@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..rdb import RDB
 from ..rdb.worker_ops import REDIS_ERRORS, Finish, OutcomeKind

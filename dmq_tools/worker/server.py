@@ -14,7 +14,8 @@ import signal
 import threading
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import ConfigurationError, ServerClosedError
 from ..rdb import open_rdb
@@ -29,12 +30,12 @@ __all__ = ["Worker", "running", "stop_all"]
 
 log = logging.getLogger(__name__)
 
-_LIVE: list["Worker"] = []
+_LIVE: list[Worker] = []
 _LIVE_LOCK = threading.Lock()
 _ATEXIT = False
 
 
-def running() -> list["Worker"]:
+def running() -> list[Worker]:
     """The workers started in this process and not stopped yet."""
     with _LIVE_LOCK:
         return list(_LIVE)
@@ -145,7 +146,7 @@ class Worker:
                 f"concurrency={self.config.concurrency} pool={self.config.pool}>")
 
     # ---- lifecycle ----
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         """Start the fetcher, handler pool and loops in background threads; returns at once."""
         global _ATEXIT
         if self._stopped.is_set():
@@ -271,7 +272,7 @@ class Worker:
             time.sleep(0.01)
         return False
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
