@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import redis
 
@@ -75,7 +76,7 @@ class Server:
                     raise RuntimeError("redis-server did not start")
                 time.sleep(0.02)
 
-    def client(self, transport: str) -> "redis.Redis[bytes]":
+    def client(self, transport: str) -> redis.Redis[bytes]:
         if transport == "unix":
             return redis.Redis(unix_socket_path=self.socket)
         return redis.Redis(host="127.0.0.1", port=self.port)

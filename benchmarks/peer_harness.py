@@ -137,7 +137,7 @@ class PeerProgram:
             raise PeerFailed(f"enqueue ({mode}) exit {res.returncode}: {_last_line(res.stderr)}")
         return float(json.loads(res.stdout.strip().splitlines()[-1])["seconds"])
 
-    def start_workers(self, config: str, procs: int = 1) -> "WorkerGroup":
+    def start_workers(self, config: str, procs: int = 1) -> WorkerGroup:
         return WorkerGroup(self, config, procs).start()
 
 
@@ -156,7 +156,7 @@ class WorkerGroup:
     popens: list[subprocess.Popen] = field(default_factory=list)
     log_paths: list[Path] = field(default_factory=list)
 
-    def start(self) -> "WorkerGroup":
+    def start(self) -> WorkerGroup:
         for i in range(self.procs):
             path = self.program.log_dir / f"{self.program.name}-{self.config}-{i}.log"
             self.log_paths.append(path)

@@ -21,7 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import redis
 
@@ -102,7 +103,7 @@ class Sizes:
     probe: int = 300
 
     @staticmethod
-    def for_mode(quick: bool, runs: int | None) -> "Sizes":
+    def for_mode(quick: bool, runs: int | None) -> Sizes:
         if quick:
             return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000, budget=2.0, probe=200)
         return Sizes(runs or 3, 20000, 2000, 100, 0.02, 100000, budget=4.0, probe=400)

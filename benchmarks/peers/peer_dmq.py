@@ -15,7 +15,7 @@ CHUNK = 1000
 TYPES = {"noop": "bench:noop", "sleep": "bench:sleep"}
 
 
-def _task(task_id: str, kind: str) -> "dmq.Task":
+def _task(task_id: str, kind: str) -> dmq.Task:
     return dmq.Task(TYPES[kind], {"id": task_id, "ts": time.time()})
 
 
@@ -33,16 +33,16 @@ def enqueue_batch(todo: list[Item]) -> None:
         client.enqueue_many([_task(task_id, kind) for task_id, kind in todo[i:i + CHUNK]])
 
 
-def _mux() -> "dmq.ServeMux":
+def _mux() -> dmq.ServeMux:
     mux = dmq.ServeMux()
 
     @mux.handle("bench:noop")
-    def noop(task: "dmq.Task") -> None:
+    def noop(task: dmq.Task) -> None:
         body = task.json()
         record(body["id"], body["ts"])
 
     @mux.handle("bench:sleep")
-    def sleep(task: "dmq.Task") -> None:
+    def sleep(task: dmq.Task) -> None:
         started = time.time()
         time.sleep(SLEEP_S)
         body = task.json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import ipywidgets as W
 import pytest
 
 from dmq_tools import TaskState

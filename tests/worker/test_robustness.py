@@ -6,9 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 
-import pytest
 import redis
 
 import dmq_tools as dmq
