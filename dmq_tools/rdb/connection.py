@@ -80,7 +80,7 @@ def normalize_url(url: str, password: str | None = None) -> str:
     host = parts.netloc.rsplit("@", 1)[-1]
     user = quote(unquote(parts.username or ""), safe="")
     netloc = f"{user}:{quote(password, safe='')}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return str(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
 
 def redact_url(url: str) -> str:
@@ -138,7 +138,7 @@ def _source_url() -> tuple[str | None, str]:
     return None, "embedded"
 
 
-def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) -> redis.Redis[Any]:
+def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) -> redis.Redis:
     """A redis.Redis for: `url`, else REDIS_URL (+REDIS_PASSWORD), else the embedded server.
 
     A ./.env file is read first (real environment variables win). REDIS_PASSWORD applies to
@@ -176,7 +176,7 @@ def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) 
     return client
 
 
-def _check(client: redis.Redis[Any], where: str, secrets: list[str]) -> None:
+def _check(client: redis.Redis, where: str, secrets: list[str]) -> None:
     """PING once; turn redis-py's errors into one clear, password-free error."""
     message = None
     try:
@@ -192,7 +192,7 @@ def _check(client: redis.Redis[Any], where: str, secrets: list[str]) -> None:
         raise ConnectionFailedError(_scrub(message, secrets)) from None
 
 
-def resolve(conn: Connection) -> tuple[redis.Redis[Any], bool]:
+def resolve(conn: Connection) -> tuple[redis.Redis, bool]:
     """(client, owned): a given client is shared and never closed by us; others we created."""
     if isinstance(conn, redis.Redis):
         return conn, False

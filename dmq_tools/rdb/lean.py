@@ -36,19 +36,28 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
+_HiredisParser: type[Any] | None
+_MORE: object
+_Push: type[Any] | None
 try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
-    from hiredis import pack_command as _hiredis_pack
+    from hiredis import pack_command
+
+    _hiredis_pack = pack_command
 except ImportError:  # pragma: no cover
     _hiredis_pack = None
 
 try:  # the parser class and its "need more bytes" sentinel; absent -> always the generic path
-    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _MORE
-    from redis._parsers.hiredis import _HiredisParser
-except ImportError:  # pragma: no cover
+    from redis._parsers import hiredis as _parsers
+
+    _HiredisParser, _MORE = _parsers._HiredisParser, _parsers.NOT_ENOUGH_DATA
+except (ImportError, AttributeError):  # pragma: no cover
     _HiredisParser = None
     _MORE = None
 try:
-    from hiredis import PushNotification as _Push
+    from hiredis import PushNotification
+
+    _Push = PushNotification
 except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
     _Push = None
 
@@ -200,7 +209,7 @@ def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
 class LeanExecutor:
     """Direct pack/send/read on connections of our own, made by the client's pool."""
 
-    def __init__(self, client: redis.Redis[Any]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._client = client
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None

@@ -50,7 +50,7 @@ class ScriptCall(NamedTuple):
 class Scripts:
     """The scripts of one Redis client, run over its lean command path (rdb/lean.py)."""
 
-    def __init__(self, client: redis.Redis[Any]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self.lean = LeanExecutor(client)
         self._loaded = False

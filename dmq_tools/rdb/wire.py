@@ -76,7 +76,7 @@ def encode_plain_message(
     except AttributeError:
         cache = _THREAD.plain_messages = {}
     shared = (queue, retry, timeout, deadline, retention)
-    msg = cache.get(shared)
+    msg: pb.TaskMessage | None = cache.get(shared)
     if msg is None:
         if len(cache) >= 64:
             cache.clear()

@@ -151,7 +151,7 @@ class ServerState:
 class CancelSubscription:
     """`asynq:cancel` messages as task ids; keeps the pub/sub connection inside rdb."""
 
-    def __init__(self, client: redis.Redis[Any]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(keys.CANCEL_CHANNEL)
 
@@ -343,7 +343,7 @@ class WorkerOpsMixin(RDBBase):
         for q, idx in done_by_queue.items():
             k = [keys.active(q), keys.lease(q), keys.processed(q, day), keys.processed_total(q), keys.events(q),
                  keys.minute_stats(q, day)]
-            a: list[Any] = [self.stats_expiry(), MAX_INT64, self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
+            a = [self.stats_expiry(), MAX_INT64, self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
                             worker_id, keys.task_prefix(q)]
             for i in idx:
                 f = items[i]
@@ -530,7 +530,7 @@ class WorkerOpsMixin(RDBBase):
 
     # ---- group aggregation (asynq-protocol.md §6.3) ----
     def list_groups(self, queue: str) -> list[str]:
-        return sorted(g.decode() for g in self.client.smembers(keys.groups(queue)))
+        return sorted(g.decode() if isinstance(g, bytes) else g for g in self.client.smembers(keys.groups(queue)))
 
     def aggregation_check(self, queue: str, group: str, grace_s: int, max_delay_s: int,
                           max_size: int) -> str | None:
