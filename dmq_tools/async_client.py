@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from .client import Client, _info, _new_task_id, _plain_info
+# Client's option handling, shared as is: the same defaults, units and validation.
+from .client import _info, _new_task_id, _plain_info, _plan_for, _request
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo
 from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
@@ -34,10 +35,6 @@ _FLUSH_MAX = 1000
 class AsyncClient:
     """Enqueues tasks from coroutines. `AsyncClient(r)` accepts a URL, a redis.asyncio.Redis, a
     redis.Redis (its address is reused) or nothing (REDIS_URL, else the embedded server)."""
-
-    # Client's option handling, shared as is: the same defaults, units and validation.
-    _plan_for = Client._plan_for
-    _request = Client._request
 
     def __init__(self, redis: Any = None) -> None:
         client, self._owned, address = open_async_redis(redis)
@@ -61,7 +58,7 @@ class AsyncClient:
             info = _plain_info(task_id, task, plan, self._rdb.clock.now())
         else:
             now = self._rdb.clock.now()
-            req = self._request(task, plan, now)
+            req = _request(task, plan, now)
             code = await self._submit(req)
             info = _info(req, plan, now)
         if code == 1:
@@ -75,16 +72,16 @@ class AsyncClient:
         """Client's plan for these options; for a task without options of its own, remembered
         per options (a web app passes the same few: ~4 µs saved per call)."""
         if not options:
-            return self._plan_for(task, EMPTY_OPTIONS)
+            return _plan_for(task, EMPTY_OPTIONS)
         if task.options is not EMPTY_OPTIONS:
-            return self._plan_for(task, TaskOptions.from_kwargs(options))
+            return _plan_for(task, TaskOptions.from_kwargs(options))
         try:
             key = tuple(options.items())
             plan = self._plans.get(key)
         except TypeError:     # an unhashable value (headers): resolve every time
-            return self._plan_for(task, TaskOptions.from_kwargs(options))
+            return _plan_for(task, TaskOptions.from_kwargs(options))
         if plan is None:
-            plan = self._plan_for(task, TaskOptions.from_kwargs(options))
+            plan = _plan_for(task, TaskOptions.from_kwargs(options))
             if plan.process_at is None and plan.process_in is None:   # times stay per call
                 if len(self._plans) >= 256:
                     self._plans.clear()
@@ -110,8 +107,8 @@ class AsyncClient:
         for t in tasks:
             if not isinstance(t, Task):
                 raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-            plan = self._plan_for(t, call_opts, cache)
-            built.append((self._request(t, plan, now), plan))
+            plan = _plan_for(t, call_opts, cache)
+            built.append((_request(t, plan, now), plan))
         codes: list[Any] = []
         for start in range(0, len(built), _FLUSH_MAX):
             codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]])
@@ -123,7 +120,7 @@ class AsyncClient:
             for code in codes:
                 if code in (CONFLICT, DUPLICATE):
                     err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
-                    err.enqueued = infos  # type: ignore[attr-defined]
+                    err.enqueued = infos
                     raise err
         return infos
 

@@ -117,8 +117,22 @@ def test_on_conflict_raise_after_writing_the_rest(client, r):
     assert [i.type for i in exc.value.enqueued] == ["a", "c"]
     assert r.llen(keys.pending("default")) == 2
     client.enqueue(Task("d", b"x"), unique=60)
-    with pytest.raises(DuplicateTaskError):
+    with pytest.raises(DuplicateTaskError) as dup:
         client.enqueue_many([Task("d", b"x", unique=timedelta(seconds=60))], on_conflict="raise")
+    assert dup.value.enqueued == []
+
+
+def test_a_single_enqueue_conflict_has_an_empty_enqueued_list(client, r):
+    """`.enqueued` is declared on both errors: a single enqueue's error has it too (empty)."""
+    seed_task(r, "default", "taken", "archived")
+    with pytest.raises(TaskIDConflictError) as conflict:
+        client.enqueue(Task("b", task_id="taken"))
+    assert conflict.value.enqueued == []
+    client.enqueue(Task("d", b"x"), unique=60)
+    with pytest.raises(DuplicateTaskError) as dup:
+        client.enqueue(Task("d", b"x"), unique=60)
+    assert dup.value.enqueued == []
+    assert r.llen(keys.pending("default")) == 1
 
 
 def test_bad_on_conflict(client):
