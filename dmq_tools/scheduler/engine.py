@@ -267,7 +267,7 @@ class Scheduler:
 
     def run(self) -> None:
         """Block until SIGINT/SIGTERM (or `stop()` from another thread), then stop cleanly."""
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: self._stop.set())

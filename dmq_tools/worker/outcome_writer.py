@@ -24,7 +24,7 @@ _DONE = OutcomeKind.DONE
 _REQUEUE = OutcomeKind.REQUEUE
 _RETRY = OutcomeKind.RETRY
 
-_COUNTER = {_DONE: "succeeded", _COMPLETE: "succeeded", _ARCHIVE: "archived",
+_COUNTER: dict[OutcomeKind | str, str] = {_DONE: "succeeded", _COMPLETE: "succeeded", _ARCHIVE: "archived",
             _REQUEUE: "requeued", _RETRY: "retried"}
 
 

@@ -199,6 +199,7 @@ class Processor(OutcomesMixin):
     def _next_run(self) -> Running | None:
         """A leased task to run; fetches (as the one fetcher) when none is waiting."""
         backoff = 0.05
+        run: Running | None
         while True:
             with self._cv:
                 while True:

@@ -101,7 +101,7 @@ class Worker:
     ) -> None:
         if mux is None:
             raise ConfigurationError("Worker needs a ServeMux (or a handler function)")
-        given = dict(concurrency=concurrency, queues=queues, strict_priority=strict_priority,
+        given: dict[str, Any] = dict(concurrency=concurrency, queues=queues, strict_priority=strict_priority,
                      shutdown_timeout=_td(shutdown_timeout), pool=pool, retry_delay_func=retry_delay_func,
                      is_failure=is_failure, error_handler=error_handler, group_aggregator=group_aggregator,
                      group_grace_period=group_grace_period, group_max_delay=group_max_delay,
@@ -109,10 +109,12 @@ class Worker:
         cfg = config or WorkerConfig()
         changes = {k: v for k, v in given.items() if v is not None}
         self.config = replace(cfg, **changes) if changes else cfg
-        self.mux = mux if hasattr(mux, "match") else _FuncMux(mux)
+        # a ServeMux, or anything with its match/wrap/process_task/patterns (duck-typed)
+        self.mux: Any = mux if hasattr(mux, "match") else _FuncMux(mux)
         if not hasattr(self.mux, "match"):
             raise ConfigurationError("mux must be a ServeMux or a callable")
-        self.rdb, self._owned = open_rdb(redis, **({} if events_maxlen is None else {"events_maxlen": events_maxlen}))
+        rdb_options: dict[str, Any] = {} if events_maxlen is None else {"events_maxlen": events_maxlen}
+        self.rdb, self._owned = open_rdb(redis, **rdb_options)
         self.replace_existing = replace_existing
         self.state = ServerState.new(self.config.concurrency, self.config.queues, self.config.strict_priority)
         self._started = False
@@ -249,7 +251,7 @@ class Worker:
         """Start and block until SIGINT/SIGTERM (or stop() from another thread), then stop."""
         self.start()
         got = threading.Event()
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: got.set())
