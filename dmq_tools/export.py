@@ -15,7 +15,7 @@ import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MissingDependencyError
 from .models import (
@@ -264,14 +264,14 @@ def _plain(v: Any) -> Any:
         if isinstance(decode_payload(bytes(v)), (bytes, bytearray)):
             return "base64:" + base64.b64encode(bytes(v)).decode()
         return bytes(v).decode("utf-8")
-    if dataclasses.is_dataclass(v):
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
         v = dataclasses.asdict(v)
     if isinstance(v, tuple):
         v = list(v)
     return json.dumps(v, ensure_ascii=False, default=str)
 
 
-def write_frame(df: pd.DataFrame, path: str, fmt: str) -> None:
+def write_frame(df: pd.DataFrame, path: str | IO[Any], fmt: str) -> None:
     """Write a frame as csv, parquet or json (records, ISO dates); object columns become text."""
     if fmt not in FORMATS:
         raise ConfigurationError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -110,9 +110,9 @@ class Worker:
         changes = {k: v for k, v in given.items() if v is not None}
         self.config = replace(cfg, **changes) if changes else cfg
         # a ServeMux, or anything with its match/wrap/process_task/patterns (duck-typed)
+        if not (hasattr(mux, "match") or callable(mux)):
+            raise ConfigurationError(f"mux must be a ServeMux or a callable, got {type(mux).__name__}")
         self.mux: Any = mux if hasattr(mux, "match") else _FuncMux(mux)
-        if not hasattr(self.mux, "match"):
-            raise ConfigurationError("mux must be a ServeMux or a callable")
         rdb_options: dict[str, Any] = {} if events_maxlen is None else {"events_maxlen": events_maxlen}
         self.rdb, self._owned = open_rdb(redis, **rdb_options)
         self.replace_existing = replace_existing

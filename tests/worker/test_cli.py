@@ -31,6 +31,16 @@ def test_worker_bad_app():
     assert res.exit_code != 0 and "cannot import" in res.output
 
 
+def test_worker_app_that_is_not_a_handler():
+    res = CliRunner().invoke(main, ["worker", "--app", "dmq_tools.tasks.demo:__name__"])
+    assert res.exit_code != 0 and "is a str, not a ServeMux or a handler function" in res.output
+
+
+def test_worker_refuses_a_mux_that_is_neither_a_servemux_nor_callable(r):
+    with pytest.raises(dmq.ConfigurationError, match="mux must be a ServeMux or a callable, got int"):
+        dmq.Worker(r, 42)
+
+
 def test_demo_runs_every_outcome(r, redis_url):
     res = CliRunner().invoke(main, ["demo", "--redis-url", redis_url])
     assert res.exit_code == 0, res.output
