@@ -149,7 +149,7 @@ class HandlerNotFoundError(DmqError):
 
     def __init__(self, task_type: str) -> None:
         self.task_type = task_type
-        super().__init__('handler not found for task "%s"' % task_type)
+        super().__init__(f'handler not found for task "{task_type}"')
 
 
 class SkipRetry(Exception):

@@ -16,7 +16,8 @@ from .records import StoredTask, TaskMessage
 from .scheduler_ops import SchedulerOpsMixin
 from .worker_ops import WorkerOpsMixin
 
-__all__ = ["RDB", "RDBBase", "open_rdb", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
+__all__ = ["RDB", "RDBBase", "open_rdb", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage",
+           "StoredTask"]
 
 
 class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin):

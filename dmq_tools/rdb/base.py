@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any
 from collections.abc import Collection
 
 import redis

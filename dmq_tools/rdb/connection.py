@@ -63,7 +63,7 @@ def normalize_url(url: str, password: str | None = None) -> str:
             raise ConfigurationError(f"no socket path in Redis URL {redact_url(url)}")
     else:
         try:
-            parts.port
+            _ = parts.port    # urlsplit parses the port lazily: a bad one raises here
         except ValueError:
             raise ConfigurationError(f"bad port in Redis URL {redact_url(url)}") from None
         if not parts.hostname:

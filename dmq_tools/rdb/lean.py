@@ -352,8 +352,9 @@ class LeanExecutor:
 
         Returns EXEC's replies; raises the first error (a command refused while queueing aborts
         the whole transaction: nothing is applied; a command failing in EXEC, e.g. WRONGTYPE,
-        leaves the others applied: the error's `dmq_replies` holds every reply). Not retried on a broken connection, because
-        whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task); the
+        leaves the others applied: the error's `dmq_replies` holds every reply). Not retried on a
+        broken connection, because whether EXEC ran is then unknown: the caller decides (see
+        RDB.write_plain_task); the
         exception's `dmq_meanwhile_ran` says whether `meanwhile` (run as in `execute`) ran.
         """
         conn = self._take()

@@ -203,7 +203,8 @@ class WorkerOpsMixin(RDBBase):
             if n < 0:      # a corrupt key the script stepped around
                 found = flat[i + 2]
                 q = queues[-n - 1]
-                out.corrupt.append((q, tid, _corrupt_text(q, tid, found.decode() if isinstance(found, bytes) else found)))
+                text = found.decode() if isinstance(found, bytes) else found
+                out.corrupt.append((q, tid, _corrupt_text(q, tid, text)))
                 continue
             out.append((queues[n - 1], tid, flat[i + 2]))
         for q, key, _ in out.corrupt:
