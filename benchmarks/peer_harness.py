@@ -132,7 +132,7 @@ class PeerProgram:
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise PeerFailed(f"enqueue ({mode}) timed out after {timeout:.0f}s")
+            raise PeerFailed(f"enqueue ({mode}) timed out after {timeout:.0f}s") from None
         if res.returncode:
             raise PeerFailed(f"enqueue ({mode}) exit {res.returncode}: {_last_line(res.stderr)}")
         return float(json.loads(res.stdout.strip().splitlines()[-1])["seconds"])

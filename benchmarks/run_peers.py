@@ -64,7 +64,8 @@ PEERS: dict[str, PeerSpec] = {p.name: p for p in [
              Config("c=10", "c10"), Config("c=10", "c10")),
     PeerSpec("celery", "Celery", False,
              (Config("prefork c=1", "prefork1"), Config("threads c=10", "threads10")),
-             Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"), Config("threads c=10", "threads10"),
+             Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"),
+             Config("threads c=10", "threads10"),
              "no batch enqueue"),
     PeerSpec("rq", "RQ", True,
              (Config("SimpleWorker", "simple"), Config("Worker (fork/job)", "worker", max_n=500)),
@@ -160,7 +161,7 @@ class Bench:
                     self.res.fail(metric, self.res.failed["calibrate"])
                 return
         for i, cfg in enumerate(s.noop):
-            self.guarded(f"noop:{cfg.label}", lambda: self.noop(cfg, run, timed_enqueue=(i == 0)))
+            self.guarded(f"noop:{cfg.label}", lambda cfg=cfg, i=i: self.noop(cfg, run, timed_enqueue=(i == 0)))
         if s.batch:
             self.guarded("enqueue_batch", lambda: self.batch(run))
         if s.best:

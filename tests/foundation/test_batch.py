@@ -315,7 +315,8 @@ def test_plain_enqueue_writes_what_the_general_path_writes(fclient, frdb, r):
     assert fast[b"msg"].replace(info.id.encode(), twin_id.encode()) == general[b"msg"]
     assert {k: v for k, v in fast.items() if k != b"msg"} == {k: v for k, v in general.items() if k != b"msg"}
     events = [f for _, f in r.xrange(keys.events("q"))][1:]
-    assert [(e[b"e"], e[b"id"], e[b"t"]) for e in events] == [(b"enqueued", i.encode(), b"t") for i in (info.id, twin_id)]
+    assert [(e[b"e"], e[b"id"], e[b"t"]) for e in events] == [
+        (b"enqueued", i.encode(), b"t") for i in (info.id, twin_id)]
     assert r.lrange(keys.pending("q"), 0, 1) == [twin_id.encode(), info.id.encode()]
     assert r.lrange(keys.wake("q"), 0, -1) == [b"1"]          # one wake-up token, however many tasks
 

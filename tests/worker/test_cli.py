@@ -4,6 +4,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,7 @@ from tests.worker.conftest import wait_until
 
 def test_parse_queues():
     assert parse_queues("critical=6,default=3,low") == {"critical": 6, "default": 3, "low": 1}
-    with pytest.raises(Exception):
+    with pytest.raises(click.BadParameter):
         parse_queues("a=x")
 
 
