@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,6 +33,18 @@ def redis_server_binary() -> str | None:
     return embedded[0].path if embedded else None
 
 
+@functools.lru_cache(maxsize=None)
+def _server_major(binary: str) -> int:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
+    match = re.search(r"v=(\d+)\.", out)
+    return int(match.group(1)) if match else 0
+
+
+def debug_command_args(binary: str) -> list[str]:
+    """Redis/Valkey >= 7 refuse DEBUG (the stall tests' DEBUG SLEEP) unless enabled."""
+    return ["--enable-debug-command", "local"] if _server_major(binary) >= 7 else []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,7 +67,8 @@ class RedisProcess:
 
     def start(self) -> RedisProcess:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--protected-mode", "no", "--logfile", os.path.join(self.dir, "redis.log")]
+                "--save", "", "--protected-mode", "no", "--logfile", os.path.join(self.dir, "redis.log"),
+                *debug_command_args(self.binary)]
         args += ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else ["--appendonly", "no"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

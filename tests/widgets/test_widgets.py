@@ -439,7 +439,9 @@ def test_failure_log_is_short_and_rate_limited(caplog):
             raise ValueError("with trace")
         except ValueError as exc:
             full.failed("x", "t", "with trace", exc, expected=False)
-    assert caplog.records[0].exc_info is not None
+    message = caplog.records[0].getMessage()   # the traceback's frames, the message once
+    assert message.startswith("task x (t) failed: with trace\nTraceback (most recent call last):")
+    assert 'raise ValueError("with trace")' in message and message.endswith("\nValueError")
     with pytest.raises(ValueError):
         FailureLog(log, "loud")
 
