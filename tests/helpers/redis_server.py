@@ -33,7 +33,7 @@ def redis_server_binary() -> str | None:
     return embedded[0].path if embedded else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _server_major(binary: str) -> int:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
     match = re.search(r"v=(\d+)\.", out)
