@@ -13,6 +13,7 @@ from .connection import connect, redact_url, resolve
 from .guard import guard
 from .inspect import InspectMixin
 from .producer import EnqueueRequest, ProducerMixin
+from .replication import ReplicationMixin
 from .records import StoredTask, TaskMessage
 from .scheduler_ops import SchedulerOpsMixin
 from .topology import is_cluster
@@ -21,7 +22,7 @@ from .worker_ops import WorkerOpsMixin
 __all__ = ["RDB", "ClusterRDB", "RDBBase", "open_rdb", "rdb_for", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
 
 
-class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin):
+class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin, ReplicationMixin):
     """asynq-compatible storage over one Redis client. Its public methods raise dmq errors for
     Redis's (ConnectionFailedError, RedisTimeoutError, CorruptStateError): see guard.py."""
 
