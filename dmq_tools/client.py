@@ -10,7 +10,13 @@ from typing import Any, Iterable, Iterator
 
 from . import limits
 from ._group_commit import GroupCommit
-from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, ReplicationTimeoutError, TaskIDConflictError
+from .errors import (
+    ConfigurationError,
+    DuplicateTaskError,
+    InvalidTaskError,
+    ReplicationTimeoutError,
+    TaskIDConflictError,
+)
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code

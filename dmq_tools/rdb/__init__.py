@@ -22,7 +22,8 @@ from .worker_ops import WorkerOpsMixin
 __all__ = ["RDB", "ClusterRDB", "RDBBase", "open_rdb", "rdb_for", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
 
 
-class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin, ReplicationMixin):
+class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin,
+          ReplicationMixin):
     """asynq-compatible storage over one Redis client. Its public methods raise dmq errors for
     Redis's (ConnectionFailedError, RedisTimeoutError, CorruptStateError): see guard.py."""
 

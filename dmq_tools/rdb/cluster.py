@@ -116,7 +116,7 @@ class ClusterRDBMixin:
 
     def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
-                         skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
+                         skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
         """Write `items`, then wait for a wake token of any queue (a waker thread per queue) up to
         `timeout`, then dequeue. Tasks already pending are taken without waiting."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
@@ -165,7 +165,8 @@ def connect(url: "str | list[str] | tuple[str, ...] | None" = None, *, check: bo
     if isinstance(url, (list, tuple)):
         url = cluster_url(url)
     if url is not None and is_topology_url(url):
-        return _connect_topology(url, password, source, check, redis_kwargs)
+        # a RedisCluster is not a redis.Redis, but offers the same commands to dmq's callers
+        return cast("redis.Redis[Any]", _connect_topology(url, password, source, check, redis_kwargs))
     if url is None:
         from ..embedded import connect_fallback  # logs once which server and data directory
 
@@ -239,7 +240,7 @@ def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
 def resolve(conn: Connection) -> tuple["redis.Redis[Any]", bool]:
     """(client, owned): a given client is shared and never closed by us; others we created."""
     if isinstance(conn, (redis.Redis, RedisCluster)):
-        return conn, False
+        return cast("redis.Redis[Any]", conn), False
     if conn is None or isinstance(conn, (str, list, tuple)):
         return connect(conn), True
     raise ConfigurationError(

@@ -10,10 +10,10 @@ the new master. `connection.connect()` calls `open_topology` for these schemes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 from urllib.parse import unquote
 
-import redis
 from redis.backoff import ExponentialBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -136,15 +136,15 @@ def open_topology(top: Topology, **redis_kwargs: Any) -> Any:
         common["ssl"] = True
     if top.kind == "cluster":
         common.pop("health_check_interval", None)
-        nodes = [ClusterNode(h, p) for h, p in top.nodes]
+        nodes = [ClusterNode(h, p) for h, p in top.nodes]   # type: ignore[no-untyped-call]
         return RedisCluster(startup_nodes=nodes, **common)
     sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": common["socket_connect_timeout"]}
     if top.tls:
         sentinel_kwargs["ssl"] = True
-    sentinel = Sentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)
+    sentinel = Sentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)   # type: ignore[no-untyped-call]
     common.setdefault("retry", failover_retry())
     common.setdefault("retry_on_error", [ReadOnlyError])
-    return sentinel.master_for(top.master, db=top.db, **common)
+    return sentinel.master_for(top.master, db=top.db, **common)   # type: ignore[no-untyped-call]
 
 
 def cluster_url(nodes: Sequence[str]) -> str:

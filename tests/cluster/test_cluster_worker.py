@@ -4,7 +4,6 @@ exports and the CLI read them."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
 

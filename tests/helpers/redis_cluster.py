@@ -76,8 +76,8 @@ class ClusterSet:
     def url(self) -> str:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
-    def start(self) -> "ClusterSet":
-        for i in range(self.masters):
+    def start(self) -> ClusterSet:
+        for _ in range(self.masters):
             port = cluster_port()
             node_dir = os.path.join(self.dir, str(port))
             os.makedirs(node_dir)
@@ -147,7 +147,7 @@ class SentinelSet:
         self.procs[port] = proc
         _wait_ping(port, proc, "redis-server")
 
-    def start(self) -> "SentinelSet":
+    def start(self) -> SentinelSet:
         self.master_port, self.replica_port = free_port(), free_port()
         self._server(self.master_port, [])
         self._server(self.replica_port, ["--replicaof", "127.0.0.1", str(self.master_port)])
