@@ -4,6 +4,7 @@ exports and the CLI read them."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -140,7 +141,7 @@ def test_scheduler_on_cluster(rc, cluster_url):
         assert wait_until(lambda: len(dmq.Inspector(cluster_url).scheduler_entries()) == 2, timeout=15)
 
 
-def test_inspector_export_and_cli(start, rc, cluster_url):
+def test_inspector_export_and_cli(start, rc, cluster_url, tmp_path):
     with dmq.Client(cluster_url) as client:
         for q in QUEUES:
             client.enqueue(dmq.Task("x", {"q": q}), queue=q)
@@ -171,9 +172,26 @@ def test_inspector_export_and_cli(start, rc, cluster_url):
     assert all(q in out.output for q in QUEUES)
     out = runner.invoke(main, ["stats", "--uri", cluster_url], catch_exceptions=False)
     assert out.exit_code == 0, out.output
+    for kind in ("queues", "tasks", "history", "events", "servers"):
+        target = tmp_path / f"{kind}.json"
+        extra = ["-q", "low"] if kind == "tasks" else []
+        out = runner.invoke(main, ["export", kind, "-o", str(target), *extra, "--uri", cluster_url],
+                            catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        assert target.exists()
+    assert {row["queue"] for row in json.loads((tmp_path / "queues.json").read_text())} == set(QUEUES)
+    out = runner.invoke(main, ["doctor", "--json", "--uri", cluster_url], catch_exceptions=False)
+    assert out.exit_code in (0, 1), out.output
+    checks = json.loads(out.output)
+    assert checks and "redis" in json.dumps(checks).lower()
     assert ins.delete_all("low", "scheduled") == 1
     w.stop(timeout=2)
     assert rc.zcard(keys.ALL_SERVERS) == 0
+    from dmq_tools.rdb.namespace import drop_queues
+
+    assert drop_queues(rc, ["default"]) > 0
+    assert not rc.exists(keys.completed("default"), keys.processed_total("default"))
+    assert "default" not in ins.queues()
 
 
 def test_connect_errors_name_the_address_not_the_password(cluster):
