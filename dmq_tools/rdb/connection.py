@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
+from redis.sentinel import MasterNotFoundError
 
 from ..errors import ConfigurationError, ConnectionFailedError
 from .topology import cluster_url, is_topology_url, redact_topology, open_topology, parse_topology
@@ -217,8 +218,21 @@ def _connect_topology(url: str, password: str | None, source: str, check: bool,
         raise (ConfigurationError if "bad Redis URL" in str(problem) else ConnectionFailedError)(
             _scrub(str(problem), secrets))
     if check:
+        if top.kind == "sentinel":   # fail fast: one round over the sentinels, not the failover retry
+            _check_master(client, where, secrets)
         _check(client, where, secrets)
     return client
+
+
+def _check_master(client: Any, where: str, secrets: list[str]) -> None:
+    try:
+        client.connection_pool.get_master_address()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
+    else:
+        return
+    client.close()
+    raise ConnectionFailedError(_scrub(message, secrets)) from None
 
 
 def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
@@ -228,6 +242,8 @@ def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
         client.ping()
     except redis.AuthenticationError as exc:
         message = f"Redis at {where} refused the credentials: {exc}"
+    except MasterNotFoundError:   # its text lists every sentinel connection's settings
+        message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         message = f"cannot connect to Redis at {where}: {exc}"
     except redis.ResponseError as exc:

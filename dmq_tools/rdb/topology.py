@@ -119,9 +119,12 @@ def parse_topology(url: str, password: str | None = None) -> Topology:
                     url_password if url_password is not None else password)
 
 
-def failover_retry(attempts: int = 12) -> Retry:
-    """Backoff from 50 ms to 1 s, ~8 s in all: longer than a quick Sentinel failover."""
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), attempts,
+def failover_retry(attempts: int = 5) -> Retry:
+    """Backoff from 100 ms to 1 s. redis-py applies it twice, nested (per command and per
+    connect, where each try asks the sentinels for the master again): a command gives up after
+    ~15 s of failed tries, longer than a quick Sentinel failover; workers and schedulers keep
+    retrying beyond that on their own."""
+    return Retry(ExponentialBackoff(cap=1.0, base=0.1), attempts,
                  supported_errors=(RedisConnectionError, RedisTimeoutError, ReadOnlyError, ConnectionResetError))
 
 
