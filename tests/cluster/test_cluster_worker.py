@@ -61,14 +61,17 @@ def test_enqueue_and_process_across_slots(start, rc, cluster_url):
         for q in QUEUES:
             for i in range(20):
                 client.enqueue(dmq.Task("work", {"i": i}), queue=q)
-        # a batch spread over three slots
-        client.enqueue_many([dmq.Task("work", {"i": 100 + n}) for n in range(6)], queue="low")
+        # one batch spread over three slots (each task names its queue)
+        queues = list(QUEUES)
+        batch = client.enqueue_many([dmq.Task("work", {"i": 100 + n}, queue=queues[n % 3]) for n in range(6)])
+        assert sorted(i.queue for i in batch) == sorted(queues * 2)
     start(cluster_url, mux)
     assert wait_until(lambda: len(seen) == 66, timeout=30)
+    assert sorted(q for q, i in seen if i >= 100) == sorted(queues * 2)
     assert {q for q, _ in seen} == set(QUEUES)
     for q in QUEUES:
         assert rc.llen(keys.pending(q)) == 0 and rc.llen(keys.active(q)) == 0
-    assert int(rc.get(keys.processed_total("critical"))) == 20
+    assert int(rc.get(keys.processed_total("critical"))) == 22
     assert sorted(m.decode() for m in rc.smembers(keys.ALL_QUEUES)) == sorted(QUEUES)
 
 
@@ -132,7 +135,7 @@ def test_schedule_unique_and_group(start, rc, cluster_url):
 def test_scheduler_on_cluster(rc, cluster_url):
     from dmq_tools.scheduler import Scheduler
 
-    with Scheduler(cluster_url) as s:
+    with Scheduler(cluster_url, heartbeat_interval=timedelta(seconds=1)) as s:
         s.register("@every 1s", dmq.Task("tick", {}), queue="low")
         s.register("@every 1s", dmq.Task("tick", {}), queue="critical")
         s.start()
