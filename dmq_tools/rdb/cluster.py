@@ -37,7 +37,8 @@ _WAKER_BLOCK_SECONDS = 1.0
 
 
 class Waker:
-    """One daemon thread per queue, blocked on its wake key; `wait()` returns when any fires."""
+    """One daemon thread per queue, blocked on its wake key; `wait()` returns when any fires.
+    `close()` ends the threads (within one BLPOP timeout); a later `watch()` starts new ones."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -50,25 +51,29 @@ class Waker:
         with self._lock:
             for q in queues:
                 if q not in self._threads:
-                    t = threading.Thread(target=self._run, args=(q,), name=f"dmq-waker-{q}", daemon=True)
+                    t = threading.Thread(target=self._run, args=(q, self._stop), name=f"dmq-waker-{q}",
+                                         daemon=True)
                     self._threads[q] = t
                     t.start()
 
-    def _run(self, queue: str) -> None:
+    def _run(self, queue: str, stop: threading.Event) -> None:
         key = keys.wake(queue)
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 got = self._client.blpop([key], timeout=_WAKER_BLOCK_SECONDS)
             except (redis.ConnectionError, redis.TimeoutError, RedisClusterException, redis.ResponseError) as exc:
                 log.debug("waker for queue %s: %s", queue, exc)
-                self._stop.wait(0.5)     # the cluster is reconfiguring or the key is corrupt
+                stop.wait(0.5)     # the cluster is reconfiguring or the key is corrupt
                 continue
             except Exception:  # noqa: BLE001 - a waker thread must never die silently
                 log.exception("waker for queue %s", queue)
-                self._stop.wait(1.0)
+                stop.wait(1.0)
                 continue
             if got:
                 self._event.set()
+                if stop.is_set():    # popped while closing: leave the token to other workers
+                    self._client.rpush(key, got[1])
+                    self._client.ltrim(key, 0, 0)
 
     def wait(self, timeout: float) -> bool:
         """True when woken (a token arrived, or `interrupt()`), False after `timeout`."""
@@ -80,7 +85,10 @@ class Waker:
         self._event.set()
 
     def close(self) -> None:
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
+            self._stop = threading.Event()
+            self._threads = {}
         self._event.set()
 
 
@@ -136,6 +144,12 @@ class ClusterRDBMixin:
     def interrupt_wait(self, worker_id: str) -> None:
         self._waker().interrupt()
 
+    def stop_waiting(self) -> None:
+        """End the waker threads (a stopping worker): they must not take wake tokens any more."""
+        waker: Waker | None = getattr(self, "_cluster_waker", None)
+        if waker is not None:
+            waker.close()
+
     def clear_server_state(self, host: str, pid: int, server_id: str) -> None:
         skey, wkey = keys.server_info(host, pid, server_id), keys.workers(host, pid, server_id)
         self.client.zrem(keys.ALL_SERVERS, skey)
@@ -143,9 +157,7 @@ class ClusterRDBMixin:
         self.client.delete(skey, wkey)     # one hash tag: {host:pid:server_id}
 
     def close(self) -> None:
-        waker: Waker | None = getattr(self, "_cluster_waker", None)
-        if waker is not None:
-            waker.close()
+        self.stop_waiting()
         super().close()   # type: ignore[misc]
 
 

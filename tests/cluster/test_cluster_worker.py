@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -81,7 +82,6 @@ def test_wake_up_picks_up_a_new_task_promptly(start, cluster_url):
     mux.handle("ping", lambda t: got.set())
     start(cluster_url, mux, task_check_interval=timedelta(seconds=5))
     with dmq.Client(cluster_url) as client:
-        import time
         time.sleep(1.0)       # the worker is idle, waiting on its waker threads
         t0 = time.monotonic()
         client.enqueue(dmq.Task("ping", {}), queue="low")
@@ -212,3 +212,19 @@ def test_connect_errors_name_the_address_not_the_password(cluster):
     client = dmq.connect(nodes)
     assert client.ping()
     client.close()
+
+
+def test_a_stopped_worker_on_a_shared_client_leaves_no_waker(rc):
+    """The waker threads end with the worker even when the cluster client is the caller's: a
+    left-over waker would keep taking the wake tokens other workers wait for."""
+    mux = ServeMux()
+    mux.handle("x", lambda t: None)
+    w = Worker(rc, mux, config=fast_config(queues=QUEUES)).start()
+    assert wait_until(lambda: sum(t.name.startswith("dmq-waker-") for t in threading.enumerate()) == 3)
+    w.stop(timeout=1)
+    assert wait_until(lambda: not any(t.name.startswith("dmq-waker-") for t in threading.enumerate()), timeout=5)
+    assert rc.ping()          # the caller's client stays open
+    with dmq.Client(rc) as client:
+        client.enqueue(dmq.Task("x", {}), queue="low")
+    time.sleep(1.5)
+    assert rc.llen(keys.wake("low")) == 1      # nobody took the token
