@@ -36,6 +36,18 @@ def test_sentinel_connect_and_redact(sentinels):
     assert "pw0rd" not in redact_url(secret) and "mymaster" in redact_url(secret)
 
 
+def test_wait_replicas(sentinels, r, redis_url):
+    """Runs before the failover test, which leaves the set without a replica."""
+    with dmq.Client(sentinels.url, wait_replicas=1) as client:
+        assert client.enqueue(dmq.Task("job", {})).queue == "default"
+    with dmq.Client(redis_url, wait_replicas=1, wait_timeout=0.1) as alone:   # a server without replicas
+        with pytest.raises(dmq.ReplicationTimeoutError, match="0 of 1 replica"):
+            alone.enqueue(dmq.Task("job", {}))
+    assert r.llen(keys.pending("default")) == 1     # written on the master all the same
+    with pytest.raises(dmq.ConfigurationError):
+        dmq.Client(redis_url, wait_replicas=-1)
+
+
 def test_failover_while_processing(sentinels):
     url = sentinels.url
     seen: list[str] = []
@@ -96,3 +108,4 @@ def test_failover_while_processing(sentinels):
     print(f"\nsentinel failover: {len(ids)} tasks, promoted after {t_promoted - t_kill:.1f} s, "
           f"lost {lost}, ran twice {duplicates}")
     assert lost == 0
+
