@@ -77,6 +77,13 @@ class ClusterSet:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> ClusterSet:
+        try:
+            return self._start()
+        except BaseException:
+            self.cleanup()     # no stray nodes when the cluster cannot form
+            raise
+
+    def _start(self) -> ClusterSet:
         for _ in range(self.masters):
             port = cluster_port()
             node_dir = os.path.join(self.dir, str(port))
@@ -148,6 +155,13 @@ class SentinelSet:
         _wait_ping(port, proc, "redis-server")
 
     def start(self) -> SentinelSet:
+        try:
+            return self._start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _start(self) -> SentinelSet:
         self.master_port, self.replica_port = free_port(), free_port()
         self._server(self.master_port, [])
         self._server(self.replica_port, ["--replicaof", "127.0.0.1", str(self.master_port)])
