@@ -100,14 +100,16 @@ def _mux() -> "dmq.ServeMux":
     return mux
 
 
-def _worker(concurrency: int):
+def _worker(concurrency: int, queues: dict[str, int] | None = None):
     def run(url: str) -> None:
-        dmq.Worker(url, _mux(), concurrency=concurrency, queues={"default": 1}).run()
+        dmq.Worker(url, _mux(), concurrency=concurrency, queues=queues or {"default": 1}).run()
     return run
 
 
 if __name__ == "__main__":
     has_async = hasattr(dmq, "AsyncClient")
-    main(enqueue_one=enqueue_one, enqueue_batch=enqueue_batch, workers={"c10": _worker(10)},
+    workers = {"c10": _worker(10),
+               "c10-lat": _worker(10, {"default": 1, "lat": 1})}  # benchmarks/scale.py: pickups on "lat"
+    main(enqueue_one=enqueue_one, enqueue_batch=enqueue_batch, workers=workers,
          concurrent={"threads": enqueue_threads, **({"async": enqueue_async} if has_async else {})},
          unavailable={} if has_async else {"async": "this dmq_tools has no AsyncClient"})
