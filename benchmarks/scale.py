@@ -9,7 +9,8 @@ For each size N, on a fresh redis-server of its own (127.0.0.1, no persistence):
    records (hash + pending list entry, asynq's layout), dmq's events stream and the rest
    (counters, queue set, wake key), each measured with `MEMORY USAGE`;
 2. the inspector's first and last page of 30 pending tasks and `get_queue_info` (median ms);
-3. `--m` more tasks enqueued one by one with `Client.enqueue` (tasks/s with N already pending);
+3. `--m` more tasks enqueued one by one with `Client.enqueue` (tasks/s with N already pending,
+   and the bytes each adds to the events stream: one entry per call, capped per queue);
 4. one worker process (concurrency 10, benchmarks/peers/peer_dmq.py) runs the oldest `--m`
    tasks (and the few it takes before the queue is paused), so about N stay pending throughout:
    tasks/s from the first handler start to the last, worker RSS, and no task recorded twice;
@@ -113,10 +114,13 @@ def measure_dmq(url: str, n: int, m: int, latency: int, log_dir: Path) -> dict[s
     out["page_last_ms"] = _timed_ms(lambda: insp.list_tasks(Q, "pending", page=last_page), 20)
     out["queue_info_ms"] = _timed_ms(lambda: insp.get_queue_info(Q), 10)
 
+    events_before = int(r.memory_usage(keys.events(Q), samples=0) or 0)
     t0 = time.perf_counter()
     for i in range(m):
         client.enqueue(_task(f"m{i}"))
     out["enqueue_one_per_s"] = m / (time.perf_counter() - t0)
+    # enqueue writes one event entry per task (enqueue_many one per call); the stream is capped
+    out["events_bytes_per_enqueue"] = (int(r.memory_usage(keys.events(Q), samples=0) or 0) - events_before) / m
 
     group = h.PeerProgram("dmq", sys.executable, url, log_dir).start_workers("c10-lat")
     try:
@@ -198,8 +202,8 @@ def render(doc: dict[str, Any]) -> str:
            "| pending tasks | enqueue 1-by-1 /s | no-op, 1 worker process /s | pickup p50 / p99 ms "
            "| inspector page 1 / last page ms | get_queue_info ms | worker RSS MiB "
            "| Redis bytes per pending task: dmq all (records + events + rest) | asynq (Go) all (records) "
-           "| load avg |",
-           "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"]
+           "| dmq events bytes per `enqueue` | load avg |",
+           "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"]
     for row in doc["rows"]:
         mem, go = row["memory"], row["go"]
         go_cell = (f"{_n(go['memory']['total'])} ({_n(go['memory']['records'])})" if "memory" in go
@@ -210,7 +214,7 @@ def render(doc: dict[str, Any]) -> str:
             f"| {row['page_first_ms']:.2f} / {row['page_last_ms']:.2f} | {row['queue_info_ms']:.2f} "
             f"| {_n(row['worker_rss_mib'])} "
             f"| {_n(mem['total'])} ({_n(mem['records'])} + {_n(mem['events'])} + {_n(mem['other'])}) "
-            f"| {go_cell} | {row['loadavg']:.1f} |")
+            f"| {go_cell} | {_n(row['events_bytes_per_enqueue'])} | {row['loadavg']:.1f} |")
     return "\n".join(out) + "\n"
 
 

@@ -27,7 +27,7 @@ def test_scale_runs_small_sizes_and_accounts_for_every_task(tmp_path):
         for key in ("enqueue_one_per_s", "processed_tasks_per_s", "pickup_p50_ms", "page_first_ms",
                     "page_last_ms", "queue_info_ms", "worker_rss_mib"):
             assert row[key] > 0, key
-        assert row["pickup_p99_ms"] >= row["pickup_p50_ms"]
+        assert row["pickup_p99_ms"] >= row["pickup_p50_ms"] and row["events_bytes_per_enqueue"] > 0
         # no task lost or run twice: each is either still pending or was recorded once
         assert row["processed_checked"] >= 400
         assert row["pending_after"] + row["processed_checked"] == row["n"] + 400
