@@ -115,7 +115,8 @@ def go_goals(doc: dict[str, Any]) -> list[Row]:
     extra = ""
     if go_fastest and len(go_one) > 1 and _one_process(doc, "dmq"):
         fastest = max((lbl for lbl in go_one if f"noop:{lbl}" in go), key=lambda lbl: go[f"noop:{lbl}"])
-        extra = f"; {_one_process(doc, 'dmq') / go_fastest:.2f}x Go's fastest one server ({fastest})"
+        if fastest != go_one[0]:
+            extra = f"; {_one_process(doc, 'dmq') / go_fastest:.2f}x Go's fastest one server ({fastest})"
     ratio_row(f"no-op, 1 worker process >= 3x Go's one server ({go_one[0]})", _one_process(doc, "dmq"),
               go.get(f"noop:{go_one[0]}"), 3, "Go",
               per_run(doc, ("dmq", f"noop:{dmq_first}"), ("go", f"noop:{go_one[0]}")), extra)
