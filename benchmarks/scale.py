@@ -192,6 +192,16 @@ def run(sizes: list[int], m: int, latency: int) -> dict[str, Any]:
             "redis_version": ".".join(map(str, version)), "nproc": os.cpu_count(), "rows": rows}
 
 
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`old`'s rows with `new`'s added (a size measured again replaces its row); both commands kept."""
+    rows = {row["n"]: row for row in old["rows"]}
+    for row in new["rows"]:
+        row["date"] = new["date"]
+        rows[row["n"]] = row
+    return {**new, "command": f"{old['command']}` then `{new['command']} --merge",
+            "date": f"{old['date']}; {new['date']}", "rows": [rows[n] for n in sorted(rows)]}
+
+
 def _n(v: float | None, digits: int = 0) -> str:
     return "-" if v is None else f"{v:,.{digits}f}"
 
@@ -226,6 +236,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--latency", type=int, default=100, help="pickup samples per size")
     ap.add_argument("--out", default=str(RESULTS), help="directory for scale.json / scale.md")
     ap.add_argument("--chart", default=None, help="write an SVG chart here (needs matplotlib)")
+    ap.add_argument("--merge", action="store_true",
+                    help="add these sizes to the rows already in OUT/scale.json (e.g. 10,000,000 measured once)")
     return ap.parse_args(argv)
 
 
@@ -237,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         doc["command"] += " --with-10m"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (out / "scale.json").exists():
+        doc = merge(json.loads((out / "scale.json").read_text()), doc)
     (out / "scale.json").write_text(json.dumps(doc, indent=2) + "\n")
     md = render(doc)
     (out / "scale.md").write_text(md)

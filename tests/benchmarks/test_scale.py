@@ -41,3 +41,16 @@ def test_scale_runs_small_sizes_and_accounts_for_every_task(tmp_path):
     md = (tmp_path / "scale.md").read_text()
     assert "| 1,500 |" in md
     assert chart.read_text().lstrip().startswith("<?xml") and "<svg" in chart.read_text()
+
+
+def test_merge_adds_a_size_measured_once_and_keeps_both_commands():
+    old = {"command": "python benchmarks/scale.py --sizes 1000,100000", "date": "d1",
+           "rows": [{"n": 1000, "x": 1}, {"n": 100000, "x": 2}]}
+    new = {"command": "python benchmarks/scale.py --sizes 100000,10000000", "date": "d2", "m": 20000,
+           "rows": [{"n": 10000000, "x": 3}, {"n": 100000, "x": 4}]}
+    merged = scale.merge(old, new)
+    assert [(row["n"], row["x"]) for row in merged["rows"]] == [(1000, 1), (100000, 4), (10000000, 3)]
+    assert merged["rows"][2]["date"] == "d2" and "date" not in merged["rows"][0]
+    assert merged["command"] == ("python benchmarks/scale.py --sizes 1000,100000` then "
+                                 "`python benchmarks/scale.py --sizes 100000,10000000 --merge")
+    assert merged["date"] == "d1; d2" and merged["m"] == 20000
