@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py [--sizes 1000,100000,1000000] [--with-10m] [--chart docs/scale.svg]
 
-For each size N, on a fresh redis-server of its own (127.0.0.1, no persistence):
+For each size N, on a fresh redis-server (127.0.0.1, no persistence):
 
 1. N tasks are enqueued with `Client.enqueue_many` (the harness's no-op task, JSON payload
    {"id", "ts"}); Redis memory per pending task = `INFO memory` delta / N, split into the task
@@ -17,7 +17,7 @@ For each size N, on a fresh redis-server of its own (127.0.0.1, no persistence):
 5. queue "default" is paused (its N tasks stay) and `--latency` tasks go to queue "lat" of the
    same worker, 20 ms apart: idle pickup p50 / p99 with N tasks pending beside it;
 6. the same N tasks enqueued by Go asynq v0.26 (benchmarks/peers/go_asynq, 100 goroutines, one
-   client) on an emptied server: what asynq writes per pending task (skipped when Go is absent).
+   client) on another fresh server: what asynq writes per pending task (skipped without Go).
 
 Writes benchmarks/results/scale.json and scale.md, and the chart when --chart is given.
 """
@@ -154,7 +154,6 @@ def measure_go(url: str, n: int, log_dir: Path, binary: Path | None) -> dict[str
     if binary is None:
         return {"skipped": "go is not installed"}
     r = redis.Redis.from_url(url)
-    r.flushall()
     before = memory_snapshot(r)
     prog = h.PeerProgram("go", str(binary), url, log_dir, native=True)
     seconds = prog.enqueue(n, "g", "noop", mode="goroutines", producers=100, timeout=600 + n / 1000)
@@ -162,7 +161,6 @@ def measure_go(url: str, n: int, log_dir: Path, binary: Path | None) -> dict[str
     pending = int(r.llen(keys.pending(Q)))
     if pending != n:
         raise SystemExit(f"Go enqueued {pending} of {n} tasks")
-    r.flushall()
     return {"memory": mem, "enqueue_tasks_per_s": n / seconds}
 
 
@@ -176,15 +174,20 @@ def run(sizes: list[int], m: int, latency: int) -> dict[str, Any]:
         go_binary = None
     rows = []
     for n in sizes:
+        t0 = time.monotonic()
+        # a fresh server for each side: emptying millions of keys takes longer than starting one
         server = h.RedisServer(binary_name).start()
         try:
-            t0 = time.monotonic()
             row = measure_dmq(server.url, n, m, latency, log_dir)
-            row["go"] = measure_go(server.url, n, log_dir, go_binary)
-            row["seconds"] = round(time.monotonic() - t0, 1)
             row["loadavg"] = os.getloadavg()[0]
         finally:
             server.cleanup()
+        server = h.RedisServer(binary_name).start()
+        try:
+            row["go"] = measure_go(server.url, n, log_dir, go_binary)
+        finally:
+            server.cleanup()
+        row["seconds"] = round(time.monotonic() - t0, 1)
         print(f"N={n:,}: {json.dumps(row)}", file=sys.stderr, flush=True)
         rows.append(row)
     return {"command": "python benchmarks/scale.py --sizes " + ",".join(map(str, sizes)),
