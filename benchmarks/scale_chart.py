@@ -58,7 +58,7 @@ def write_chart(doc: dict[str, Any], path: Path) -> None:
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"dmq_tools as the backlog grows ({doc['date']}, `{doc['command']}`)", fontsize=10)
+    fig.suptitle(f"dmq_tools as the backlog grows (benchmarks/scale.py, {doc['date']})", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg", metadata={"Date": None})
