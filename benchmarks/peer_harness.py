@@ -111,31 +111,46 @@ class PeerProgram:
     """How to run one peer script: its python, its file, the Redis it talks to."""
 
     name: str
-    python: str
+    python: str   # the venv's python; for a native peer, the peer's own executable
     url: str
     log_dir: Path
+    native: bool = False
 
     @property
     def script(self) -> str:
         return str(PEERS_DIR / f"peer_{self.name}.py")
 
+    @property
+    def command(self) -> list[str]:
+        return [self.python] if self.native else [self.python, self.script]
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
-        env.update(BENCH_REDIS_URL=self.url, PYTHONPATH=str(PEERS_DIR), PYTHONUNBUFFERED="1")
+        # dmq's peer imports this checkout's dmq_tools even when run without its venv (--no-venv)
+        path = f"{PEERS_DIR}{os.pathsep}{REPO}" if self.name == "dmq" else str(PEERS_DIR)
+        env.update(BENCH_REDIS_URL=self.url, PYTHONPATH=path, PYTHONUNBUFFERED="1")
         return env
 
     def enqueue(self, n: int, prefix: str, kind: str = "noop", mode: str = "one", gap: float = 0.0,
-                timeout: float = 300) -> float:
+                timeout: float = 300, producers: int = 1) -> float:
         """Run the peer's enqueue in a subprocess; returns the seconds it reported."""
-        cmd = [self.python, self.script, "enqueue", "--n", str(n), "--prefix", prefix, "--kind", kind,
-               "--mode", mode, "--gap", str(gap)]
+        cmd = [*self.command, "enqueue", "--n", str(n), "--prefix", prefix, "--kind", kind,
+               "--mode", mode, "--gap", str(gap), "--producers", str(producers)]
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout)
         except subprocess.TimeoutExpired:
             raise PeerFailed(f"enqueue ({mode}) timed out after {timeout:.0f}s") from None
         if res.returncode:
-            raise PeerFailed(f"enqueue ({mode}) exit {res.returncode}: {_last_line(res.stderr)}")
+            last = _last_line(res.stderr)
+            raise PeerFailed(last if last.startswith("skipped:") else f"enqueue ({mode}) exit {res.returncode}: {last}")
         return float(json.loads(res.stdout.strip().splitlines()[-1])["seconds"])
+
+    def info(self) -> dict:
+        """What the peer offers: {"batch", "workers", "modes", "unavailable": {mode: reason}}."""
+        res = subprocess.run([*self.command, "info"], capture_output=True, text=True, env=self.env(), timeout=120)
+        if res.returncode:
+            raise PeerFailed(f"info exit {res.returncode}: {_last_line(res.stderr)}")
+        return json.loads(res.stdout.strip().splitlines()[-1])
 
     def start_workers(self, config: str, procs: int = 1) -> WorkerGroup:
         return WorkerGroup(self, config, procs).start()
@@ -162,7 +177,7 @@ class WorkerGroup:
             self.log_paths.append(path)
             with open(path, "wb") as log:
                 self.popens.append(subprocess.Popen(
-                    [self.program.python, self.program.script, "worker", self.config], env=self.program.env(),
+                    [*self.program.command, "worker", self.config], env=self.program.env(),
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
         return self
 

@@ -1,11 +1,12 @@
-"""Benchmark dmq_tools against the other Python task queues on one Redis, in one run.
+"""Benchmark dmq_tools against Go asynq and the Python task queues on one Redis, in one run.
 
-    python benchmarks/run_peers.py [--quick] [--peers dmq,celery,...] [--runs N]
+    python benchmarks/run_peers.py [--quick] [--peers dmq,go,celery,...] [--runs N]
 
 Starts one redis-server on 127.0.0.1 (free port, no persistence), builds or reuses a venv per peer
-(benchmarks/.venvs/<peer>, pinned in benchmarks/peers/requirements-<peer>.txt), runs every
-measurement in a subprocess with that venv's python, checks every task ran exactly once, and
-writes benchmarks/results/peers.json and peers.md. Figures are medians over --runs runs.
+(benchmarks/.venvs/<peer>, pinned in benchmarks/peers/requirements-<peer>.txt) and the Go asynq
+v0.26 peer's binary (benchmarks/peers/go_asynq, skipped with the reason when `go` is absent), runs
+every measurement in a subprocess of that peer, checks every task ran exactly once, and writes
+benchmarks/results/peers.json and peers.md. Figures are medians over --runs interleaved runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +29,7 @@ from collections.abc import Callable
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import go_peer  # noqa: E402
 import peer_harness as h  # noqa: E402
 from peer_report import render_markdown  # noqa: E402
 
@@ -53,6 +56,8 @@ class PeerSpec:
     sleep: Config | None              # 1 ms sleeping task, concurrency 10
     latency: Config
     note: str = ""
+    producers: tuple[tuple[str, str], ...] = ()  # (enqueue mode, label): producers sharing one client
+    native: bool = False              # a compiled program (no venv), built by go_peer
 
 
 PEERS: dict[str, PeerSpec] = {p.name: p for p in [
@@ -61,7 +66,14 @@ PEERS: dict[str, PeerSpec] = {p.name: p for p in [
              Config("BLMPOP 100 x2 proc", "blmpop100", 2), Config("BLMPOP + 10 threads", "blmpop100-pool10"),
              Config("BRPOP", "brpop"), "plain LPUSH/BRPOP, no task-queue features"),
     PeerSpec("dmq", "dmq_tools", True, (Config("c=10", "c10"),), Config("c=10 x2 proc", "c10", 2),
-             Config("c=10", "c10"), Config("c=10", "c10")),
+             Config("c=10", "c10"), Config("c=10", "c10"),
+             producers=(("threads", "threads, one Client"), ("async", "coroutines, one AsyncClient"))),
+    PeerSpec("go", "Go asynq v0.26", False,
+             (Config("1 server c=10", "c10"), Config("1 server c=50", "c50")),
+             Config("2 servers c=50", "c50", 2), Config("1 server c=10", "c10"), Config("1 server c=10", "c10"),
+             "Go program, asynq's defaults; an idle server polls the queue about once a second "
+             "(TaskCheckInterval 1 s); no batch enqueue",
+             producers=(("goroutines", "goroutines, one Client"),), native=True),
     PeerSpec("celery", "Celery", False,
              (Config("prefork c=1", "prefork1"), Config("threads c=10", "threads10")),
              Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"),
@@ -102,6 +114,7 @@ class Sizes:
     bench_n: int
     budget: float = 8.0
     probe: int = 300
+    producers: tuple[int, ...] = (1, 10, 100)  # concurrent producers sharing one client
 
     @staticmethod
     def for_mode(quick: bool, runs: int | None) -> Sizes:
@@ -144,7 +157,8 @@ class Bench:
         try:
             fn()
         except h.PeerFailed as exc:
-            log(f"  {self.spec.name} {metric}: FAILED {exc}")
+            word = "" if str(exc).startswith("skipped") else "FAILED "
+            log(f"  {self.spec.name} {metric}: {word}{exc}")
             self.res.fail(metric, str(exc))
         finally:
             if flush:
@@ -157,13 +171,17 @@ class Bench:
             if "calibrate" in self.res.failed:  # nothing will work better: report every metric failed
                 for cfg in (*s.noop, *([s.best] if s.best else [])):
                     self.res.fail(f"noop:{cfg.label}", self.res.failed["calibrate"])
-                for metric in ("enqueue_one", "enqueue_batch", "sleep", "latency"):
+                conc = [f"enqueue_conc:{mode}:{k}" for mode, _ in s.producers for k in self.sizes.producers]
+                for metric in ("enqueue_one", "enqueue_batch", "sleep", "latency", *conc):
                     self.res.fail(metric, self.res.failed["calibrate"])
                 return
         for i, cfg in enumerate(s.noop):
             self.guarded(f"noop:{cfg.label}", lambda cfg=cfg, i=i: self.noop(cfg, run, timed_enqueue=(i == 0)))
         if s.batch:
             self.guarded("enqueue_batch", lambda: self.batch(run))
+        for mode, _ in s.producers:
+            for k in self.sizes.producers:
+                self.guarded(f"enqueue_conc:{mode}:{k}", lambda mode=mode, k=k: self.concurrent(mode, k, run))
         if s.best:
             self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run))
         kept: list[h.WorkerGroup] = []  # the sleep run's workers, reused for latency when the config is the same
@@ -197,12 +215,20 @@ class Bench:
         if self.spec.batch:
             self.prog.enqueue(n, prefix, kind, mode="batch")
             return
+        if self.spec.producers:  # ids stay prefix + i: the producers share one list of items
+            self.prog.enqueue(n, prefix, kind, mode=self.spec.producers[0][0], producers=max(self.sizes.producers))
+            return
         half = n // 2
         with ThreadPoolExecutor(2) as pool:
             jobs = [pool.submit(self.prog.enqueue, half, prefix + "a", kind),
                     pool.submit(self.prog.enqueue, n - half, prefix + "b", kind)]
             for j in jobs:
                 j.result()
+
+    @property
+    def split_preload(self) -> bool:
+        """Whether _preload ran two enqueuing processes (ids prefix+"a"/"b")."""
+        return not self.spec.batch and not self.spec.producers
 
     @staticmethod
     def _ids(n: int, prefix: str, split: bool) -> set[str]:
@@ -248,11 +274,11 @@ class Bench:
             if n > n_one:  # top up to the no-op count the fastest way
                 n = n_one + min(n - n_one, self._size(n - n_one, None))
                 self._preload(n - n_one, prefix + "+", "noop")
-                ids |= self._ids(n - n_one, prefix + "+", not self.spec.batch)
+                ids |= self._ids(n - n_one, prefix + "+", self.split_preload)
         else:
             n = self._size(self.sizes.noop, cfg)
             self._preload(n, prefix, "noop")
-            ids = self._ids(n, prefix, not self.spec.batch)
+            ids = self._ids(n, prefix, self.split_preload)
         tps, rss = self._process(cfg, n, ids)
         self.res.rates[cfg.label] = tps
         self.res.add(f"noop:{cfg.label}", tps)
@@ -268,13 +294,26 @@ class Bench:
         self.res.add("enqueue_batch", n / seconds)
         self.res.add("n:enqueue_batch", n)
 
+    def concurrent(self, mode: str, k: int, run: int) -> None:
+        """`k` producers sharing one client enqueue one task per call; the tasks are then run by the
+        peer's fastest configuration, so this figure passes the exactly-once check too."""
+        prefix, key = f"p{run}{mode}{k}:", f"conc:{mode}:{k}"
+        est = self.res.rates.get(key) or self.res.rates["enqueue"] * min(k, 3)
+        n = max(self.sizes.probe, min(self.sizes.noop, int(est * self.sizes.budget)))
+        seconds = self.prog.enqueue(n, prefix, "noop", mode=mode, producers=k)
+        self._process(self.spec.best or self.spec.noop[0], n, self._ids(n, prefix, False))
+        self.res.rates[key] = n / seconds
+        self.res.add(f"enqueue_conc:{mode}:{k}", n / seconds)
+        self.res.add(f"n:enqueue_conc:{mode}:{k}", n)
+        log(f"  {self.spec.name} {k} producers ({mode}): {n / seconds:,.0f} tasks/s on {n} tasks")
+
     def sleep(self, cfg: Config, run: int, keep: list[h.WorkerGroup] | None = None) -> None:
         prefix = f"s{run}:"
         n = self._size(self.sizes.sleep, None)
         est = self.res.rates.get("sleep") or max(self.res.rates.get(c.label, 0.0) for c in self.spec.noop)
         n = max(self.sizes.probe, min(n, int(est * self.sizes.budget)))
         self._preload(n, prefix, "sleep")
-        tps, _ = self._process(cfg, n, self._ids(n, prefix, not self.spec.batch), keep)
+        tps, _ = self._process(cfg, n, self._ids(n, prefix, self.split_preload), keep)
         self.res.rates["sleep"] = tps
         self.res.add("sleep", tps)
         self.res.add("n:sleep", n)
@@ -308,7 +347,7 @@ def run_peer(r: redis.Redis, url: str, name: str, python: str, sizes: Sizes, log
     """One run of every measurement of peer `name` (or of `spec`) against the empty Redis at `url`."""
     result = PeerResult() if result is None else result
     spec = PEERS[name] if spec is None else spec
-    Bench(r, h.PeerProgram(name, python, url, log_dir), spec, sizes, result).run_once(run)
+    Bench(r, h.PeerProgram(name, python, url, log_dir, native=spec.native), spec, sizes, result).run_once(run)
     return result
 
 
@@ -348,12 +387,19 @@ def main(argv: list[str] | None = None) -> int:
     results = {n: PeerResult() for n in names}
     pythons: dict[str, str] = {}
     t_start = time.monotonic()
+    for n in [n for n in names if PEERS[n].native]:
+        try:
+            pythons[n] = str(go_peer.ensure_built(log))
+        except (go_peer.GoUnavailable, OSError, subprocess.SubprocessError) as exc:
+            log(f"  {n}: {exc}")
+            results[n].fail("install", str(exc))
+    scripts = [n for n in names if not PEERS[n].native]
     if args.no_venv:
-        pythons = {n: sys.executable for n in names}
+        pythons.update({n: sys.executable for n in scripts})
     else:
         log(f"venvs in {h.VENVS_DIR}")
         with ThreadPoolExecutor(3) as pool:
-            futures = {n: pool.submit(h.ensure_venv, n, log) for n in names}
+            futures = {n: pool.submit(h.ensure_venv, n, log) for n in scripts}
         for n, fut in futures.items():
             try:
                 pythons[n] = str(fut.result())
@@ -397,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         "configs": {n: {"one_process": [c.label for c in PEERS[n].noop],
                         "best": PEERS[n].best.label if PEERS[n].best else None,
                         "sleep": PEERS[n].sleep.label if PEERS[n].sleep else None,
-                        "latency": PEERS[n].latency.label} for n in names},
+                        "latency": PEERS[n].latency.label,
+                        "producers": [list(p) for p in PEERS[n].producers]} for n in names},
     }
     (out_dir / "peers.json").write_text(json.dumps(doc, indent=2) + "\n")
     (out_dir / "peers.md").write_text(render_markdown(doc))

@@ -17,6 +17,7 @@ from .errors import (
     QueueNotEmptyError,
     QueueNotFoundError,
     RedisTimeoutError,
+    ReplicationTimeoutError,
     RevokeTask,
     SkipRetry,
     TaskIDConflictError,
@@ -76,7 +77,8 @@ def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute
 
 __all__ = [
     "connect", "Client", "Task", "TaskInfo", "QueueInfo", "TaskState",
-    "DmqError", "ConfigurationError", "ConnectionFailedError", "RedisTimeoutError", "CorruptStateError",
+    "DmqError", "ConfigurationError", "ConnectionFailedError", "RedisTimeoutError", "ReplicationTimeoutError",
+    "CorruptStateError",
     "TaskIDConflictError",
     "DuplicateTaskError", "QueueNotFoundError", "QueueNotEmptyError", "TaskNotFoundError",
     "SkipRetry", "RevokeTask", "running", "stop_all", "wait_until", *_LAZY,

@@ -11,7 +11,13 @@ from collections.abc import Iterable, Iterator
 
 from . import limits
 from ._group_commit import GroupCommit
-from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
+from .errors import (
+    ConfigurationError,
+    DuplicateTaskError,
+    InvalidTaskError,
+    ReplicationTimeoutError,
+    TaskIDConflictError,
+)
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
@@ -78,9 +84,28 @@ os.register_at_fork(after_in_child=_forget_ids_after_fork)
 class Client:
     """Enqueues tasks. `Client(r)` accepts a redis.Redis, a URL, or nothing (then connect())."""
 
-    def __init__(self, redis: Any = None, *, rdb: RDB | None = None) -> None:
+    def __init__(self, redis: Any = None, *, rdb: RDB | None = None, wait_replicas: int = 0,
+                 wait_timeout: timedelta | float = timedelta(seconds=1)) -> None:
+        """`wait_replicas=n`: after each enqueue, WAIT until n replicas hold it (Sentinel setups,
+        docs/scaling.md); ReplicationTimeoutError when fewer did within `wait_timeout`."""
+        if not isinstance(wait_replicas, int) or wait_replicas < 0:
+            raise ConfigurationError("wait_replicas must be an int >= 0")
+        seconds = wait_timeout.total_seconds() if isinstance(wait_timeout, timedelta) else float(wait_timeout)
+        if seconds <= 0:
+            raise ConfigurationError("wait_timeout must be positive")
         self._rdb, self._owned = open_rdb(redis, rdb=rdb)
         self._commit = GroupCommit(self._rdb)   # threads sharing this client share round trips
+        self._wait = (wait_replicas, max(int(seconds * 1000), 1))
+
+    def _replicated(self) -> None:
+        """WAIT for `wait_replicas` replicas (see __init__); nothing when none are asked for."""
+        want, timeout_ms = self._wait
+        if want:
+            got = self._rdb.wait_for_replicas(want, timeout_ms)
+            if got < want:
+                raise ReplicationTimeoutError(
+                    f"the enqueue is on the master but only {got} of {want} replica(s) acknowledged it "
+                    f"within {timeout_ms} ms")
 
     @property
     def rdb(self) -> RDB:
@@ -100,6 +125,7 @@ class Client:
         # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
         # free in wall time (the reply is read after it)
         self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
+        self._replicated()
         return built[0]
 
     def _enqueue_plain(self, task: Task, plan: _Plan) -> TaskInfo:
@@ -120,6 +146,7 @@ class Client:
             if isinstance(code, Exception):
                 raise code
             raise_for_code(code)
+        self._replicated()
         return built[0] if built else _plain_info(task_id, task, plan, self._rdb.clock.now())
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
@@ -178,6 +205,7 @@ class Client:
 
         codes = self._rdb.write_task_chunks(chunks())
         infos = [info for info, code in zip(built, codes) if code == 1]
+        self._replicated()
         if on_conflict == "raise":
             for code in codes:
                 if code in (CONFLICT, DUPLICATE):

@@ -129,6 +129,11 @@ class ServerClosedError(DmqError):
     """The worker or scheduler has been stopped and cannot be used again."""
 
 
+class ReplicationTimeoutError(DmqError):
+    """Fewer replicas than `Client(wait_replicas=n)` asked for acknowledged an enqueue in time.
+    The task is written on the master; a failover before it replicates may lose it."""
+
+
 class CorruptStateError(DmqError):
     """A Redis key holds the wrong type or an unreadable record (written by hand or by a buggy
     tool); the call that raised it wrote nothing. The message names the key when known; `key`,

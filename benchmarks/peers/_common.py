@@ -110,26 +110,36 @@ def main(
     enqueue_one: Callable[[list[Item], float], None],
     enqueue_batch: Callable[[list[Item]], None] | None,
     workers: dict[str, Callable[[str], None]],
+    concurrent: dict[str, Callable[[list[Item], int], None]] | None = None,
+    unavailable: dict[str, str] | None = None,
 ) -> None:
-    """`enqueue` prints {"seconds": ...}; `worker CONFIG` runs until killed; `info` lists both.
+    """`enqueue` prints {"seconds": ...}; `worker CONFIG` runs until killed; `info` lists all.
 
     enqueue_one(items, gap) must enqueue each item with a separate library call and carry
     time.time() of that call in the payload; enqueue_batch(items) uses the library's batch call.
+    `concurrent` maps extra modes to fn(items, producers): that many producers (threads,
+    coroutines) sharing one client, each item still one call. `unavailable` maps a mode this
+    install cannot run to the reason (shown in the report instead of a figure).
     """
+    concurrent = concurrent or {}
+    unavailable = unavailable or {}
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("enqueue")
     e.add_argument("--n", type=int, required=True)
     e.add_argument("--prefix", default="t")
     e.add_argument("--kind", default="noop", choices=["noop", "sleep"])
-    e.add_argument("--mode", default="one", choices=["one", "batch"])
+    e.add_argument("--mode", default="one", choices=["one", "batch", *concurrent, *unavailable])
+    e.add_argument("--producers", type=int, default=1)
     e.add_argument("--gap", type=float, default=0.0)
     w = sub.add_parser("worker")
     w.add_argument("config", choices=sorted(workers))
     sub.add_parser("info")
     args = ap.parse_args()
     if args.cmd == "info":
-        print(json.dumps({"batch": enqueue_batch is not None, "workers": sorted(workers)}))
+        modes = ["one", *(["batch"] if enqueue_batch else []), *concurrent]
+        print(json.dumps({"batch": enqueue_batch is not None, "workers": sorted(workers), "modes": modes,
+                          "unavailable": unavailable}))
         return
     if args.cmd == "worker":
         workers[args.config](redis_url())
@@ -137,9 +147,13 @@ def main(
     todo = items(args.prefix, args.n, args.kind)
     if args.mode == "batch" and enqueue_batch is None:
         sys.exit("this peer has no batch enqueue")
+    if args.mode in unavailable:
+        sys.exit(f"skipped: {unavailable[args.mode]}")
     t0 = time.perf_counter()
     if args.mode == "batch":
         enqueue_batch(todo)  # type: ignore[misc]
+    elif args.mode in concurrent:
+        concurrent[args.mode](todo, args.producers)
     else:
         enqueue_one(todo, args.gap)
     print(json.dumps({"seconds": time.perf_counter() - t0, "n": args.n}))

@@ -21,6 +21,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, ConnectionFailedError
 from . import keys
 from .base import DEFAULT_EVENTS_MAXLEN
+from .topology import is_cluster, is_topology_url
 from .connection import _load_dotenv, _source_url, normalize_url, redact_url
 from .lean import _hiredis_pack
 from .producer import EnqueueRequest, PlainTasks, ProducerMixin, _queue_of, codes_per_task
@@ -47,6 +48,10 @@ def open_async_redis(conn: Any = None) -> tuple[aioredis.Redis, bool, str]:
     REDIS_PASSWORD, else the embedded server)."""
     if isinstance(conn, aioredis.Redis):
         return conn, False, "the given asyncio Redis client"
+    if is_cluster(conn) or (isinstance(conn, str) and is_topology_url(conn)) or \
+            getattr(getattr(conn, "connection_pool", None), "service_name", None):
+        raise ConfigurationError("AsyncClient does not support Redis Cluster or Sentinel yet: use Client "
+                                 "(docs/scaling.md)")
     if isinstance(conn, redis.Redis):
         kw = conn.connection_pool.connection_kwargs
         common = {k: kw[k] for k in ("db", "password", "username") if kw.get(k) is not None}
@@ -69,6 +74,9 @@ def open_async_redis(conn: Any = None) -> tuple[aioredis.Redis, bool, str]:
         from ..embedded import ensure_running
 
         url, password = ensure_running().url, None
+    if is_topology_url(url):
+        raise ConfigurationError("AsyncClient does not support Redis Cluster or Sentinel yet: use Client "
+                                 "(docs/scaling.md)")
     full = normalize_url(url, password)
     return aioredis.Redis.from_url(full, socket_connect_timeout=5), True, redact_url(full)
 

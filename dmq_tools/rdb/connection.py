@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
+from redis.sentinel import MasterNotFoundError
 
 from ..errors import ConfigurationError, ConnectionFailedError
+from .topology import cluster_url, is_topology_url, redact_topology, open_topology, parse_topology
 
 __all__ = ["connect", "resolve", "normalize_url", "redact_url", "Connection"]
 
@@ -56,7 +60,8 @@ def normalize_url(url: str, password: str | None = None) -> str:
     if parts.scheme not in _SCHEMES:
         raise ConfigurationError(
             f"unsupported Redis URL scheme {parts.scheme!r} in {redact_url(url)}: "
-            "use redis://, rediss:// (TLS), unix:// or host:port"
+            "use redis://, rediss:// (TLS), unix://, host:port, "
+            "redis+cluster://h1:p1,h2:p2 or redis+sentinel://h1:p1,h2:p2/mastername"
         )
     if parts.scheme == "unix":
         if not parts.path:
@@ -85,6 +90,8 @@ def normalize_url(url: str, password: str | None = None) -> str:
 
 def redact_url(url: str) -> str:
     """The URL's address (scheme, host, port, db or socket path) without user, password or query."""
+    if is_topology_url(url):
+        return redact_topology(url)
     raw = _with_scheme(url.strip())
     try:
         parts = urlsplit(raw)
@@ -138,8 +145,13 @@ def _source_url() -> tuple[str | None, str]:
     return None, "embedded"
 
 
-def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) -> redis.Redis:
+def connect(url: str | list[str] | tuple[str, ...] | None = None, *, check: bool = True,
+            **redis_kwargs: Any) -> redis.Redis:
     """A redis.Redis for: `url`, else REDIS_URL (+REDIS_PASSWORD), else the embedded server.
+
+    `redis+cluster://h1:7000,h2:7001` (or a list of `host:port` nodes) gives a RedisCluster,
+    `redis+sentinel://h1:26379,h2:26380/mymaster` a Sentinel-managed client of the current
+    master (rediss+... for TLS): see topology.py.
 
     A ./.env file is read first (real environment variables win). REDIS_PASSWORD applies to
     the `url` argument and to REDIS_URL when they carry no password, never to the embedded
@@ -151,6 +163,11 @@ def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) 
     source = "url argument"
     if url is None:
         url, source = _source_url()
+    if isinstance(url, (list, tuple)):
+        url = cluster_url(url)
+    if url is not None and is_topology_url(url):
+        # a RedisCluster is not a redis.Redis, but offers the same commands to dmq's callers
+        return cast("redis.Redis", _connect_topology(url, password, source, check, redis_kwargs))
     if url is None:
         from ..embedded import connect_fallback  # logs once which server and data directory
 
@@ -176,6 +193,48 @@ def connect(url: str | None = None, *, check: bool = True, **redis_kwargs: Any) 
     return client
 
 
+def _connect_topology(url: str, password: str | None, source: str, check: bool,
+                      redis_kwargs: dict[str, Any]) -> Any:
+    """A cluster or sentinel client; errors name the address, never the password."""
+    secrets = _secrets(url.replace("+cluster://", "://").replace("+sentinel://", "://"), password)
+    problem = None
+    try:
+        top = parse_topology(url, password)
+    except ConfigurationError as exc:
+        problem = f"{exc} (from {source})"
+    if problem is not None:
+        raise ConfigurationError(_scrub(problem, secrets))
+    where = f"{top.address()} (from {source})"
+    client = None
+    try:
+        client = open_topology(top, **redis_kwargs)
+    except (ValueError, TypeError) as exc:
+        problem = f"bad Redis URL {where}: {exc}"
+    except redis.AuthenticationError as exc:
+        problem = f"Redis at {where} refused the credentials: {exc}"
+    except (redis.RedisError, RedisClusterException, OSError) as exc:   # RedisCluster contacts its nodes now
+        problem = f"cannot connect to Redis at {where}: {exc}"
+    if problem is not None or client is None:
+        raise (ConfigurationError if "bad Redis URL" in str(problem) else ConnectionFailedError)(
+            _scrub(str(problem), secrets))
+    if check:
+        if top.kind == "sentinel":   # fail fast: one round over the sentinels, not the failover retry
+            _check_master(client, where, secrets)
+        _check(client, where, secrets)
+    return client
+
+
+def _check_master(client: Any, where: str, secrets: list[str]) -> None:
+    try:
+        client.connection_pool.get_master_address()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
+    else:
+        return
+    client.close()
+    raise ConnectionFailedError(_scrub(message, secrets)) from None
+
+
 def _check(client: redis.Redis, where: str, secrets: list[str]) -> None:
     """PING once; turn redis-py's errors into one clear, password-free error."""
     message = None
@@ -183,6 +242,8 @@ def _check(client: redis.Redis, where: str, secrets: list[str]) -> None:
         client.ping()
     except redis.AuthenticationError as exc:
         message = f"Redis at {where} refused the credentials: {exc}"
+    except MasterNotFoundError:   # its text lists every sentinel connection's settings
+        message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         message = f"cannot connect to Redis at {where}: {exc}"
     except redis.ResponseError as exc:
@@ -194,10 +255,10 @@ def _check(client: redis.Redis, where: str, secrets: list[str]) -> None:
 
 def resolve(conn: Connection) -> tuple[redis.Redis, bool]:
     """(client, owned): a given client is shared and never closed by us; others we created."""
-    if isinstance(conn, redis.Redis):
-        return conn, False
-    if conn is None or isinstance(conn, str):
+    if isinstance(conn, (redis.Redis, RedisCluster)):
+        return cast("redis.Redis", conn), False
+    if conn is None or isinstance(conn, (str, list, tuple)):
         return connect(conn), True
     raise ConfigurationError(
-        f"expected a redis.Redis, a URL or None, got {type(conn).__name__}"
+        f"expected a redis.Redis, a RedisCluster, a URL or None, got {type(conn).__name__}"
     )

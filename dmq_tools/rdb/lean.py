@@ -10,7 +10,8 @@ connection exclusively, so it is thread-safe without locks.
 Semantics kept from redis-py: error replies raise `ResponseError` (NoScriptError, ...), a broken
 connection is retried once on a fresh socket (as redis-py's default retry does), and a
 connection that failed mid-reply is dropped. Clients without a plain connection pool (Redis
-Cluster) fall back to redis-py's own calls.
+Cluster) and Sentinel clients (whose retry with backoff follows a failover, see topology.py)
+fall back to redis-py's own calls.
 
 On a connection whose class does not customise its I/O (plain TCP, unix socket or TLS, RESP2
 or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the
@@ -213,6 +214,8 @@ class LeanExecutor:
         self._client = client
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
+        if getattr(pool, "service_name", None):   # Sentinel: redis-py's calls, whose retry rides out a failover
+            self._pool = None
         self._idle: list[Any] = []
         self._direct: dict[int, bool] = {}     # id(conn) -> may _Wire use its socket directly
         self._forks = _FORKS[0]

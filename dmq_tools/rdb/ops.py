@@ -61,7 +61,9 @@ def _address(client: Any) -> str:
         return f"unix://{kw['path']}"
     if kw.get("host"):
         return f"{kw['host']}:{kw.get('port', 6379)}"
-    return "?"
+    from .guard import redis_address   # a cluster or a Sentinel-managed client
+
+    return redis_address(client)
 
 
 def redis_time(rdb: RDBBase) -> float:

@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from .lean import LeanExecutor
+from .topology import is_cluster
 
 __all__ = ["SOURCES", "Scripts", "ScriptCall", "script_names"]
 
@@ -66,9 +67,13 @@ class Scripts:
         with self._lock:
             if self._loaded and not force:
                 return
-            for reply in self.lean.execute_many([("SCRIPT", "LOAD", src) for src in SOURCES.values()]):
-                if isinstance(reply, Exception):
-                    raise reply
+            if is_cluster(self._client):   # SCRIPT LOAD goes to every primary, one script at a time
+                for src in SOURCES.values():
+                    self._client.script_load(src)
+            else:
+                for reply in self.lean.execute_many([("SCRIPT", "LOAD", src) for src in SOURCES.values()]):
+                    if isinstance(reply, Exception):
+                        raise reply
             self._loaded = True
 
     def run(self, name: str, keys: Sequence[Any], args: Sequence[Any],

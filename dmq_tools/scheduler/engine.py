@@ -33,7 +33,7 @@ from ..client import Client, check_enqueue_options
 from ..clock import Clock, SystemClock, to_unix
 from ..errors import ConfigurationError
 from ..models import SchedulerEntry, TaskInfo
-from ..rdb import RDB, resolve
+from ..rdb import RDB, rdb_for, resolve
 from ..rdb.scheduler_ops import SchedulerEntryRecord
 from ..task import Task
 from .cron import CronSchedule, EverySchedule, parse, resolve_tz, tz_name
@@ -119,7 +119,7 @@ class Scheduler:
             self._client, self._owned = redis, False
         else:
             conn, self._owned = resolve(redis)
-            self._client = Client(rdb=RDB(conn, clock=clock))
+            self._client = Client(rdb=rdb_for(conn, clock=clock))
         self._rdb: RDB = self._client.rdb
         self.clock: Clock = clock or self._rdb.clock or SystemClock()
         self.tz = resolve_tz(tz)

@@ -237,6 +237,9 @@ class Worker:
                 self.rdb.clear_server_state(self.state.host, self.state.pid, self.state.server_id)
             except REDIS_ERRORS:
                 pass
+            stop_waiting = getattr(self.rdb, "stop_waiting", None)   # a cluster's waker threads
+            if stop_waiting is not None:
+                stop_waiting()
             if getattr(self, "_runner", None) is not None:
                 self._runner.close()
             self._stopped.set()

@@ -45,6 +45,16 @@ type report struct {
 	Aggregating map[string][]common.Task `json:"aggregating"`
 	Tasks       map[string]common.Task   `json:"tasks"`
 	TaskErrors  map[string]string        `json:"task_errors"`
+	Servers     []serverInfo             `json:"servers"`
+}
+
+type serverInfo struct {
+	ID          string         `json:"id"`
+	Host        string         `json:"host"`
+	PID         int            `json:"pid"`
+	Concurrency int            `json:"concurrency"`
+	Queues      map[string]int `json:"queues"`
+	Status      string         `json:"status"`
 }
 
 func main() {
@@ -106,6 +116,14 @@ func main() {
 			continue
 		}
 		rep.Tasks[id] = common.FromInfo(t)
+	}
+	servers, err := insp.Servers()
+	if err != nil {
+		common.Die(err)
+	}
+	rep.Servers = []serverInfo{}
+	for _, sv := range servers {
+		rep.Servers = append(rep.Servers, serverInfo{sv.ID, sv.Host, sv.PID, sv.Concurrency, sv.Queues, sv.Status})
 	}
 	common.PrintJSON(rep)
 }

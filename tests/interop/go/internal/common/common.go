@@ -8,17 +8,24 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
 )
 
-// RedisFlags registers -addr, -db, -socket and returns a function building the connection option.
-func RedisFlags() func() asynq.RedisClientOpt {
+// RedisFlags registers -addr, -db, -socket, -cluster and returns a function building the
+// connection option: with -cluster (comma-separated host:port of cluster nodes) a
+// RedisClusterClientOpt, as asynq users on Redis Cluster write it.
+func RedisFlags() func() asynq.RedisConnOpt {
 	addr := flag.String("addr", "127.0.0.1:6379", "redis host:port")
 	db := flag.Int("db", 0, "redis database")
 	socket := flag.String("socket", "", "unix socket path (overrides -addr)")
-	return func() asynq.RedisClientOpt {
+	cluster := flag.String("cluster", "", "comma-separated cluster node addresses (overrides -addr)")
+	return func() asynq.RedisConnOpt {
+		if *cluster != "" {
+			return asynq.RedisClusterClientOpt{Addrs: strings.Split(*cluster, ",")}
+		}
 		if *socket != "" {
 			return asynq.RedisClientOpt{Network: "unix", Addr: *socket, DB: *db}
 		}
