@@ -12,55 +12,41 @@ connection is retried once on a fresh socket (as redis-py's default retry does),
 connection that failed mid-reply is dropped. Clients without a plain connection pool (Redis
 Cluster) fall back to redis-py's own calls.
 
-On a connection whose class does not customise its I/O (plain TCP, unix socket or TLS, RESP2
-or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the
-connection's own hiredis reader directly: that skips ~5 µs of redis-py bookkeeping per round
-trip (host-error formatting, timeout juggling, push-message checks). The handshake (AUTH,
-SELECT, CLIENT SETNAME) is still redis-py's `connect()`, its health check (a PING when the
-interval has passed since the last one; redis-py counts from the last reply, we from the last
-check) still runs, and push messages are skipped as redis-py skips them on a command
-connection. Any other connection goes through
-`send_packed_command` / `read_response` unchanged.
+Replies are read through the connection's own `read_response` (its parser, push-message
+handling and health check). A direct socket path that fed the hiredis reader itself saved 1-2 µs
+per round trip, within this VM's noise, at the price of reading redis-py's private fields: it was
+removed (benchmarks/README.md, "Hot paths, fourth pass").
+
+Outcomes a caller must tell apart are typed: `AmbiguousWriteError` (a transaction whose
+connection broke after it was sent), `PartialTransactionError` (EXEC applied some commands and
+refused one) and `StreamBrokenError` (a stream whose connection broke, with how many replies
+were read).
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import time
 from typing import Any, Callable, Iterable, Sequence
 
 import redis
-from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
     from hiredis import pack_command as _hiredis_pack
 except ImportError:  # pragma: no cover
     _hiredis_pack = None
 
-try:  # the parser class and its "need more bytes" sentinel; absent -> always the generic path
-    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _MORE
-    from redis._parsers.hiredis import _HiredisParser
-except ImportError:  # pragma: no cover
-    _HiredisParser = None
-    _MORE = None
-try:
-    from hiredis import PushNotification as _Push
-except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
-    _Push = None
-
-__all__ = ["LeanExecutor", "SLOT", "resp_format"]
+__all__ = [
+    "AmbiguousWriteError", "LeanExecutor", "PartialTransactionError", "SLOT", "StreamBrokenError", "resp_format",
+]
 
 #: Bumped in a forked child: an executor made before the fork drops the parent's sockets
 #: (cheaper than an os.getpid() system call per command).
 _FORKS = [0]
 os.register_at_fork(after_in_child=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
 
-_CLOSED = "Connection closed by server."
-#: Reply types taken as they come in read_many (anything else gets a closer look).
+#: Reply types that cannot be an error (anything else gets a closer look).
 _PLAIN_REPLIES = frozenset((bytes, int, list))
 _MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 _EXEC = b"*1\r\n$4\r\nEXEC\r\n"
@@ -87,105 +73,53 @@ def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
     return b"".join(out)
 
 
-def _plain_io(conn: Any) -> bool:
-    """True when `_Wire` may talk to this connection's socket and reader directly."""
-    cls = type(conn)
-    return (
-        _HiredisParser is not None
-        and cls.send_packed_command is AbstractConnection.send_packed_command
-        and cls.read_response is AbstractConnection.read_response
-        and isinstance(getattr(conn, "_parser", None), _HiredisParser)
-        and (str(getattr(conn, "protocol", 2) or 2) == "2" or _Push is not None)
-    )
+class AmbiguousWriteError(RedisConnectionError):
+    """A transaction's connection broke after it was sent: whether EXEC ran is unknown.
+    `meanwhile_ran` says whether the caller's `meanwhile` ran (so a retry does not run it twice)."""
+
+    def __init__(self, message: str, *, meanwhile_ran: bool) -> None:
+        super().__init__(message)
+        self.meanwhile_ran = meanwhile_ran
+
+
+class PartialTransactionError(ResponseError):
+    """A command failed inside EXEC while the others were applied (EXEC does not roll back).
+    `replies` holds every command's reply, the failures as ResponseError values."""
+
+    def __init__(self, error: ResponseError, replies: list[Any]) -> None:
+        super().__init__(*error.args)
+        self.replies = replies
+
+
+class StreamBrokenError(RedisConnectionError):
+    """A stream's connection broke; `replies_read` replies had been read before."""
+
+    def __init__(self, message: str, *, replies_read: int) -> None:
+        super().__init__(message)
+        self.replies_read = replies_read
 
 
 class _Wire:
-    """Send and read on one connection: direct socket + hiredis reader when `_plain_io`, else
-    redis-py's own methods. Errors are redis-py's (ConnectionError, TimeoutError, ResponseError)
-    and a failed connection is disconnected, as redis-py does."""
+    """Send and read on one connection through redis-py's own methods; errors are redis-py's
+    (ConnectionError, TimeoutError) and a failed connection is disconnected, as redis-py does."""
 
     @staticmethod
-    def send(conn: Any, data: bytes, direct: bool) -> None:
-        if not direct:
-            conn.send_packed_command([data])
-            return
-        sock = conn._sock
-        if sock is None:
-            conn.connect()
-            sock = conn._sock
-        elif conn.health_check_interval and time.monotonic() > conn.next_health_check:
-            conn.check_health()     # PING through redis-py, reconnecting a dead socket
-            sock = conn._sock
-        try:
-            sock.sendall(data)
-        except socket.timeout:
-            conn.disconnect()
-            raise RedisTimeoutError("Timeout writing to socket") from None
-        except OSError as exc:
-            conn.disconnect()
-            raise RedisConnectionError(f"Error while writing to socket: {exc}") from None
-        except BaseException:
-            conn.disconnect()
-            raise
+    def send(conn: Any, data: bytes) -> None:
+        conn.send_packed_command([data])
 
     @staticmethod
-    def read(conn: Any, direct: bool) -> Any:
+    def read(conn: Any) -> Any:
         """One reply; an error reply is returned as a ResponseError value, not raised."""
-        if not direct:
-            try:
-                return conn.read_response()
-            except ResponseError as exc:
-                return exc
-        parser = conn._parser
-        reader = parser._reader
-        if reader is None:
-            raise RedisConnectionError(_CLOSED)
-        reply = reader.gets()
-        while reply is _MORE or (_Push is not None and isinstance(reply, _Push)):
-            if reply is not _MORE:      # an out-of-band push message: not our reply
-                reply = reader.gets()
-                continue
-            try:
-                n = conn._sock.recv_into(parser._buffer)
-            except socket.timeout:
-                conn.disconnect()
-                raise RedisTimeoutError("Timeout reading from socket") from None
-            except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile
-                conn.disconnect()
-                raise RedisConnectionError(f"Error while reading from socket: {exc}") from None
-            except BaseException:
-                conn.disconnect()
-                raise
-            if n == 0:
-                conn.disconnect()
-                raise RedisConnectionError(_CLOSED)
-            reader.feed(parser._buffer, 0, n)
-            reply = reader.gets()
-        if isinstance(reply, RedisConnectionError):   # e.g. "max number of clients reached"
-            conn.disconnect()
-            raise reply
-        return reply
+        try:
+            return conn.read_response()
+        except ResponseError as exc:
+            return exc
 
     @staticmethod
-    def read_many(conn: Any, direct: bool, count: int) -> list[Any]:
-        """`count` replies (see read): the first waits for the socket, the others usually sit
-        in the reader's buffer already and are taken without a call per reply."""
+    def read_many(conn: Any, count: int) -> list[Any]:
+        """`count` replies (see read)."""
         read = _Wire.read
-        replies = [read(conn, direct)]
-        if not direct:
-            replies += [read(conn, direct) for _ in range(count - 1)]
-            return replies
-        gets = conn._parser._reader.gets
-        for _ in range(count - 1):
-            reply = gets()
-            if type(reply) not in _PLAIN_REPLIES:
-                if reply is _MORE or (_Push is not None and isinstance(reply, _Push)):
-                    reply = read(conn, direct)   # more bytes needed, or a push message to skip
-                elif isinstance(reply, RedisConnectionError):
-                    conn.disconnect()
-                    raise reply
-            replies.append(reply)
-        return replies
+        return [read(conn) for _ in range(count)]
 
 
 def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
@@ -205,7 +139,6 @@ class LeanExecutor:
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
         self._idle: list[Any] = []
-        self._direct: dict[int, bool] = {}     # id(conn) -> may _Wire use its socket directly
         self._forks = _FORKS[0]
         encoding = str(getattr(self._pool, "connection_kwargs", {}).get("encoding", "utf-8")).lower()
         # our commands are str/bytes/int/float tokens: hiredis packs them as redis-py would
@@ -226,7 +159,7 @@ class LeanExecutor:
         """An idle connection of ours, a new one, or None when the pool's max_connections is
         reached (the caller then goes through redis-py's own path, which waits for the pool)."""
         if self._forks != _FORKS[0]:  # forked: the parent's sockets are not ours
-            self._idle, self._direct, self._forks = [], {}, _FORKS[0]
+            self._idle, self._forks = [], _FORKS[0]
         try:
             return self._idle.pop()
         except IndexError:
@@ -235,7 +168,6 @@ class LeanExecutor:
                 conn = self._pool.make_connection()
             except MaxConnectionsError:
                 return None
-            self._direct[id(conn)] = _plain_io(conn)
             return conn
 
     def execute(self, *args: Any, meanwhile: Callable[[], object] | None = None) -> Any:
@@ -250,23 +182,22 @@ class LeanExecutor:
             if meanwhile is not None:
                 meanwhile()
             return reply
-        direct = self._direct[id(conn)]
         failure: BaseException | None = None
         try:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
-                _Wire.send(conn, packed, direct)
+                _Wire.send(conn, packed)
                 if meanwhile is not None:
                     try:
                         meanwhile()
                     except Exception as exc:   # read the reply first: the connection stays in step
                         failure = exc
-                reply = _Wire.read(conn, direct)
+                reply = _Wire.read(conn)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
-                _Wire.send(conn, packed, direct)
-                reply = _Wire.read(conn, direct)
+                _Wire.send(conn, packed)
+                reply = _Wire.read(conn)
         except BaseException:
             conn.disconnect()
             raise
@@ -288,18 +219,17 @@ class LeanExecutor:
             for args in commands:
                 pipe.execute_command(*args)
             return pipe.execute(raise_on_error=False)
-        direct = self._direct[id(conn)]
         read = _Wire.read
         try:
             packed = self._pack_many(conn, commands)
             try:
-                _Wire.send(conn, packed, direct)
-                first = read(conn, direct)
+                _Wire.send(conn, packed)
+                first = read(conn)
             except RedisConnectionError:
                 conn.disconnect()
-                _Wire.send(conn, packed, direct)
-                first = read(conn, direct)
-            return [first, *(read(conn, direct) for _ in range(len(commands) - 1))]
+                _Wire.send(conn, packed)
+                first = read(conn)
+            return [first, *(read(conn) for _ in range(len(commands) - 1))]
         except BaseException:
             conn.disconnect()
             raise
@@ -309,25 +239,26 @@ class LeanExecutor:
     def stream(self, chunks: Iterable[Sequence[Sequence[Any]]]) -> list[Any]:
         """Send each chunk of commands as soon as the iterator yields it, read every reply at the
         end: the caller builds chunk k+1 while Redis runs chunk k. Error replies come back as values.
-        A broken connection raises with `dmq_replies_read` set on the exception."""
+        A broken connection raises StreamBrokenError."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
             return self.execute_many([c for chunk in chunks for c in chunk])
-        direct = self._direct[id(conn)]
         replies: list[Any] = []
         try:
             sent = 0
             for chunk in chunks:
                 if chunk:
-                    _Wire.send(conn, self._pack_many(conn, chunk), direct)
+                    _Wire.send(conn, self._pack_many(conn, chunk))
                     sent += len(chunk)
             read = _Wire.read
             for _ in range(sent):
-                replies.append(read(conn, direct))
+                replies.append(read(conn))
             return replies
-        except BaseException as exc:
+        except RedisConnectionError as exc:
             conn.disconnect()
-            exc.dmq_replies_read = len(replies)  # type: ignore[attr-defined]
+            raise StreamBrokenError(str(exc), replies_read=len(replies)) from exc
+        except BaseException:
+            conn.disconnect()
             raise
         finally:
             self._idle.append(conn)
@@ -343,28 +274,29 @@ class LeanExecutor:
 
         Returns EXEC's replies; raises the first error (a command refused while queueing aborts
         the whole transaction: nothing is applied; a command failing in EXEC, e.g. WRONGTYPE,
-        leaves the others applied: the error's `dmq_replies` holds every reply). Not retried on a broken connection, because
-        whether EXEC ran is then unknown: the caller decides (see RDB.write_plain_task); the
-        exception's `dmq_meanwhile_ran` says whether `meanwhile` (run as in `execute`) ran.
+        leaves the others applied: PartialTransactionError, with every reply). Not retried on a
+        broken connection, because whether EXEC ran is then unknown: AmbiguousWriteError, and the
+        caller decides (see RDB.write_plain_task).
         """
         conn = self._take()
         if conn is None:
             raise RedisConnectionError("no connection available for a transaction")
-        direct = self._direct[id(conn)]
         failure: BaseException | None = None
         ran = False
         try:
-            _Wire.send(conn, _MULTI + packed + _EXEC, direct)
+            _Wire.send(conn, _MULTI + packed + _EXEC)
             if meanwhile is not None:
                 ran = True
                 try:
                     meanwhile()
                 except Exception as exc:   # read the replies first: the connection stays in step
                     failure = exc
-            *queued, replies = _Wire.read_many(conn, direct, count + 2)   # +OK, +QUEUED each, EXEC's
-        except BaseException as exc:
+            *queued, replies = _Wire.read_many(conn, count + 2)   # +OK, +QUEUED each, EXEC's
+        except RedisConnectionError as exc:
             conn.disconnect()
-            exc.dmq_meanwhile_ran = ran   # type: ignore[attr-defined]   # for the caller's retry
+            raise AmbiguousWriteError(str(exc), meanwhile_ran=ran) from exc
+        except BaseException:
+            conn.disconnect()
             raise
         finally:
             self._idle.append(conn)
@@ -374,15 +306,13 @@ class LeanExecutor:
             if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
                 # a command failed but the others were applied (EXEC does not roll back): the
                 # caller undoes what it must, knowing which went in
-                reply.dmq_replies = replies  # type: ignore[attr-defined]
-                raise reply
+                raise PartialTransactionError(reply, replies)
         if failure is not None:
             raise failure
         return replies
 
     def close(self) -> None:
         idle, self._idle = self._idle, []
-        self._direct = {}
         for conn in idle:
             try:
                 conn.disconnect()

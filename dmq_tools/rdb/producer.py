@@ -7,14 +7,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
 from .guard import CAUGHT, reraise, translates_itself
-from .lean import SLOT, resp_format
+from .lean import SLOT, AmbiguousWriteError, PartialTransactionError, resp_format
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_plain_message, encode_plain_messages, encode_task_message
@@ -144,16 +143,13 @@ class ProducerMixin(RDBBase):
                 body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
             try:
                 lean.transaction(body, count, meanwhile)
-            except ResponseError as exc:
-                replies = getattr(exc, "dmq_replies", None)
-                if replies is None:     # refused while queued: nothing was applied
-                    raise
-                self._undo_plain(queue, task_id, replies, maxlen, exc)
-            except RedisConnectionError as exc:
+            except PartialTransactionError as exc:   # (refused while queued: nothing applied, raised)
+                self._undo_plain(queue, task_id, exc.replies, maxlen, exc)
+            except AmbiguousWriteError as exc:
                 # whether EXEC ran is unknown: write again through the script, whose ID check tells.
                 # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
                 name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
-                self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+                self.scripts.run(name, k, a, None if exc.meanwhile_ran else meanwhile)
         except CAUGHT as exc:   # this hot method translates itself (see guard.translates_itself)
             reraise(self.client, exc)
 

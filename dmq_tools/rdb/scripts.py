@@ -14,10 +14,9 @@ from importlib import resources
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from .lean import LeanExecutor
+from .lean import LeanExecutor, StreamBrokenError
 
 __all__ = ["SOURCES", "Scripts", "ScriptCall", "script_names"]
 
@@ -104,8 +103,8 @@ class Scripts:
         gen = encoded()
         try:
             results = self.lean.stream(gen)
-        except RedisConnectionError as exc:
-            if getattr(exc, "dmq_replies_read", 1):
+        except StreamBrokenError as exc:
+            if exc.replies_read:
                 raise
             # a stale socket (server restarted) before any reply: send everything once more on a
             # fresh connection, as redis-py retries a pipeline

@@ -60,24 +60,49 @@ def test_a_full_pool_falls_back_to_redis_py(redis_url):
     assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
 
 
-def test_plain_connections_use_the_direct_socket_path(r, redis_url):
-    """A stock redis.Connection is driven directly; a subclass that customises I/O is not."""
-    rdb = RDB(r)
-    rdb.scripts.lean.execute("PING")
-    assert list(rdb.scripts.lean._direct.values()) == [True]
+def test_a_connection_class_that_customises_its_io_is_honoured(redis_url):
+    """Every send and read goes through the connection's own methods (no private fields)."""
+    sent = []
 
     class Custom(redis.Connection):
         def send_packed_command(self, command, check_health=True):
+            sent.append(command)
             return super().send_packed_command(command, check_health)
 
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
     cr = redis.Redis(connection_pool=redis.ConnectionPool(host=host, port=int(port), connection_class=Custom))
     other = RDB(cr)
     assert other.scripts.lean.execute("ECHO", "x") == b"x"
-    assert list(other.scripts.lean._direct.values()) == [False]
+    assert other.scripts.lean.transaction(_body(("ECHO", "y"),), 1) == [b"y"]
+    echoed = [c for c in sent if b"ECHO" in b"".join(c if isinstance(c, list) else [c])]
+    assert len(echoed) == 2
 
 
-def test_error_reply_on_the_direct_path_keeps_the_connection_usable(r):
+def test_a_failed_exec_command_is_typed_and_carries_every_reply(r):
+    from dmq_tools.rdb.lean import PartialTransactionError
+
+    rdb = RDB(r)
+    r.set("s", "x")
+    with pytest.raises(PartialTransactionError, match="WRONGTYPE") as caught:
+        rdb.scripts.lean.transaction(_body(("LPUSH", "s", "1"), ("INCR", "n")), 2)
+    assert isinstance(caught.value.replies[0], redis.ResponseError) and caught.value.replies[1] == 1
+
+
+def test_a_transaction_cut_off_is_an_ambiguous_write(make_redis_process):
+    from dmq_tools.rdb.lean import AmbiguousWriteError
+
+    server = make_redis_process(persist=True)
+    r = redis.Redis.from_url(server.url)
+    rdb = RDB(r)
+    assert rdb.scripts.lean.execute("PING") in (b"PONG", True)
+    ran = []
+    server.stop()
+    with pytest.raises(AmbiguousWriteError) as caught:
+        rdb.scripts.lean.transaction(_body(("INCR", "n"),), 1, lambda: ran.append(1))
+    assert caught.value.meanwhile_ran is bool(ran)
+
+
+def test_an_error_reply_keeps_the_connection_usable(r):
     rdb = RDB(r)
     r.set("s", "x")
     try:
@@ -113,7 +138,7 @@ def test_a_failing_meanwhile_is_raised_after_the_reply_is_read(r):
     assert len(rdb.scripts.lean._idle) == 1
 
 
-def test_direct_path_survives_a_server_restart_mid_session(make_redis_process):
+def test_the_lean_path_survives_a_server_restart_mid_session(make_redis_process):
     server = make_redis_process(persist=True)
     rdb = RDB(redis.Redis.from_url(server.url))
     assert rdb.scripts.lean.execute("SET", "k", "v") in (b"OK", True, "OK")
