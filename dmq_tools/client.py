@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 from . import limits
-from ._group_commit import GroupCommit
+from ._group_commit import ALONE, GroupCommit
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
@@ -95,31 +95,36 @@ class Client:
             return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
         req = self._request(task, plan, now)
-        built: list[TaskInfo] = []
         # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
         # free in wall time (the reply is read after it)
-        self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
-        return built[0]
+        pending = self._rdb.start_task(req)
+        try:
+            info = _info(req, plan, now)
+        finally:
+            pending.finish()
+        return info
 
     def _enqueue_plain(self, task: Task, plan: "_Plan") -> TaskInfo:
         """A task with a generated ID, pending right away, no unique lock, group or headers: the
         common case, written without the general request machinery."""
         task_id = _new_task_id()
-        built: list[TaskInfo] = []
-
-        def info() -> None:   # built while the write is on its way (see enqueue)
-            built.append(_plain_info(task_id, task, plan, self._rdb.clock.now()))
-
-        def alone() -> None:
-            self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
-                                       plan.retention_s, task.type, task_id, task.payload, info)
-
-        code = self._commit.write(plan, task_id, task.type, task.payload, alone)
+        code = self._commit.enter(plan, task_id, task.type, task.payload)
+        if code is ALONE:
+            try:
+                pending = self._rdb.start_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                                     plan.retention_s, task.type, task_id, task.payload)
+                try:   # built while the write is on its way (see enqueue)
+                    info = _plain_info(task_id, task, plan, self._rdb.clock.now())
+                finally:
+                    pending.finish()
+            finally:
+                self._commit.leave()
+            return info
         if code != 1:
             if isinstance(code, Exception):
                 raise code
             raise_for_code(code)
-        return built[0] if built else _plain_info(task_id, task, plan, self._rdb.clock.now())
+        return _plain_info(task_id, task, plan, self._rdb.clock.now())
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return self.enqueue(task, **{**options, "process_in": delay, "process_at": None})

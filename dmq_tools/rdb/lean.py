@@ -26,7 +26,7 @@ were read).
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -38,7 +38,8 @@ except ImportError:  # pragma: no cover
     _hiredis_pack = None
 
 __all__ = [
-    "AmbiguousWriteError", "LeanExecutor", "PartialTransactionError", "SLOT", "StreamBrokenError", "resp_format",
+    "AmbiguousWriteError", "Answered", "InFlight", "LeanExecutor", "PartialTransactionError", "SLOT", "Sent",
+    "SentTransaction", "StreamBrokenError", "resp_format",
 ]
 
 #: Bumped in a forked child: an executor made before the fork drops the parent's sockets
@@ -60,7 +61,7 @@ def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
     """The RESP bytes of `commands` as a %-format: each SLOT argument becomes a hole, filled per
     call with `fmt % (len(v1), v1, len(v2), v2, ...)` (bytes values, in order). About half the
     cost of packing the commands each time, for a hot path whose commands differ in a few
-    arguments only (RDB.write_plain_task)."""
+    arguments only (RDB.start_plain_task)."""
     out = []
     for command in commands:
         out.append(b"*%d\r\n" % len(command))
@@ -74,12 +75,9 @@ def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
 
 
 class AmbiguousWriteError(RedisConnectionError):
-    """A transaction's connection broke after it was sent: whether EXEC ran is unknown.
-    `meanwhile_ran` says whether the caller's `meanwhile` ran (so a retry does not run it twice)."""
-
-    def __init__(self, message: str, *, meanwhile_ran: bool) -> None:
-        super().__init__(message)
-        self.meanwhile_ran = meanwhile_ran
+    """A transaction's connection broke while it was sent or before its replies were read:
+    whether EXEC ran is unknown (the caller writes again through a check, see
+    RDB.start_plain_task)."""
 
 
 class PartialTransactionError(ResponseError):
@@ -97,6 +95,15 @@ class StreamBrokenError(RedisConnectionError):
     def __init__(self, message: str, *, replies_read: int) -> None:
         super().__init__(message)
         self.replies_read = replies_read
+
+
+def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
+    """Why a transaction was not applied: the first command refused while queued (its own
+    message says more than EXECABORT), else EXEC's reply."""
+    for reply in queued:
+        if isinstance(reply, ResponseError):
+            return reply
+    return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
 
 
 class _Wire:
@@ -122,13 +129,89 @@ class _Wire:
         return [read(conn) for _ in range(count)]
 
 
-def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
-    """Why a transaction was not applied: the first command refused while queued (its own
-    message says more than EXECABORT), else EXEC's reply."""
-    for reply in queued:
+class InFlight:
+    """A command on its way: `reply()` (called exactly once) reads its reply, raising an error
+    reply. Until then the connection it went on is not used for anything else."""
+
+    __slots__ = ()
+
+    def reply(self) -> Any:
+        raise NotImplementedError
+
+
+class Answered(InFlight):
+    """A reply already read (redis-py's own path, or a call completed at once)."""
+
+    __slots__ = ("_reply",)
+
+    def __init__(self, reply: Any) -> None:
+        self._reply = reply
+
+    def reply(self) -> Any:
+        return self._reply
+
+
+class Sent(InFlight):
+    """A command sent on a connection of ours (see LeanExecutor.send)."""
+
+    __slots__ = ("_idle", "_conn", "_packed", "_retried")
+
+    def __init__(self, idle: list[Any], conn: Any, packed: bytes, retried: bool) -> None:
+        self._idle, self._conn, self._packed, self._retried = idle, conn, packed, retried
+
+    def reply(self) -> Any:
+        conn = self._conn
+        try:
+            try:
+                reply = _Wire.read(conn)
+            except RedisConnectionError:
+                if self._retried:
+                    raise
+                conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
+                _Wire.send(conn, self._packed)
+                reply = _Wire.read(conn)
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
         if isinstance(reply, ResponseError):
-            return reply
-    return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
+            raise reply
+        return reply
+
+
+class SentTransaction:
+    """A MULTI/EXEC sent on a connection of ours (see LeanExecutor.send_transaction)."""
+
+    __slots__ = ("_idle", "_conn", "_count")
+
+    def __init__(self, idle: list[Any], conn: Any, count: int) -> None:
+        self._idle, self._conn, self._count = idle, conn, count
+
+    def replies(self) -> list[Any]:
+        """EXEC's replies (read exactly once). Raises the first error: a command refused while
+        queueing aborts the whole transaction (nothing applied: its ResponseError); a command
+        failing in EXEC, e.g. WRONGTYPE, leaves the others applied (PartialTransactionError,
+        with every reply); a broken connection leaves it unknown (AmbiguousWriteError)."""
+        conn = self._conn
+        try:
+            *queued, replies = _Wire.read_many(conn, self._count + 2)   # +OK, +QUEUED each, EXEC's
+        except RedisConnectionError as exc:
+            conn.disconnect()
+            raise AmbiguousWriteError(str(exc)) from exc
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
+        if type(replies) is not list:   # EXECABORT (a command was refused while queued)
+            raise _refusal(queued, replies)
+        for reply in replies:
+            if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
+                # a command failed but the others were applied (EXEC does not roll back): the
+                # caller undoes what it must, knowing which went in
+                raise PartialTransactionError(reply, replies)
+        return replies
 
 
 class LeanExecutor:
@@ -170,29 +253,16 @@ class LeanExecutor:
                 return None
             return conn
 
-    def execute(self, *args: Any, meanwhile: Callable[[], object] | None = None) -> Any:
-        """One command, one round trip; error replies raise.
-
-        `meanwhile` runs once while the command is on its way (after the send, before the reply
-        is read): the caller's bookkeeping overlaps the round trip instead of following it.
-        """
+    def execute(self, *args: Any) -> Any:
+        """One command, one round trip; error replies raise."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
-            reply = self._client.execute_command(*args)
-            if meanwhile is not None:
-                meanwhile()
-            return reply
-        failure: BaseException | None = None
+            return self._client.execute_command(*args)
         try:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
                 _Wire.send(conn, packed)
-                if meanwhile is not None:
-                    try:
-                        meanwhile()
-                    except Exception as exc:   # read the reply first: the connection stays in step
-                        failure = exc
                 reply = _Wire.read(conn)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
@@ -205,9 +275,29 @@ class LeanExecutor:
             self._idle.append(conn)
         if isinstance(reply, ResponseError):
             raise reply
-        if failure is not None:
-            raise failure
         return reply
+
+    def send(self, *args: Any) -> InFlight:
+        """`execute` in two steps: send now, `reply()` later, so the caller's own work (the
+        TaskInfo of an enqueue) overlaps the round trip instead of following it."""
+        conn = self._take() if self._pool is not None else None
+        if conn is None:
+            return Answered(self._client.execute_command(*args))
+        retried = False
+        try:
+            fast = self._fast_pack
+            packed = fast(args) if fast is not None else self._pack(conn, args)
+            try:
+                _Wire.send(conn, packed)
+            except RedisConnectionError:
+                conn.disconnect()  # stale socket: one fresh try, as in execute
+                retried = True
+                _Wire.send(conn, packed)
+        except BaseException:
+            conn.disconnect()
+            self._idle.append(conn)
+            raise
+        return Sent(self._idle, conn, packed, retried)
 
     def execute_many(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Many commands in one round trip (no MULTI); error replies come back as values."""
@@ -269,47 +359,29 @@ class LeanExecutor:
         encode text as UTF-8, as `resp_format` does."""
         return self._pool is not None and self._fast_pack is not None
 
-    def transaction(self, packed: bytes, count: int, meanwhile: Callable[[], object] | None = None) -> list[Any]:
-        """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all at once.
+    def transaction(self, packed: bytes, count: int) -> list[Any]:
+        """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all
+        at once. Returns EXEC's replies; raises as `SentTransaction.replies`."""
+        return self.send_transaction(packed, count).replies()
 
-        Returns EXEC's replies; raises the first error (a command refused while queueing aborts
-        the whole transaction: nothing is applied; a command failing in EXEC, e.g. WRONGTYPE,
-        leaves the others applied: PartialTransactionError, with every reply). Not retried on a
-        broken connection, because whether EXEC ran is then unknown: AmbiguousWriteError, and the
-        caller decides (see RDB.write_plain_task).
-        """
+    def send_transaction(self, packed: bytes, count: int) -> SentTransaction:
+        """`transaction` in two steps (see `send`). Not retried on a broken connection, because
+        whether EXEC ran is then unknown: AmbiguousWriteError, and the caller decides (see
+        RDB.start_plain_task). RedisConnectionError when no connection of ours is free."""
         conn = self._take()
         if conn is None:
             raise RedisConnectionError("no connection available for a transaction")
-        failure: BaseException | None = None
-        ran = False
         try:
             _Wire.send(conn, _MULTI + packed + _EXEC)
-            if meanwhile is not None:
-                ran = True
-                try:
-                    meanwhile()
-                except Exception as exc:   # read the replies first: the connection stays in step
-                    failure = exc
-            *queued, replies = _Wire.read_many(conn, count + 2)   # +OK, +QUEUED each, EXEC's
         except RedisConnectionError as exc:
             conn.disconnect()
-            raise AmbiguousWriteError(str(exc), meanwhile_ran=ran) from exc
+            self._idle.append(conn)
+            raise AmbiguousWriteError(str(exc)) from exc
         except BaseException:
             conn.disconnect()
-            raise
-        finally:
             self._idle.append(conn)
-        if type(replies) is not list:   # EXECABORT (a command was refused while queued)
-            raise _refusal(queued, replies)
-        for reply in replies:
-            if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
-                # a command failed but the others were applied (EXEC does not roll back): the
-                # caller undoes what it must, knowing which went in
-                raise PartialTransactionError(reply, replies)
-        if failure is not None:
-            raise failure
-        return replies
+            raise
+        return SentTransaction(self._idle, conn, count)
 
     def close(self) -> None:
         idle, self._idle = self._idle, []
