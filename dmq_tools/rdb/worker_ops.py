@@ -220,17 +220,6 @@ class WorkerOpsMixin(RDBBase):
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         return self._leased(queues, self.scripts.run("dequeue", k, a))
 
-    def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
-        """Block until a producer pushes a wake token for one of `queues` (or timeout); the queue."""
-        try:
-            got = self.client.blpop([keys.wake(q) for q in queues], timeout=max(timeout, 0.01))
-        except redis.TimeoutError:
-            return None
-        if not got:
-            return None
-        key = got[0].decode() if isinstance(got[0], bytes) else got[0]
-        return key[key.index("{") + 1: key.rindex("}")]
-
     def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
                          skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
@@ -282,10 +271,6 @@ class WorkerOpsMixin(RDBBase):
         """Wake this worker's pending wait_and_dequeue at once (used by stop)."""
         self.scripts.lean.execute_many([("LPUSH", keys.worker_wake(worker_id), "stop"),
                                         ("EXPIRE", keys.worker_wake(worker_id), 10)])
-
-    def notify(self, queue: str) -> None:
-        """Push a wake token if none is waiting (used after giving tasks back)."""
-        self.scripts.lean.execute_many([("RPUSH", keys.wake(queue), "1"), ("LTRIM", keys.wake(queue), 0, 0)])
 
     # ---- finishing tasks ----
     def _finish_call(self, f: Finish, worker_id: str, day: str, hhmm: str,
@@ -398,25 +383,6 @@ class WorkerOpsMixin(RDBBase):
                 out[i] = int(code) == 1
         else:
             out[idx[0]] = int(res) == 1
-
-    # asynq's verbs, one per script, for tests and callers that think in transitions
-    def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_DONE, msg, msg.id, msg.queue)], worker_id)[0]
-
-    def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
-
-    def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
-
-    def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
-              worker_id: str = "", event: str = "failed") -> bool:
-        return self.finish_many([Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=error,
-                                        retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
-
-    def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
-                                worker_id)[0]
 
     # ---- scheduled/retry forwarding, leases, janitor, results ----
     def forward(self, queue: str) -> int:
