@@ -7,7 +7,6 @@ categorical queue/state/event columns. Large reads stream in batches from the In
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 import json
@@ -18,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MissingDependencyError
+from ._payload_text import base64_text
 from .models import (
     DailyStats,
     QueueInfo,
@@ -262,7 +262,7 @@ def _plain(v: Any) -> Any:
         return v
     if isinstance(v, (bytes, bytearray)):
         if isinstance(decode_payload(bytes(v)), (bytes, bytearray)):
-            return "base64:" + base64.b64encode(bytes(v)).decode()
+            return base64_text(bytes(v))
         return bytes(v).decode("utf-8")
     if dataclasses.is_dataclass(v):
         v = dataclasses.asdict(v)
