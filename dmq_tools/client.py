@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 from . import limits
@@ -15,6 +15,7 @@ from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
+from .clock import utc as _UTC
 
 __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE", "check_enqueue_options"]
 
@@ -23,7 +24,6 @@ DEFAULT_TIMEOUT = timedelta(minutes=30)
 DEFAULT_QUEUE = "default"
 _DEFAULT_TIMEOUT_S = int(DEFAULT_TIMEOUT.total_seconds())
 _DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
-_UTC = timezone.utc
 #: enqueue_many sends tasks in chunks of this size down one connection (see write_task_chunks)
 _CHUNK = 250
 _LAST_CHUNK = 32

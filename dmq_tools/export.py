@@ -13,7 +13,7 @@ import json
 import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MissingDependencyError
@@ -29,6 +29,7 @@ from .models import (
     ThroughputPoint,
     decode_payload,
 )
+from .clock import utc as _UTC
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -40,7 +41,6 @@ __all__ = [
     "servers_frame", "scheduler_frame", "write_frame", "FORMATS",
 ]
 
-_UTC = timezone.utc
 _CATEGORICAL = ("queue", "state", "event")
 _STATE_ORDER = [s.value for s in TaskState]
 _DECODED = {"payload": "payload_value", "result": "result_value", "task_payload": "task_payload_value"}

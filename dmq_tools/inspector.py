@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import limits
@@ -36,10 +36,10 @@ from .task import encode_payload
 from .rdb.inspect import QueueStats, ServerRecord
 from .rdb.inspect_history import EventRecord
 from .rdb.inspect_tasks import TaskRow
+from .clock import utc as _UTC
 
 __all__ = ["Inspector"]
 
-_UTC = timezone.utc
 
 
 @functools.lru_cache(maxsize=4096)

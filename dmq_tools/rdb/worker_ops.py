@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any, Iterator
 
@@ -24,6 +24,7 @@ from .corrupt import corrupt_error, is_wrongtype, wrong_types
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_task_message, pb, to_timestamp
+from ..clock import utc as _UTC
 
 __all__ = [
     "WorkerOpsMixin", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
@@ -38,7 +39,6 @@ ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 3600
 #: What a loop catches to ride out an outage (the callers never import redis).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 
-_UTC = timezone.utc
 
 
 class OutcomeKind(str, Enum):

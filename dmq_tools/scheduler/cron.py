@@ -10,7 +10,7 @@ calendar arithmetic. Every returned time is a timezone-aware UTC datetime.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,10 +19,10 @@ from croniter.croniter import CroniterBadDateError
 
 from ..errors import CronSpecError
 from .gofmt import parse_duration
+from ..clock import utc as UTC
 
 __all__ = ["Schedule", "CronSchedule", "EverySchedule", "parse", "resolve_tz", "tz_name"]
 
-UTC = timezone.utc
 
 _DESCRIPTORS = {
     "@yearly": "0 0 1 1 *",

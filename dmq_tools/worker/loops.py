@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from ..errors import CodecError
@@ -17,11 +17,11 @@ from ._loop import PeriodicLoop
 from .config import LeaseExpiredError, WorkerConfig
 from .outcomes import retry_plan
 from .processor import Processor
+from ..clock import utc as _UTC
 
 __all__ = ["Heartbeat", "Forwarder", "Recoverer", "Janitor", "Syncer", "CancelSubscriber", "Aggregator"]
 
 log = logging.getLogger(__name__)
-_UTC = timezone.utc
 
 
 class Heartbeat(PeriodicLoop):

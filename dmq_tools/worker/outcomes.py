@@ -4,7 +4,7 @@ writing outcomes is OutcomeWriter's job (outcome_writer.py)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import HandlerNotFoundError, InvalidTaskError, RevokeTask, SkipRetry
@@ -13,6 +13,7 @@ from ..task import encode_result
 from .config import WorkerConfig, default_retry_delay
 from .failure_log import FailureLog
 from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text
+from ..clock import utc as _UTC
 
 __all__ = ["OutcomesMixin", "retry_plan"]
 
@@ -21,7 +22,6 @@ _ARCHIVE = OutcomeKind.ARCHIVE
 _COMPLETE = OutcomeKind.COMPLETE
 _DONE = OutcomeKind.DONE
 _RETRY = OutcomeKind.RETRY
-_UTC = timezone.utc
 
 
 def retry_plan(cfg: WorkerConfig, retried: int, exc: BaseException, task: Any) -> tuple[float, bool]:
