@@ -255,7 +255,7 @@ class Inspector:
 
     def cancel_processing(self, task_id: str) -> None:
         """Ask every worker to cancel the active task `task_id` (asynq:cancel pub/sub)."""
-        self._rdb.publish_cancelation(_id(task_id))
+        self._rdb.publish_cancellation(_id(task_id))
 
     def update_task_payload(self, queue: str, task_id: str, payload: Any) -> TaskInfo:
         """Replace a scheduled task's payload (dict/list -> JSON, str -> UTF-8, bytes as is)."""

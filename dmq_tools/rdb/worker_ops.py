@@ -2,7 +2,7 @@
 janitor, presence, cancellation and group aggregation (asynq rdb.go, server side).
 
 Every transition is one Lua script (lua/<name>.lua). Acknowledgements of many finished tasks go
-out in one pipelined round trip (`finish_many`). History (the events stream and the per-minute
+out in one pipelined round trip (`write_outcomes`). History (the events stream and the per-minute
 counters, DESIGN.md §4) is written inside the same scripts.
 """
 
@@ -27,7 +27,7 @@ from .wire import encode_task_message, pb, to_timestamp
 from ..clock import utc as _UTC
 
 __all__ = [
-    "WorkerOpsMixin", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
+    "WorkerOpsMixin", "Outcome", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
     "MINUTES_TTL_SECONDS", "ARCHIVE_MAX_SIZE", "ARCHIVE_MAX_AGE_SECONDS", "REDIS_ERRORS",
 ]
 
@@ -65,7 +65,7 @@ _RETRY = OutcomeKind.RETRY
 
 
 @dataclass(slots=True)
-class Finish:
+class Outcome:
     """How one leased task ends. `kind`: an OutcomeKind (done | complete | retry | archive | requeue).
 
     `event` names the history event (succeeded, revoked, failed, retried, canceled, recovered,
@@ -83,6 +83,10 @@ class Finish:
     is_failure: bool = True           # retry: count it and increment retried
     result: bytes | None = None       # complete: result to store (None = leave as is)
     raw: bytes | None = None
+
+
+#: The former name of Outcome.
+Finish = Outcome
 
 
 class Leased(list):  # type: ignore[type-arg]
@@ -220,7 +224,7 @@ class WorkerOpsMixin(RDBBase):
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         return self._leased(queues, self.scripts.run("dequeue", k, a))
 
-    def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+    def wait_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
                          skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
@@ -231,7 +235,7 @@ class WorkerOpsMixin(RDBBase):
         (their wake key has the wrong type) are not waited on; a wake key of the wrong type is
         reported in the result's `corrupt` (BLPOP refuses it at once, which would spin).
         Returns (codes of items, woken by a token, leased tasks)."""
-        calls: list[Any] = self._finish_calls(items, worker_id) if items else []
+        calls: list[Any] = self._outcome_calls(items, worker_id) if items else []
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         commands: list[Any] = [ScriptCall(name, ck, ca) for name, ck, ca, _ in calls]
         commands.append(("BLPOP", *(keys.wake(q) for q in queues if q not in skip_wake),
@@ -272,8 +276,8 @@ class WorkerOpsMixin(RDBBase):
         self.scripts.lean.execute_many([("LPUSH", keys.worker_wake(worker_id), "stop"),
                                         ("EXPIRE", keys.worker_wake(worker_id), 10)])
 
-    # ---- finishing tasks ----
-    def _finish_call(self, f: Finish, worker_id: str, day: str, hhmm: str,
+    # ---- outcomes of finished tasks ----
+    def _outcome_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
                      now: int) -> tuple[str, list[Any], list[Any]]:
         q, tid, maxlen = f.queue, f.task_id, self.events_maxlen
         dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
@@ -310,9 +314,9 @@ class WorkerOpsMixin(RDBBase):
         if f.kind == _REQUEUE:
             k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
             return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
-        raise ValueError(f"unknown finish kind {f.kind!r}")
+        raise ValueError(f"unknown outcome kind {f.kind!r}")
 
-    def _finish_calls(self, items: list[Finish], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
+    def _outcome_calls(self, items: list[Outcome], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
         """(script, KEYS, ARGV, item indexes): successes of one queue share one `done` call."""
         day, hhmm = self._minute_parts()
         now = self.now_s()
@@ -322,7 +326,7 @@ class WorkerOpsMixin(RDBBase):
             if f.kind == _DONE:
                 done_by_queue.setdefault(f.queue, []).append(i)
             else:
-                name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
+                name, k, a = self._outcome_call(f, worker_id, day, hhmm, now)
                 calls.append((name, k, a, [i]))
         for q, idx in done_by_queue.items():
             k = [keys.active(q), keys.lease(q), keys.processed(q, day), keys.processed_total(q), keys.events(q),
@@ -352,22 +356,22 @@ class WorkerOpsMixin(RDBBase):
             self._store_codes(out, name, res, idx)
         return out
 
-    def finish_many(self, items: list[Finish], worker_id: str = "") -> list[bool]:
+    def write_outcomes(self, items: list[Outcome], worker_id: str = "") -> list[bool]:
         """Write many outcomes in one pipelined round trip; per item True, or False (NOT FOUND).
 
         Connection errors propagate (the caller keeps the items for its syncer).
         """
         if not items:
             return []
-        calls = self._finish_calls(items, worker_id)
+        calls = self._outcome_calls(items, worker_id)
         return self._codes(len(items), calls, self._run_calls(calls))
 
-    def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+    def write_outcomes_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                            worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
         """Acknowledge `items` and lease more tasks in the same round trip: (codes, leased)."""
         if not items:
             return [], self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
-        calls: list[Any] = self._finish_calls(items, worker_id)
+        calls: list[Any] = self._outcome_calls(items, worker_id)
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         results = self._run_calls([*calls, ("dequeue", k, a, None)])
         leased = results[-1]

@@ -12,15 +12,15 @@ import pytest
 import dmq_tools as dmq
 from dmq_tools.errors import CorruptStateError, DmqError
 from dmq_tools.rdb import RDB, keys
-from dmq_tools.rdb.worker_ops import Finish, OutcomeKind
+from dmq_tools.rdb.worker_ops import Outcome, OutcomeKind
 from dmq_tools.worker import ServeMux, Worker
 from dmq_tools.worker.loops import Forwarder, Recoverer
 from tests.worker.conftest import fast_config, wait_until
 
 
 def finish(rdb, kind, m, **kw) -> bool:
-    """One outcome through the production path (RDB.finish_many, as OutcomeWriter writes it)."""
-    return rdb.finish_many([Finish(kind, m, m.id, m.queue, **kw)])[0]
+    """One outcome through the production path (RDB.write_outcomes, as OutcomeWriter writes it)."""
+    return rdb.write_outcomes([Outcome(kind, m, m.id, m.queue, **kw)])[0]
 
 
 UTC = timezone.utc

@@ -4,15 +4,15 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from dmq_tools.rdb import keys
-from dmq_tools.rdb.worker_ops import Finish, OutcomeKind, ServerState, WorkerState
+from dmq_tools.rdb.worker_ops import Outcome, OutcomeKind, ServerState, WorkerState
 from dmq_tools.rdb.wire import decode_task_message, pb
 from tests.helpers.seed_worker import (events, message, seed_active, seed_group, seed_pending, seed_zset,
                                        stored)
 
 
 def finish(rdb, kind, m, **kw) -> bool:
-    """One outcome through the production path (RDB.finish_many, as OutcomeWriter writes it)."""
-    return rdb.finish_many([Finish(kind, m, m.id, m.queue, **kw)])[0]
+    """One outcome through the production path (RDB.write_outcomes, as OutcomeWriter writes it)."""
+    return rdb.write_outcomes([Outcome(kind, m, m.id, m.queue, **kw)])[0]
 
 
 Q = "default"
@@ -53,8 +53,8 @@ def test_done_batch_counts_and_releases_unique_lock(r, rdb):
     other = message(unique_key=keys.unique(Q, "t", "zzz"))
     seed_active(r, other)
     r.set(other.unique_key, "someone-else")
-    codes = rdb.finish_many([Finish("done", m, m.id, Q, duration_ms=1.5) for m in (m1, m2, other)]
-                            + [Finish("done", message(), "missing", Q)])
+    codes = rdb.write_outcomes([Outcome("done", m, m.id, Q, duration_ms=1.5) for m in (m1, m2, other)]
+                            + [Outcome("done", message(), "missing", Q)])
     assert codes == [True, True, True, False]
     assert not r.exists(keys.task(Q, m1.id)) and r.llen(keys.active(Q)) == 0 and r.zcard(keys.lease(Q)) == 0
     assert not r.exists(m1.unique_key)
