@@ -12,10 +12,17 @@ connection is retried once on a fresh socket (as redis-py's default retry does),
 connection that failed mid-reply is dropped. Clients without a plain connection pool (Redis
 Cluster) fall back to redis-py's own calls.
 
-Replies are read through the connection's own `read_response` (its parser, push-message
-handling and health check). A direct socket path that fed the hiredis reader itself saved 1-2 µs
-per round trip, within this VM's noise, at the price of reading redis-py's private fields: it was
-removed (benchmarks/README.md, "Hot paths, fourth pass").
+On a connection whose class does not customise its I/O (plain TCP, unix socket or TLS, RESP2
+or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the connection's own hiredis
+reader directly, reading redis-py's private fields `_sock`, `_parser`, `_parser._reader` and
+`_parser._buffer` (checked by `_plain_io`; any other connection goes through
+`send_packed_command` / `read_response` unchanged). One reply gains little (a PING: within
+noise), but a reply of many parts gains per part: without it the plain enqueue's MULTI/EXEC
+(6-7 replies) cost ~4 µs more client CPU and the worker's pipelines 12-18 % of throughput
+(benchmarks/README.md, "Hot paths, fourth pass"), so it stays. The handshake (AUTH, SELECT,
+CLIENT SETNAME) is still redis-py's `connect()`, its health check (a PING when the interval has
+passed since the last one; redis-py counts from the last reply, we from the last check) still
+runs, and push messages are skipped as redis-py skips them on a command connection.
 
 Outcomes a caller must tell apart are typed: `AmbiguousWriteError` (a transaction whose
 connection broke after it was sent), `PartialTransactionError` (EXEC applied some commands and
@@ -26,16 +33,31 @@ were read).
 from __future__ import annotations
 
 import os
+import socket
+import time
 from typing import Any, Iterable, Sequence
 
 import redis
+from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
     from hiredis import pack_command as _hiredis_pack
 except ImportError:  # pragma: no cover
     _hiredis_pack = None
+
+try:  # the parser class and its "need more bytes" sentinel; absent -> always the generic path
+    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _MORE
+    from redis._parsers.hiredis import _HiredisParser
+except ImportError:  # pragma: no cover
+    _HiredisParser = None
+    _MORE = None
+try:
+    from hiredis import PushNotification as _Push
+except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
+    _Push = None
 
 __all__ = [
     "AmbiguousWriteError", "Answered", "InFlight", "LeanExecutor", "PartialTransactionError", "SLOT", "Sent",
@@ -47,7 +69,8 @@ __all__ = [
 _FORKS = [0]
 os.register_at_fork(after_in_child=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
 
-#: Reply types that cannot be an error (anything else gets a closer look).
+_CLOSED = "Connection closed by server."
+#: Reply types taken as they come in read_many (anything else gets a closer look).
 _PLAIN_REPLIES = frozenset((bytes, int, list))
 _MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 _EXEC = b"*1\r\n$4\r\nEXEC\r\n"
@@ -106,27 +129,105 @@ def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
     return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
 
 
+def _plain_io(conn: Any) -> bool:
+    """True when `_Wire` may talk to this connection's socket and reader directly."""
+    cls = type(conn)
+    return (
+        _HiredisParser is not None
+        and cls.send_packed_command is AbstractConnection.send_packed_command
+        and cls.read_response is AbstractConnection.read_response
+        and isinstance(getattr(conn, "_parser", None), _HiredisParser)
+        and (str(getattr(conn, "protocol", 2) or 2) == "2" or _Push is not None)
+    )
+
+
 class _Wire:
-    """Send and read on one connection through redis-py's own methods; errors are redis-py's
-    (ConnectionError, TimeoutError) and a failed connection is disconnected, as redis-py does."""
+    """Send and read on one connection: direct socket + hiredis reader when `_plain_io`, else
+    redis-py's own methods. Errors are redis-py's (ConnectionError, TimeoutError, ResponseError)
+    and a failed connection is disconnected, as redis-py does."""
 
     @staticmethod
-    def send(conn: Any, data: bytes) -> None:
-        conn.send_packed_command([data])
-
-    @staticmethod
-    def read(conn: Any) -> Any:
-        """One reply; an error reply is returned as a ResponseError value, not raised."""
+    def send(conn: Any, data: bytes, direct: bool) -> None:
+        if not direct:
+            conn.send_packed_command([data])
+            return
+        sock = conn._sock
+        if sock is None:
+            conn.connect()
+            sock = conn._sock
+        elif conn.health_check_interval and time.monotonic() > conn.next_health_check:
+            conn.check_health()     # PING through redis-py, reconnecting a dead socket
+            sock = conn._sock
         try:
-            return conn.read_response()
-        except ResponseError as exc:
-            return exc
+            sock.sendall(data)
+        except socket.timeout:
+            conn.disconnect()
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as exc:
+            conn.disconnect()
+            raise RedisConnectionError(f"Error while writing to socket: {exc}") from None
+        except BaseException:
+            conn.disconnect()
+            raise
 
     @staticmethod
-    def read_many(conn: Any, count: int) -> list[Any]:
-        """`count` replies (see read)."""
+    def read(conn: Any, direct: bool) -> Any:
+        """One reply; an error reply is returned as a ResponseError value, not raised."""
+        if not direct:
+            try:
+                return conn.read_response()
+            except ResponseError as exc:
+                return exc
+        parser = conn._parser
+        reader = parser._reader
+        if reader is None:
+            raise RedisConnectionError(_CLOSED)
+        reply = reader.gets()
+        while reply is _MORE or (_Push is not None and isinstance(reply, _Push)):
+            if reply is not _MORE:      # an out-of-band push message: not our reply
+                reply = reader.gets()
+                continue
+            try:
+                n = conn._sock.recv_into(parser._buffer)
+            except socket.timeout:
+                conn.disconnect()
+                raise RedisTimeoutError("Timeout reading from socket") from None
+            except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile
+                conn.disconnect()
+                raise RedisConnectionError(f"Error while reading from socket: {exc}") from None
+            except BaseException:
+                conn.disconnect()
+                raise
+            if n == 0:
+                conn.disconnect()
+                raise RedisConnectionError(_CLOSED)
+            reader.feed(parser._buffer, 0, n)
+            reply = reader.gets()
+        if isinstance(reply, RedisConnectionError):   # e.g. "max number of clients reached"
+            conn.disconnect()
+            raise reply
+        return reply
+
+    @staticmethod
+    def read_many(conn: Any, direct: bool, count: int) -> list[Any]:
+        """`count` replies (see read): the first waits for the socket, the others usually sit
+        in the reader's buffer already and are taken without a call per reply."""
         read = _Wire.read
-        return [read(conn) for _ in range(count)]
+        replies = [read(conn, direct)]
+        if not direct:
+            replies += [read(conn, direct) for _ in range(count - 1)]
+            return replies
+        gets = conn._parser._reader.gets
+        for _ in range(count - 1):
+            reply = gets()
+            if type(reply) not in _PLAIN_REPLIES:
+                if reply is _MORE or (_Push is not None and isinstance(reply, _Push)):
+                    reply = read(conn, direct)   # more bytes needed, or a push message to skip
+                elif isinstance(reply, RedisConnectionError):
+                    conn.disconnect()
+                    raise reply
+            replies.append(reply)
+        return replies
 
 
 class InFlight:
@@ -154,22 +255,22 @@ class Answered(InFlight):
 class Sent(InFlight):
     """A command sent on a connection of ours (see LeanExecutor.send)."""
 
-    __slots__ = ("_idle", "_conn", "_packed", "_retried")
+    __slots__ = ("_idle", "_conn", "_direct", "_packed", "_retried")
 
-    def __init__(self, idle: list[Any], conn: Any, packed: bytes, retried: bool) -> None:
-        self._idle, self._conn, self._packed, self._retried = idle, conn, packed, retried
+    def __init__(self, idle: list[Any], conn: Any, direct: bool, packed: bytes, retried: bool) -> None:
+        self._idle, self._conn, self._direct, self._packed, self._retried = idle, conn, direct, packed, retried
 
     def reply(self) -> Any:
         conn = self._conn
         try:
             try:
-                reply = _Wire.read(conn)
+                reply = _Wire.read(conn, self._direct)
             except RedisConnectionError:
                 if self._retried:
                     raise
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
-                _Wire.send(conn, self._packed)
-                reply = _Wire.read(conn)
+                _Wire.send(conn, self._packed, self._direct)
+                reply = _Wire.read(conn, self._direct)
         except BaseException:
             conn.disconnect()
             raise
@@ -183,10 +284,10 @@ class Sent(InFlight):
 class SentTransaction:
     """A MULTI/EXEC sent on a connection of ours (see LeanExecutor.send_transaction)."""
 
-    __slots__ = ("_idle", "_conn", "_count")
+    __slots__ = ("_idle", "_conn", "_direct", "_count")
 
-    def __init__(self, idle: list[Any], conn: Any, count: int) -> None:
-        self._idle, self._conn, self._count = idle, conn, count
+    def __init__(self, idle: list[Any], conn: Any, direct: bool, count: int) -> None:
+        self._idle, self._conn, self._direct, self._count = idle, conn, direct, count
 
     def replies(self) -> list[Any]:
         """EXEC's replies (read exactly once). Raises the first error: a command refused while
@@ -195,7 +296,7 @@ class SentTransaction:
         with every reply); a broken connection leaves it unknown (AmbiguousWriteError)."""
         conn = self._conn
         try:
-            *queued, replies = _Wire.read_many(conn, self._count + 2)   # +OK, +QUEUED each, EXEC's
+            *queued, replies = _Wire.read_many(conn, self._direct, self._count + 2)   # +OK, +QUEUED each, EXEC's
         except RedisConnectionError as exc:
             conn.disconnect()
             raise AmbiguousWriteError(str(exc)) from exc
@@ -222,6 +323,7 @@ class LeanExecutor:
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
         self._idle: list[Any] = []
+        self._direct: dict[int, bool] = {}     # id(conn) -> may _Wire use its socket directly
         self._forks = _FORKS[0]
         encoding = str(getattr(self._pool, "connection_kwargs", {}).get("encoding", "utf-8")).lower()
         # our commands are str/bytes/int/float tokens: hiredis packs them as redis-py would
@@ -242,7 +344,7 @@ class LeanExecutor:
         """An idle connection of ours, a new one, or None when the pool's max_connections is
         reached (the caller then goes through redis-py's own path, which waits for the pool)."""
         if self._forks != _FORKS[0]:  # forked: the parent's sockets are not ours
-            self._idle, self._forks = [], _FORKS[0]
+            self._idle, self._direct, self._forks = [], {}, _FORKS[0]
         try:
             return self._idle.pop()
         except IndexError:
@@ -251,6 +353,7 @@ class LeanExecutor:
                 conn = self._pool.make_connection()
             except MaxConnectionsError:
                 return None
+            self._direct[id(conn)] = _plain_io(conn)
             return conn
 
     def execute(self, *args: Any) -> Any:
@@ -258,16 +361,17 @@ class LeanExecutor:
         conn = self._take() if self._pool is not None else None
         if conn is None:
             return self._client.execute_command(*args)
+        direct = self._direct[id(conn)]
         try:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
-                _Wire.send(conn, packed)
-                reply = _Wire.read(conn)
+                _Wire.send(conn, packed, direct)
+                reply = _Wire.read(conn, direct)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
-                _Wire.send(conn, packed)
-                reply = _Wire.read(conn)
+                _Wire.send(conn, packed, direct)
+                reply = _Wire.read(conn, direct)
         except BaseException:
             conn.disconnect()
             raise
@@ -283,21 +387,22 @@ class LeanExecutor:
         conn = self._take() if self._pool is not None else None
         if conn is None:
             return Answered(self._client.execute_command(*args))
+        direct = self._direct[id(conn)]
         retried = False
         try:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
-                _Wire.send(conn, packed)
+                _Wire.send(conn, packed, direct)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket: one fresh try, as in execute
                 retried = True
-                _Wire.send(conn, packed)
+                _Wire.send(conn, packed, direct)
         except BaseException:
             conn.disconnect()
             self._idle.append(conn)
             raise
-        return Sent(self._idle, conn, packed, retried)
+        return Sent(self._idle, conn, direct, packed, retried)
 
     def execute_many(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Many commands in one round trip (no MULTI); error replies come back as values."""
@@ -309,17 +414,18 @@ class LeanExecutor:
             for args in commands:
                 pipe.execute_command(*args)
             return pipe.execute(raise_on_error=False)
+        direct = self._direct[id(conn)]
         read = _Wire.read
         try:
             packed = self._pack_many(conn, commands)
             try:
-                _Wire.send(conn, packed)
-                first = read(conn)
+                _Wire.send(conn, packed, direct)
+                first = read(conn, direct)
             except RedisConnectionError:
                 conn.disconnect()
-                _Wire.send(conn, packed)
-                first = read(conn)
-            return [first, *(read(conn) for _ in range(len(commands) - 1))]
+                _Wire.send(conn, packed, direct)
+                first = read(conn, direct)
+            return [first, *(read(conn, direct) for _ in range(len(commands) - 1))]
         except BaseException:
             conn.disconnect()
             raise
@@ -333,16 +439,17 @@ class LeanExecutor:
         conn = self._take() if self._pool is not None else None
         if conn is None:
             return self.execute_many([c for chunk in chunks for c in chunk])
+        direct = self._direct[id(conn)]
         replies: list[Any] = []
         try:
             sent = 0
             for chunk in chunks:
                 if chunk:
-                    _Wire.send(conn, self._pack_many(conn, chunk))
+                    _Wire.send(conn, self._pack_many(conn, chunk), direct)
                     sent += len(chunk)
             read = _Wire.read
             for _ in range(sent):
-                replies.append(read(conn))
+                replies.append(read(conn, direct))
             return replies
         except RedisConnectionError as exc:
             conn.disconnect()
@@ -371,8 +478,9 @@ class LeanExecutor:
         conn = self._take()
         if conn is None:
             raise RedisConnectionError("no connection available for a transaction")
+        direct = self._direct[id(conn)]
         try:
-            _Wire.send(conn, _MULTI + packed + _EXEC)
+            _Wire.send(conn, _MULTI + packed + _EXEC, direct)
         except RedisConnectionError as exc:
             conn.disconnect()
             self._idle.append(conn)
@@ -381,10 +489,11 @@ class LeanExecutor:
             conn.disconnect()
             self._idle.append(conn)
             raise
-        return SentTransaction(self._idle, conn, count)
+        return SentTransaction(self._idle, conn, direct, count)
 
     def close(self) -> None:
         idle, self._idle = self._idle, []
+        self._direct = {}
         for conn in idle:
             try:
                 conn.disconnect()

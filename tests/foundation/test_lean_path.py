@@ -60,6 +60,12 @@ def test_a_full_pool_falls_back_to_redis_py(redis_url):
     assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
 
 
+def test_plain_connections_use_the_direct_socket_path(r):
+    rdb = RDB(r)
+    rdb.scripts.lean.execute("PING")
+    assert list(rdb.scripts.lean._direct.values()) == [True]
+
+
 def test_a_connection_class_that_customises_its_io_is_honoured(redis_url):
     """Every send and read goes through the connection's own methods (no private fields)."""
     sent = []
@@ -76,6 +82,7 @@ def test_a_connection_class_that_customises_its_io_is_honoured(redis_url):
     assert other.scripts.lean.transaction(_body(("ECHO", "y"),), 1) == [b"y"]
     echoed = [c for c in sent if b"ECHO" in b"".join(c if isinstance(c, list) else [c])]
     assert len(echoed) == 2
+    assert list(other.scripts.lean._direct.values()) == [False]
 
 
 def test_a_failed_exec_command_is_typed_and_carries_every_reply(r):
