@@ -386,7 +386,7 @@ class LeanExecutor:
         TaskInfo of an enqueue) overlaps the round trip instead of following it."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
-            return Answered(self._client.execute_command(*args))
+            return Answered(self._client.execute_command(*args))  # type: ignore[no-untyped-call]
         direct = self._direct[id(conn)]
         retried = False
         try:
