@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import redis
 
@@ -179,6 +179,11 @@ class CancelSubscription:
             pass
 
 
+def _duration(f: Outcome) -> str:
+    """The run time in ms as the scripts store it, "" when unknown."""
+    return "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
+
+
 class WorkerOpsMixin(RDBBase):
     # ---- small helpers ----
     def _minute_parts(self) -> tuple[str, str]:
@@ -277,44 +282,70 @@ class WorkerOpsMixin(RDBBase):
                                         ("EXPIRE", keys.worker_wake(worker_id), 10)])
 
     # ---- outcomes of finished tasks ----
+    # One method per outcome script, each returning (script, KEYS, ARGV); `_OUTCOME_CALLS` maps
+    # every OutcomeKind but DONE to its method (DONE: done.lua, batched per queue in _outcome_calls).
+    def _complete_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                       now: int) -> tuple[str, list[Any], list[Any]]:
+        """mark_as_complete.lua: kept as completed for its retention, with its result."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        assert m is not None
+        done = replace(m, completed_at=now)
+        k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
+             keys.processed_total(q), keys.events(q), keys.minute_stats(q, day)]
+        a = [tid, self.stats_expiry(), now + m.retention, encode_task_message(done), MAX_INT64,
+             m.unique_key, m.type, _duration(f) or "0", self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
+             worker_id, f.result or b"", "0" if f.result is None else "1"]
+        return "mark_as_complete", k, a
+
+    def _retry_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                    now: int) -> tuple[str, list[Any], list[Any]]:
+        """retry.lua: into the retry set, due in `retry_delay` seconds."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        assert m is not None
+        new = replace(m, error_msg=f.error, last_failed_at=now,
+                      retried=m.retried + 1 if f.is_failure else m.retried)
+        k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.retry(q), keys.processed(q, day),
+             keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.events(q),
+             keys.minute_stats(q, day)]
+        a = [tid, encode_task_message(new), int(now + f.retry_delay), self.stats_expiry(),
+             "1" if f.is_failure else "0", MAX_INT64, m.type, f.error, f.event or "failed", self.events_maxlen, hhmm,
+             MINUTES_TTL_SECONDS, worker_id, _duration(f)]
+        return "retry", k, a
+
+    def _archive_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """archive.lua: archived (as stored when the record did not decode: `raw`)."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
+        k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
+             keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
+             keys.events(q), keys.minute_stats(q, day)]
+        a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
+             MAX_INT64, m.type if m is not None else "", f.error, self.events_maxlen, hhmm, MINUTES_TTL_SECONDS,
+             worker_id, _duration(f)]
+        return "archive", k, a
+
+    def _requeue_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """requeue.lua: back to the consumption end of pending."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
+        return "requeue", k, [tid, self.now_ns(), m.type if m is not None else "", self.events_maxlen, worker_id]
+
+    _OUTCOME_CALLS: dict[str, Callable[..., tuple[str, list[Any], list[Any]]]] = {
+        OutcomeKind.COMPLETE: _complete_call,
+        OutcomeKind.RETRY: _retry_call,
+        OutcomeKind.ARCHIVE: _archive_call,
+        OutcomeKind.REQUEUE: _requeue_call,
+    }
+
     def _outcome_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
-                     now: int) -> tuple[str, list[Any], list[Any]]:
-        q, tid, maxlen = f.queue, f.task_id, self.events_maxlen
-        dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
-        m = f.msg
-        ttype = m.type if m is not None else ""
-        if f.kind == _COMPLETE:
-            assert m is not None
-            done = replace(m, completed_at=now)
-            k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
-                 keys.processed_total(q), keys.events(q), keys.minute_stats(q, day)]
-            a = [tid, self.stats_expiry(), now + m.retention, encode_task_message(done), MAX_INT64,
-                 m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
-                 f.result or b"", "0" if f.result is None else "1"]
-            return "mark_as_complete", k, a
-        if f.kind == _RETRY:
-            assert m is not None
-            new = replace(m, error_msg=f.error, last_failed_at=now,
-                          retried=m.retried + 1 if f.is_failure else m.retried)
-            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.retry(q), keys.processed(q, day),
-                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.events(q),
-                 keys.minute_stats(q, day)]
-            a = [tid, encode_task_message(new), int(now + f.retry_delay), self.stats_expiry(),
-                 "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
-                 MINUTES_TTL_SECONDS, worker_id, dur]
-            return "retry", k, a
-        if f.kind == _ARCHIVE:
-            data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
-            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
-                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
-                 keys.events(q), keys.minute_stats(q, day)]
-            a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
-                 MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
-            return "archive", k, a
-        if f.kind == _REQUEUE:
-            k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
-            return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
-        raise ValueError(f"unknown outcome kind {f.kind!r}")
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """The script call that writes one outcome (any kind but DONE)."""
+        call = self._OUTCOME_CALLS.get(f.kind)
+        if call is None:
+            raise ValueError(f"unknown outcome kind {f.kind!r}")
+        return call(self, f, worker_id, day, hhmm, now)
 
     def _outcome_calls(self, items: list[Outcome], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
         """(script, KEYS, ARGV, item indexes): successes of one queue share one `done` call."""
