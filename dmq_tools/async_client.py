@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from .client import Client, _info, _new_task_id, _plain_info
+from ._ids import new_task_id as _new_task_id
+from .client import Client, _info, _plain_info
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo
 from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
