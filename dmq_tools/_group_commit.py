@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from collections.abc import Callable
 
 from .rdb import RDB
 from .rdb.producer import EnqueueRequest, PlainTasks
 
-__all__ = ["GroupCommit"]
+__all__ = ["ALONE", "GroupCommit"]
+
+#: GroupCommit.enter's answer when the caller writes its task alone.
+ALONE = object()
 
 #: Most tasks one batch writes (the rest go in the next batch).
 _BATCH_MAX = 1000
@@ -43,27 +45,24 @@ class GroupCommit:
         self._busy = False
         self._queue: list[_Waiter] = []
 
-    def write(self, plan: Any, task_id: str, task_type: str, payload: bytes | None,
-              alone: Callable[[], None]) -> Any:
-        """Write one plain task: `alone()` when nothing is in flight, else in the next batch.
-        Returns 1 (or raises, as `alone` does) for a lone write, a code or an error otherwise."""
+    def enter(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> Any:
+        """ALONE when nothing is in flight: the caller writes its task itself, then calls
+        `leave()`. Otherwise the task goes in the next batch, and its code (1, 0, -1) or error
+        is returned."""
         with self._lock:
             if not self._busy:
                 self._busy = True
-                waiter = None
-            else:
-                waiter = _Waiter(plan, task_id, task_type, payload)
-                self._queue.append(waiter)
-        if waiter is None:
-            try:
-                alone()
-            finally:
-                self._hand_on()
-            return 1
+                return ALONE
+            waiter = _Waiter(plan, task_id, task_type, payload)
+            self._queue.append(waiter)
         waiter.event.wait()
         if waiter.lead:
             self._write_batch()
         return waiter.result
+
+    def leave(self) -> None:
+        """After a lone write (see enter), whether it succeeded or not."""
+        self._hand_on()
 
     def _hand_on(self) -> None:
         """Wake the first queued thread as the next writer, or mark nothing in flight."""

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._payload_text import decode_payload
+
 __all__ = ["render_record", "render_records", "format_value"]
 
 _STYLE = (
@@ -30,8 +32,6 @@ def format_value(value: Any, limit: int = 120) -> str:
     if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     if isinstance(value, (bytes, bytearray)):
-        from .models import decode_payload
-
         decoded = decode_payload(bytes(value))
         if isinstance(decoded, (bytes, bytearray)):
             text = f"<{len(value)} non-printable bytes>"

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._ids import new_task_id as _new_task_id
 # Client's option handling, shared as is: the same defaults, units and validation.
-from .client import _info, _new_task_id, _plain_info, _plan_for, _request
+from .client import _info, _plain_info, _plan_for, _request
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo
 from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis

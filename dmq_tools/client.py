@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from collections.abc import Iterable, Iterator
 
 from . import limits
-from ._group_commit import GroupCommit
+from ._group_commit import ALONE, GroupCommit
+from ._ids import new_task_id as _new_task_id
 from .errors import (
     ConfigurationError,
     DuplicateTaskError,
@@ -22,6 +22,7 @@ from .models import TaskInfo, TaskState, enqueued_task_info
 from .rdb import RDB, EnqueueRequest, TaskMessage, open_rdb
 from .rdb.producer import CONFLICT, DUPLICATE, PlainTasks, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
+from .clock import utc as _UTC
 
 __all__ = ["Client", "DEFAULT_MAX_RETRY", "DEFAULT_TIMEOUT", "DEFAULT_QUEUE", "check_enqueue_options"]
 
@@ -30,7 +31,6 @@ DEFAULT_TIMEOUT = timedelta(minutes=30)
 DEFAULT_QUEUE = "default"
 _DEFAULT_TIMEOUT_S = int(DEFAULT_TIMEOUT.total_seconds())
 _DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
-_UTC = timezone.utc
 #: enqueue_many sends tasks in chunks of this size down one connection (see write_task_chunks)
 _CHUNK = 250
 _LAST_CHUNK = 32
@@ -50,35 +50,6 @@ def _chunk_bounds(n: int) -> Iterator[tuple[int, int]]:
         start += size
     if start < n:
         yield start, n
-
-
-def _uuid4_strings(n: int) -> list[str]:
-    """n random UUID v4 strings, as Go's uuid.NewString(), from one os.urandom call."""
-    h = os.urandom(16 * n).hex()
-    v = _VARIANT
-    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{v[h[i + 16]]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}"
-            for i in range(0, 32 * n, 32)]
-
-
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-#: Task IDs made ahead, 64 per system call: list.pop() is atomic, so threads never share one.
-_ID_STOCK: list[str] = []
-
-
-def _new_task_id() -> str:
-    """A fresh random UUID v4 string (~1.1 µs amortised; str(uuid.uuid4()) costs ~4 µs)."""
-    try:
-        return _ID_STOCK.pop()
-    except IndexError:
-        _ID_STOCK.extend(_uuid4_strings(64))
-        return _ID_STOCK.pop()
-
-
-def _forget_ids_after_fork() -> None:
-    _ID_STOCK.clear()   # a forked child must not hand out its parent's IDs
-
-
-os.register_at_fork(after_in_child=_forget_ids_after_fork)
 
 
 class Client:
@@ -121,33 +92,39 @@ class Client:
             return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
         req = _request(task, plan, now)
-        built: list[TaskInfo] = []
         # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
         # free in wall time (the reply is read after it)
-        self._rdb.write_task(req, lambda: built.append(_info(req, plan, now)))
+        pending = self._rdb.start_task(req)
+        try:
+            info = _info(req, plan, now)
+        finally:
+            pending.finish()
         self._replicated()
-        return built[0]
+        return info
 
     def _enqueue_plain(self, task: Task, plan: _Plan) -> TaskInfo:
         """A task with a generated ID, pending right away, no unique lock, group or headers: the
         common case, written without the general request machinery."""
         task_id = _new_task_id()
-        built: list[TaskInfo] = []
-
-        def info() -> None:   # built while the write is on its way (see enqueue)
-            built.append(_plain_info(task_id, task, plan, self._rdb.clock.now()))
-
-        def alone() -> None:
-            self._rdb.write_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
-                                       plan.retention_s, task.type, task_id, task.payload, info)
-
-        code = self._commit.write(plan, task_id, task.type, task.payload, alone)
+        code = self._commit.enter(plan, task_id, task.type, task.payload)
+        if code is ALONE:
+            try:
+                pending = self._rdb.start_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                                     plan.retention_s, task.type, task_id, task.payload)
+                try:   # built while the write is on its way (see enqueue)
+                    info = _plain_info(task_id, task, plan, self._rdb.clock.now())
+                finally:
+                    pending.finish()
+            finally:
+                self._commit.leave()
+            self._replicated()
+            return info
         if code != 1:
             if isinstance(code, Exception):
                 raise code
             raise_for_code(code)
         self._replicated()
-        return built[0] if built else _plain_info(task_id, task, plan, self._rdb.clock.now())
+        return _plain_info(task_id, task, plan, self._rdb.clock.now())
 
     def enqueue_in(self, task: Task, delay: timedelta | float, **options: Any) -> TaskInfo:
         return self.enqueue(task, **{**options, "process_in": delay, "process_at": None})

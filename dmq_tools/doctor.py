@@ -11,18 +11,18 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Settings
 from .inspector import Inspector
 from .models import QueueInfo, ServerInfo
 from .rdb import ops
+from .clock import utc as _UTC
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "DoctorReport", "run_doctor"]
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
-_UTC = timezone.utc
 #: Tasks sampled per queue and state when looking for types and errors (never a full scan).
 SAMPLE = 200
 #: An expired lease younger than this may just be waiting for a live worker's recoverer.

@@ -7,17 +7,17 @@ categorical queue/state/event columns. Large reads stream in batches from the In
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 import json
 import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MissingDependencyError
+from ._payload_text import base64_text
 from .models import (
     DailyStats,
     QueueInfo,
@@ -29,6 +29,7 @@ from .models import (
     ThroughputPoint,
     decode_payload,
 )
+from .clock import utc as _UTC
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -40,7 +41,6 @@ __all__ = [
     "servers_frame", "scheduler_frame", "write_frame", "FORMATS",
 ]
 
-_UTC = timezone.utc
 _CATEGORICAL = ("queue", "state", "event")
 _STATE_ORDER = [s.value for s in TaskState]
 _DECODED = {"payload": "payload_value", "result": "result_value", "task_payload": "task_payload_value"}
@@ -262,7 +262,7 @@ def _plain(v: Any) -> Any:
         return v
     if isinstance(v, (bytes, bytearray)):
         if isinstance(decode_payload(bytes(v)), (bytes, bytearray)):
-            return "base64:" + base64.b64encode(bytes(v)).decode()
+            return base64_text(bytes(v))
         return bytes(v).decode("utf-8")
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         v = dataclasses.asdict(v)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import limits
@@ -36,10 +36,10 @@ from .task import encode_payload
 from .rdb.inspect import QueueStats, ServerRecord
 from .rdb.inspect_history import EventRecord
 from .rdb.inspect_tasks import TaskRow
+from .clock import utc as _UTC
 
 __all__ = ["Inspector"]
 
-_UTC = timezone.utc
 
 
 @functools.lru_cache(maxsize=4096)
@@ -255,7 +255,7 @@ class Inspector:
 
     def cancel_processing(self, task_id: str) -> None:
         """Ask every worker to cancel the active task `task_id` (asynq:cancel pub/sub)."""
-        self._rdb.publish_cancelation(_id(task_id))
+        self._rdb.publish_cancellation(_id(task_id))
 
     def update_task_payload(self, queue: str, task_id: str, payload: Any) -> TaskInfo:
         """Replace a scheduled task's payload (dict/list -> JSON, str -> UTF-8, bytes as is)."""

@@ -6,7 +6,6 @@ are timedeltas; raw seconds and nanoseconds live only in `rdb`.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import _html, _json
+from ._payload_text import base64_text, decode_payload
 
 __all__ = [
     "ActiveAlert",
@@ -51,25 +51,6 @@ class TaskState(str, enum.Enum):
         return self.value
 
 
-_LINE_BREAKS = str.maketrans("", "", "\n\r\t")
-
-
-def decode_payload(payload: bytes | None) -> Any:
-    """JSON value if the payload is JSON, text if it is printable UTF-8, else the bytes unchanged."""
-    if payload is None:
-        return None
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return payload
-    if not text.isprintable() and not text.translate(_LINE_BREAKS).isprintable():
-        return payload  # valid UTF-8 but not printable: asynq shows these as bytes too
-    try:
-        return _json.loads(text)
-    except ValueError:
-        return text
-
-
 def to_jsonable(value: Any) -> Any:
     """Models and plain values as JSON-friendly data: times ISO 8601, durations in seconds,
     payloads decoded when JSON or text, else "base64:<...>" (the CLI's --json and the HTTP API)."""
@@ -84,7 +65,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         decoded = decode_payload(bytes(value))
         if isinstance(decoded, (bytes, bytearray)):
-            return "base64:" + base64.b64encode(bytes(value)).decode()
+            return base64_text(bytes(value))
         return decoded
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}

@@ -103,7 +103,7 @@ RDB_MAY_IMPORT = ("dmq_tools.errors", "dmq_tools.clock", "dmq_tools.config", "dm
 #: The bottom row imports nothing above it (stdlib only, plus each other).
 BOTTOM = ("dmq_tools.errors", "dmq_tools.clock", "dmq_tools.models", "dmq_tools.task", "dmq_tools.config",
           "dmq_tools.limits")
-BOTTOM_MAY_IMPORT = BOTTOM + ("dmq_tools._html", "dmq_tools._json")
+BOTTOM_MAY_IMPORT = BOTTOM + ("dmq_tools._html", "dmq_tools._json", "dmq_tools._payload_text")
 #: Views and exports never touch the storage layer.
 NO_RDB = ("dmq_tools.widgets", "dmq_tools.export", "dmq_tools.charts", "dmq_tools.models", "dmq_tools.task")
 

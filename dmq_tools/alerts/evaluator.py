@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ..inspector import Inspector
 from ..models import ActiveAlert
@@ -18,11 +18,11 @@ from ..rdb import ops
 from .notifiers import Notice, Notifier, build_notifiers
 from .rules import RuleFile
 from .signals import ArchivedHistory, Observation, Snapshot, observe
+from ..clock import utc as _UTC
 
 __all__ = ["ActiveAlert", "AlertEvaluator", "active_alerts"]
 
 log = logging.getLogger("dmq_tools.alerts")
-_UTC = timezone.utc
 
 
 def active_alerts(inspector: Inspector) -> list[ActiveAlert]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from ..inspector import Inspector
 from ..models import QueueInfo, SchedulerEntry, ServerInfo
 from .rules import Rule
+from ..clock import utc as _UTC
 
 __all__ = ["ArchivedHistory", "Observation", "Snapshot", "observe"]
 
-_UTC = timezone.utc
 
 
 @dataclass(frozen=True)

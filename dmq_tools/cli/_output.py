@@ -12,13 +12,14 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import click
 
 from ..errors import ConfigurationError, DmqError
 from ..models import to_jsonable
+from ..clock import utc as _UTC
 
 __all__ = [
     "uri_option", "json_option", "handle_errors", "open_redis", "open_inspector", "to_jsonable",
@@ -27,7 +28,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_UTC = timezone.utc
 
 
 def console(stderr: bool = False) -> Any:

@@ -21,6 +21,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, ConnectionFailedError
 from . import keys
 from .base import DEFAULT_EVENTS_MAXLEN
+from .guard import translate
 from .topology import is_cluster, is_topology_url
 from .connection import _load_dotenv, _source_url, normalize_url, redact_url
 from .lean import _hiredis_pack
@@ -129,7 +130,8 @@ class AsyncProducer:
             if isinstance(sadd, Exception):
                 for q in todo:
                     self.calls.forget_queue(q)
-        codes = codes_per_task(spans, results)
+        codes = [translate(self.client, c) or c if isinstance(c, Exception) else c   # as Client's: dmq errors
+                 for c in codes_per_task(spans, results)]
         if retried:   # a PlainTasks ID was drawn here: "exists" means the first attempt wrote it
             pos = 0
             for item in items:

@@ -10,7 +10,7 @@ frame (~0.1 µs); on a failure redis-py's exception becomes:
 - QueueNotFoundError / TaskNotFoundError get the address of the Redis that was asked.
 
 Code inside rdb sees redis-py's exceptions as before (the ambiguous-write fallback of
-`write_plain_task` catches them below this boundary).
+`start_plain_task` catches them below this boundary).
 """
 
 from __future__ import annotations

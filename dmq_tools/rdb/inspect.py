@@ -179,7 +179,7 @@ class InspectMixin(InspectTasksMixin, InspectHistoryMixin):
         self.client.srem(keys.ALL_QUEUES, q)
         self.forget_queue(q)
 
-    def publish_cancelation(self, task_id: str) -> int:
+    def publish_cancellation(self, task_id: str) -> int:
         """PUBLISH asynq:cancel <id>; returns how many subscribers got it."""
         return int(self.client.publish(keys.CANCEL_CHANNEL, task_id))
 

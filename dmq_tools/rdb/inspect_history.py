@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import keys
 from .base import RDBBase
+from ..clock import utc as _UTC
 
 __all__ = ["InspectHistoryMixin", "EventRecord", "event_records"]
 
-_UTC = timezone.utc
 
 
 @dataclass(slots=True)

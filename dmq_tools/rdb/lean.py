@@ -14,14 +14,21 @@ Cluster) and Sentinel clients (whose retry with backoff follows a failover, see 
 fall back to redis-py's own calls.
 
 On a connection whose class does not customise its I/O (plain TCP, unix socket or TLS, RESP2
-or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the
-connection's own hiredis reader directly: that skips ~5 µs of redis-py bookkeeping per round
-trip (host-error formatting, timeout juggling, push-message checks). The handshake (AUTH,
-SELECT, CLIENT SETNAME) is still redis-py's `connect()`, its health check (a PING when the
-interval has passed since the last one; redis-py counts from the last reply, we from the last
-check) still runs, and push messages are skipped as redis-py skips them on a command
-connection. Any other connection goes through
-`send_packed_command` / `read_response` unchanged.
+or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the connection's own hiredis
+reader directly, reading redis-py's private fields `_sock`, `_parser`, `_parser._reader` and
+`_parser._buffer` (checked by `_plain_io`; any other connection goes through
+`send_packed_command` / `read_response` unchanged). One reply gains little (a PING: within
+noise), but a reply of many parts gains per part: without it the plain enqueue's MULTI/EXEC
+(6-7 replies) cost ~4 µs more client CPU and the worker's pipelines 12-18 % of throughput
+(benchmarks/README.md, "Hot paths, fourth pass"), so it stays. The handshake (AUTH, SELECT,
+CLIENT SETNAME) is still redis-py's `connect()`, its health check (a PING when the interval has
+passed since the last one; redis-py counts from the last reply, we from the last check) still
+runs, and push messages are skipped as redis-py skips them on a command connection.
+
+Outcomes a caller must tell apart are typed: `AmbiguousWriteError` (a transaction whose
+connection broke after it was sent), `PartialTransactionError` (EXEC applied some commands and
+refused one) and `StreamBrokenError` (a stream whose connection broke, with how many replies
+were read).
 """
 
 from __future__ import annotations
@@ -62,7 +69,10 @@ try:
 except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
     _Push = None
 
-__all__ = ["LeanExecutor", "SLOT", "resp_format"]
+__all__ = [
+    "AmbiguousWriteError", "Answered", "InFlight", "LeanExecutor", "PartialTransactionError", "SLOT", "Sent",
+    "SentTransaction", "StreamBrokenError", "resp_format",
+]
 
 #: Bumped in a forked child: an executor made before the fork drops the parent's sockets
 #: (cheaper than an os.getpid() system call per command).
@@ -84,7 +94,7 @@ def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
     """The RESP bytes of `commands` as a %-format: each SLOT argument becomes a hole, filled per
     call with `fmt % (len(v1), v1, len(v2), v2, ...)` (bytes values, in order). About half the
     cost of packing the commands each time, for a hot path whose commands differ in a few
-    arguments only (RDB.write_plain_task)."""
+    arguments only (RDB.start_plain_task)."""
     out = []
     for command in commands:
         out.append(b"*%d\r\n" % len(command))
@@ -95,6 +105,38 @@ def resp_format(commands: Sequence[Sequence[Any]]) -> bytes:
             data = arg if isinstance(arg, bytes) else str(arg).encode()
             out.append(b"$%d\r\n" % len(data) + data.replace(b"%", b"%%") + b"\r\n")
     return b"".join(out)
+
+
+class AmbiguousWriteError(RedisConnectionError):
+    """A transaction's connection broke while it was sent or before its replies were read:
+    whether EXEC ran is unknown (the caller writes again through a check, see
+    RDB.start_plain_task)."""
+
+
+class PartialTransactionError(ResponseError):
+    """A command failed inside EXEC while the others were applied (EXEC does not roll back).
+    `replies` holds every command's reply, the failures as ResponseError values."""
+
+    def __init__(self, error: ResponseError, replies: list[Any]) -> None:
+        super().__init__(*error.args)
+        self.replies = replies
+
+
+class StreamBrokenError(RedisConnectionError):
+    """A stream's connection broke; `replies_read` replies had been read before."""
+
+    def __init__(self, message: str, *, replies_read: int) -> None:
+        super().__init__(message)
+        self.replies_read = replies_read
+
+
+def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
+    """Why a transaction was not applied: the first command refused while queued (its own
+    message says more than EXECABORT), else EXEC's reply."""
+    for reply in queued:
+        if isinstance(reply, ResponseError):
+            return reply
+    return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
 
 
 def _plain_io(conn: Any) -> bool:
@@ -198,13 +240,89 @@ class _Wire:
         return replies
 
 
-def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
-    """Why a transaction was not applied: the first command refused while queued (its own
-    message says more than EXECABORT), else EXEC's reply."""
-    for reply in queued:
+class InFlight:
+    """A command on its way: `reply()` (called exactly once) reads its reply, raising an error
+    reply. Until then the connection it went on is not used for anything else."""
+
+    __slots__ = ()
+
+    def reply(self) -> Any:
+        raise NotImplementedError
+
+
+class Answered(InFlight):
+    """A reply already read (redis-py's own path, or a call completed at once)."""
+
+    __slots__ = ("_reply",)
+
+    def __init__(self, reply: Any) -> None:
+        self._reply = reply
+
+    def reply(self) -> Any:
+        return self._reply
+
+
+class Sent(InFlight):
+    """A command sent on a connection of ours (see LeanExecutor.send)."""
+
+    __slots__ = ("_idle", "_conn", "_direct", "_packed", "_retried")
+
+    def __init__(self, idle: list[Any], conn: Any, direct: bool, packed: bytes, retried: bool) -> None:
+        self._idle, self._conn, self._direct, self._packed, self._retried = idle, conn, direct, packed, retried
+
+    def reply(self) -> Any:
+        conn = self._conn
+        try:
+            try:
+                reply = _Wire.read(conn, self._direct)
+            except RedisConnectionError:
+                if self._retried:
+                    raise
+                conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
+                _Wire.send(conn, self._packed, self._direct)
+                reply = _Wire.read(conn, self._direct)
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
         if isinstance(reply, ResponseError):
-            return reply
-    return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
+            raise reply
+        return reply
+
+
+class SentTransaction:
+    """A MULTI/EXEC sent on a connection of ours (see LeanExecutor.send_transaction)."""
+
+    __slots__ = ("_idle", "_conn", "_direct", "_count")
+
+    def __init__(self, idle: list[Any], conn: Any, direct: bool, count: int) -> None:
+        self._idle, self._conn, self._direct, self._count = idle, conn, direct, count
+
+    def replies(self) -> list[Any]:
+        """EXEC's replies (read exactly once). Raises the first error: a command refused while
+        queueing aborts the whole transaction (nothing applied: its ResponseError); a command
+        failing in EXEC, e.g. WRONGTYPE, leaves the others applied (PartialTransactionError,
+        with every reply); a broken connection leaves it unknown (AmbiguousWriteError)."""
+        conn = self._conn
+        try:
+            *queued, replies = _Wire.read_many(conn, self._direct, self._count + 2)   # +OK, +QUEUED each, EXEC's
+        except RedisConnectionError as exc:
+            conn.disconnect()
+            raise AmbiguousWriteError(str(exc)) from exc
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            self._idle.append(conn)
+        if type(replies) is not list:   # EXECABORT (a command was refused while queued)
+            raise _refusal(queued, replies)
+        for reply in replies:
+            if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
+                # a command failed but the others were applied (EXEC does not roll back): the
+                # caller undoes what it must, knowing which went in
+                raise PartialTransactionError(reply, replies)
+        return replies
 
 
 class LeanExecutor:
@@ -250,30 +368,17 @@ class LeanExecutor:
             self._direct[id(conn)] = _plain_io(conn)
             return conn
 
-    def execute(self, *args: Any, meanwhile: Callable[[], object] | None = None) -> Any:
-        """One command, one round trip; error replies raise.
-
-        `meanwhile` runs once while the command is on its way (after the send, before the reply
-        is read): the caller's bookkeeping overlaps the round trip instead of following it.
-        """
+    def execute(self, *args: Any) -> Any:
+        """One command, one round trip; error replies raise."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
-            reply = self._client.execute_command(*args)
-            if meanwhile is not None:
-                meanwhile()
-            return reply
+            return self._client.execute_command(*args)
         direct = self._direct[id(conn)]
-        failure: BaseException | None = None
         try:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
                 _Wire.send(conn, packed, direct)
-                if meanwhile is not None:
-                    try:
-                        meanwhile()
-                    except Exception as exc:   # read the reply first: the connection stays in step
-                        failure = exc
                 reply = _Wire.read(conn, direct)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
@@ -286,9 +391,30 @@ class LeanExecutor:
             self._idle.append(conn)
         if isinstance(reply, ResponseError):
             raise reply
-        if failure is not None:
-            raise failure
         return reply
+
+    def send(self, *args: Any) -> InFlight:
+        """`execute` in two steps: send now, `reply()` later, so the caller's own work (the
+        TaskInfo of an enqueue) overlaps the round trip instead of following it."""
+        conn = self._take() if self._pool is not None else None
+        if conn is None:
+            return Answered(self._client.execute_command(*args))
+        direct = self._direct[id(conn)]
+        retried = False
+        try:
+            fast = self._fast_pack
+            packed = fast(args) if fast is not None else self._pack(conn, args)
+            try:
+                _Wire.send(conn, packed, direct)
+            except RedisConnectionError:
+                conn.disconnect()  # stale socket: one fresh try, as in execute
+                retried = True
+                _Wire.send(conn, packed, direct)
+        except BaseException:
+            conn.disconnect()
+            self._idle.append(conn)
+            raise
+        return Sent(self._idle, conn, direct, packed, retried)
 
     def execute_many(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Many commands in one round trip (no MULTI); error replies come back as values."""
@@ -321,7 +447,7 @@ class LeanExecutor:
     def stream(self, chunks: Iterable[Sequence[Sequence[Any]]]) -> list[Any]:
         """Send each chunk of commands as soon as the iterator yields it, read every reply at the
         end: the caller builds chunk k+1 while Redis runs chunk k. Error replies come back as values.
-        A broken connection raises with `dmq_replies_read` set on the exception."""
+        A broken connection raises StreamBrokenError."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
             return self.execute_many([c for chunk in chunks for c in chunk])
@@ -337,9 +463,11 @@ class LeanExecutor:
             for _ in range(sent):
                 replies.append(read(conn, direct))
             return replies
-        except BaseException as exc:
+        except RedisConnectionError as exc:
             conn.disconnect()
-            exc.dmq_replies_read = len(replies)  # type: ignore[attr-defined]
+            raise StreamBrokenError(str(exc), replies_read=len(replies)) from exc
+        except BaseException:
+            conn.disconnect()
             raise
         finally:
             self._idle.append(conn)
@@ -350,48 +478,30 @@ class LeanExecutor:
         encode text as UTF-8, as `resp_format` does."""
         return self._pool is not None and self._fast_pack is not None
 
-    def transaction(self, packed: bytes, count: int, meanwhile: Callable[[], object] | None = None) -> list[Any]:
-        """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all at once.
+    def transaction(self, packed: bytes, count: int) -> list[Any]:
+        """MULTI, `count` packed commands (see resp_format), EXEC: one round trip, applied all
+        at once. Returns EXEC's replies; raises as `SentTransaction.replies`."""
+        return self.send_transaction(packed, count).replies()
 
-        Returns EXEC's replies; raises the first error (a command refused while queueing aborts
-        the whole transaction: nothing is applied; a command failing in EXEC, e.g. WRONGTYPE,
-        leaves the others applied: the error's `dmq_replies` holds every reply). Not retried on a
-        broken connection, because whether EXEC ran is then unknown: the caller decides (see
-        RDB.write_plain_task); the
-        exception's `dmq_meanwhile_ran` says whether `meanwhile` (run as in `execute`) ran.
-        """
+    def send_transaction(self, packed: bytes, count: int) -> SentTransaction:
+        """`transaction` in two steps (see `send`). Not retried on a broken connection, because
+        whether EXEC ran is then unknown: AmbiguousWriteError, and the caller decides (see
+        RDB.start_plain_task). RedisConnectionError when no connection of ours is free."""
         conn = self._take()
         if conn is None:
             raise RedisConnectionError("no connection available for a transaction")
         direct = self._direct[id(conn)]
-        failure: BaseException | None = None
-        ran = False
         try:
             _Wire.send(conn, _MULTI + packed + _EXEC, direct)
-            if meanwhile is not None:
-                ran = True
-                try:
-                    meanwhile()
-                except Exception as exc:   # read the replies first: the connection stays in step
-                    failure = exc
-            *queued, replies = _Wire.read_many(conn, direct, count + 2)   # +OK, +QUEUED each, EXEC's
-        except BaseException as exc:
+        except RedisConnectionError as exc:
             conn.disconnect()
-            exc.dmq_meanwhile_ran = ran   # type: ignore[attr-defined]   # for the caller's retry
-            raise
-        finally:
             self._idle.append(conn)
-        if type(replies) is not list:   # EXECABORT (a command was refused while queued)
-            raise _refusal(queued, replies)
-        for reply in replies:
-            if type(reply) not in _PLAIN_REPLIES and isinstance(reply, ResponseError):
-                # a command failed but the others were applied (EXEC does not roll back): the
-                # caller undoes what it must, knowing which went in
-                reply.dmq_replies = replies  # type: ignore[attr-defined]
-                raise reply
-        if failure is not None:
-            raise failure
-        return replies
+            raise AmbiguousWriteError(str(exc)) from exc
+        except BaseException:
+            conn.disconnect()
+            self._idle.append(conn)
+            raise
+        return SentTransaction(self._idle, conn, direct, count)
 
     def close(self) -> None:
         idle, self._idle = self._idle, []

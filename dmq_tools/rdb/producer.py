@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -15,12 +15,14 @@ from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
 from .base import RDBBase
 from .guard import CAUGHT, reraise, translates_itself
-from .lean import SLOT, resp_format
+from .lean import SLOT, AmbiguousWriteError, InFlight, PartialTransactionError, SentTransaction, resp_format
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_plain_message, encode_plain_messages, encode_task_message
 
-__all__ = ["ProducerMixin", "EnqueueRequest", "PlainTasks", "ENQUEUED", "CONFLICT", "DUPLICATE"]
+__all__ = [
+    "ProducerMixin", "EnqueueRequest", "PlainTasks", "PendingWrite", "WRITTEN", "ENQUEUED", "CONFLICT", "DUPLICATE",
+]
 
 ENQUEUED, CONFLICT, DUPLICATE = 1, 0, -1
 #: Tasks per enqueue_batch call (bounds the script's run time and its argument list).
@@ -104,18 +106,23 @@ class ProducerMixin(RDBBase):
                 [tid, req.unique_ttl, msg, now_ns, m.type, maxlen]
         return self._enqueue_call(q, tid, msg, m.type, now_ns)
 
-    def write_task(self, req: EnqueueRequest, meanwhile: Callable[[], object] | None = None) -> None:
-        """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError.
-        `meanwhile` runs once, during the round trip when it can, else after it."""
+    def write_task(self, req: EnqueueRequest) -> None:
+        """Write one task (one round trip); raises TaskIDConflictError / DuplicateTaskError."""
+        self.start_task(req).finish()
+
+    def start_task(self, req: EnqueueRequest) -> PendingWrite:
+        """`write_task` in two steps: the write is sent now and `finish()` on the result reads
+        its reply (and raises what write_task raises), so the caller's own work overlaps the
+        round trip (Client builds the TaskInfo meanwhile)."""
         name, k, a = self._script_call(req, self.now_ns(), self.now_s())
-        self._write_one(req.message.queue, name, k, a, meanwhile)
+        return self._start_one(req.message.queue, name, k, a)
 
     @translates_itself
-    def write_plain_task(self, queue: str, retry: int, timeout: int, deadline: int, retention: int,
-                         task_type: str, task_id: str, payload: bytes | None,
-                         meanwhile: Callable[[], object] | None = None) -> None:
-        """Write one fresh task with only these fields set and a generated ID (Client.enqueue's
-        fast path): the records write_task leaves for the same message.
+    def start_plain_task(self, queue: str, retry: int, timeout: int, deadline: int, retention: int,
+                         task_type: str, task_id: str, payload: bytes | None) -> PendingWrite:
+        """Start writing one fresh task with only these fields set and a generated ID
+        (Client.enqueue's fast path): the records write_task leaves for the same message.
+        `finish()` on the result completes it (see start_task).
 
         On a queue already registered, the writes go as one MULTI/EXEC transaction of plain
         commands instead of the `enqueue` script: the same records, applied together, ~15 % less
@@ -127,8 +134,7 @@ class ProducerMixin(RDBBase):
             now_ns = self.now_ns()
             lean = self.scripts.lean
             if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
-                self._write_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns), meanwhile)
-                return
+                return self._start_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns))
             maxlen = self.events_maxlen
             parts = self._plain_parts.get(queue)
             if parts is None or parts[0] != maxlen:
@@ -143,23 +149,19 @@ class ProducerMixin(RDBBase):
                               len(kind), kind)
             else:
                 body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
+            plain = _PlainWrite(self, queue, task_id, msg, task_type, now_ns, maxlen)
             try:
-                lean.transaction(body, count, meanwhile)
-            except ResponseError as exc:
-                replies = getattr(exc, "dmq_replies", None)
-                if replies is None:     # refused while queued: nothing was applied
-                    raise
-                self._undo_plain(queue, task_id, replies, maxlen, exc)
-            except RedisConnectionError as exc:
-                # whether EXEC ran is unknown: write again through the script, whose ID check tells.
-                # 1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)
-                name, k, a = self._enqueue_call(queue, task_id, msg, task_type, now_ns)
-                self.scripts.run(name, k, a, None if getattr(exc, "dmq_meanwhile_ran", False) else meanwhile)
+                plain.sent = lean.send_transaction(body, count)
+            except RedisConnectionError:   # ambiguous, or no connection of ours free
+                plain.write_again()
+                return WRITTEN
+            return plain
         except CAUGHT as exc:   # this hot method translates itself (see guard.translates_itself)
             reraise(self.client, exc)
+            raise   # unreachable: reraise always raises
 
     def _undo_plain(self, queue: str, task_id: str, replies: list[Any], maxlen: int, exc: ResponseError) -> None:
-        """A write_plain_task transaction half applied (a key of the wrong type, say a string
+        """A start_plain_task transaction half applied (a key of the wrong type, say a string
         where the pending list belongs): take back what went in, then raise naming the key.
         Returns without raising only when a worker already took the task (it is then fully in)."""
         pending_ok = not isinstance(replies[1], ResponseError)
@@ -179,7 +181,7 @@ class ProducerMixin(RDBBase):
         raise ResponseError(f"WRONGTYPE key {failed} holds a {kind}, not a {want}; nothing was written") from exc
 
     def _remember_plain_parts(self, queue: str, maxlen: int) -> tuple[int, bytes, int, bytes]:
-        """A queue's transaction body for write_plain_task as a format (see resp_format), its
+        """A queue's transaction body for start_plain_task as a format (see resp_format), its
         command count and the task-key prefix, built once per queue (and events cap).
         Holes: task key, msg, now; task ID; and with events, the ID and the type again."""
         if len(self._plain_parts) >= 1024:
@@ -211,25 +213,22 @@ class ProducerMixin(RDBBase):
                                           keys.events(queue))
         return ks
 
-    def _write_one(self, queue: str, name: str, k: list[Any], a: list[Any],
-                   meanwhile: Callable[[], object] | None) -> None:
+    def _start_one(self, queue: str, name: str, k: list[Any], a: list[Any]) -> PendingWrite:
         todo = self.queues_to_register((queue,))
-        if todo:
-            # SADD asynq:queues rides in the same round trip as the script
-            try:
-                code = self._run_pipelined([(name, k, a)], todo)[0]
-            except Exception:
-                self.forget_queue(queue)
-                raise
-            if isinstance(code, Exception):
-                self.forget_queue(queue)
-                raise code
-            if meanwhile is not None:
-                meanwhile()
-        else:
-            code = self.scripts.run(name, k, a, meanwhile)
+        if not todo:
+            return _ScriptWrite(self.client, self.scripts.send(name, k, a))
+        # SADD asynq:queues rides in the same round trip as the script
+        try:
+            code = self._run_pipelined([(name, k, a)], todo)[0]
+        except Exception:
+            self.forget_queue(queue)
+            raise
+        if isinstance(code, Exception):
+            self.forget_queue(queue)
+            raise code
         if code != 1:
             raise_for_code(int(code))
+        return WRITTEN
 
     def write_tasks(self, reqs: list[EnqueueRequest]) -> list[int]:
         """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
@@ -366,24 +365,68 @@ class ProducerMixin(RDBBase):
             results = results[1:]
         return codes_per_task(spans, results)
 
-    # asynq's verbs, one per script, for callers that think in transitions.
-    def enqueue(self, msg: TaskMessage) -> None:
-        self.write_task(EnqueueRequest(msg))
 
-    def enqueue_unique(self, msg: TaskMessage, unique_key: str, ttl_s: int) -> None:
-        self.write_task(EnqueueRequest(msg, unique_key=unique_key, unique_ttl=ttl_s))
+class PendingWrite:
+    """A task write on its way (see ProducerMixin.start_task): `finish()`, called exactly once,
+    reads its reply and raises what the write raises (TaskIDConflictError, DuplicateTaskError,
+    a dmq error for a Redis failure). This base is a write already complete."""
 
-    def schedule(self, msg: TaskMessage, process_at: int) -> None:
-        self.write_task(EnqueueRequest(msg, process_at=process_at))
+    __slots__ = ()
 
-    def schedule_unique(self, msg: TaskMessage, process_at: int, unique_key: str, ttl_s: int) -> None:
-        self.write_task(EnqueueRequest(msg, process_at=process_at, unique_key=unique_key, unique_ttl=ttl_s))
+    def finish(self) -> None:
+        return None
 
-    def add_to_group(self, msg: TaskMessage, group: str) -> None:
-        self.write_task(EnqueueRequest(msg, group=group))
 
-    def add_to_group_unique(self, msg: TaskMessage, group: str, unique_key: str, ttl_s: int) -> None:
-        self.write_task(EnqueueRequest(msg, group=group, unique_key=unique_key, unique_ttl=ttl_s))
+#: A write complete when it was started.
+WRITTEN = PendingWrite()
+
+
+class _ScriptWrite(PendingWrite):
+    """One script call on its way; its reply is a code (1 written, 0 conflict, -1 duplicate)."""
+
+    __slots__ = ("_client", "_sent")
+
+    def __init__(self, client: Any, sent: InFlight) -> None:
+        self._client, self._sent = client, sent
+
+    def finish(self) -> None:
+        try:
+            code = self._sent.reply()
+        except CAUGHT as exc:
+            reraise(self._client, exc)
+        if code != 1:
+            raise_for_code(int(code))
+
+
+class _PlainWrite(PendingWrite):
+    """start_plain_task's MULTI/EXEC on its way, with what a second try through the script needs."""
+
+    __slots__ = ("_rdb", "_queue", "_task_id", "_msg", "_type", "_now_ns", "_maxlen", "sent")
+
+    def __init__(self, rdb: ProducerMixin, queue: str, task_id: str, msg: bytes, task_type: str,
+                 now_ns: int, maxlen: int) -> None:
+        self._rdb, self._queue, self._task_id, self._msg = rdb, queue, task_id, msg
+        self._type, self._now_ns, self._maxlen = task_type, now_ns, maxlen
+        self.sent: SentTransaction | None = None
+
+    def write_again(self) -> None:
+        """Whether EXEC ran is unknown: write again through the script, whose ID check tells.
+        1: written now; 0: the first attempt had written it (the ID is ours, freshly drawn)."""
+        rdb = self._rdb
+        rdb.scripts.run(*rdb._enqueue_call(self._queue, self._task_id, self._msg, self._type, self._now_ns))
+
+    def finish(self) -> None:
+        rdb = self._rdb
+        try:
+            assert self.sent is not None
+            try:
+                self.sent.replies()
+            except PartialTransactionError as exc:   # (refused while queued: nothing applied, raised)
+                rdb._undo_plain(self._queue, self._task_id, exc.replies, self._maxlen, exc)
+            except AmbiguousWriteError:
+                self.write_again()
+        except CAUGHT as exc:
+            reraise(rdb.client, exc)
 
 
 def codes_per_task(spans: list[int], results: list[Any]) -> list[Any]:

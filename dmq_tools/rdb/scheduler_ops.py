@@ -140,9 +140,6 @@ class SchedulerOpsMixin(RDBBase):
         raw: list[Any] = self.client.zrevrange(keys.scheduler_history(entry_id), start, stop)
         return [decode_scheduler_event(r) for r in raw]
 
-    def scheduler_history_size(self, entry_id: str) -> int:
-        return int(self.client.zcard(keys.scheduler_history(entry_id)))
-
     # ---- dmq's coordination ----
     def claim_fire(self, entry_key: str, fire_unix: int, ttl_s: int) -> bool:
         """True for exactly one caller per (entry, fire time): that one enqueues the tick."""

@@ -12,13 +12,12 @@ import hashlib
 import threading
 from importlib import resources
 from typing import Any, NamedTuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from .lean import LeanExecutor
+from .lean import Answered, InFlight, LeanExecutor, StreamBrokenError
 from .topology import is_cluster
 
 __all__ = ["SOURCES", "Scripts", "ScriptCall", "script_names"]
@@ -76,16 +75,23 @@ class Scripts:
                         raise reply
             self._loaded = True
 
-    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any],
-            meanwhile: Callable[[], object] | None = None) -> Any:
-        """Run a script now: EVALSHA, falling back to SCRIPT LOAD + EVALSHA on NOSCRIPT.
-        `meanwhile` runs once during the round trip (see LeanExecutor.execute)."""
+    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run a script now: EVALSHA, falling back to SCRIPT LOAD + EVALSHA on NOSCRIPT."""
         sha = _SHAS[name]
         try:
-            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args, meanwhile=meanwhile)
+            return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)
         except NoScriptError:
             self.ensure_loaded(force=True)
             return self.lean.execute("EVALSHA", sha, len(keys), *keys, *args)
+
+    def send(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> InFlight:
+        """`run` in two steps: the call is sent now, its `reply()` read later (see
+        LeanExecutor.send); NOSCRIPT is handled as in `run`."""
+        try:
+            return _ScriptInFlight(self, self.lean.send("EVALSHA", _SHAS[name], len(keys), *keys, *args),
+                                   name, keys, args)
+        except NoScriptError:   # redis-py's own path answers at once
+            return Answered(self.run(name, keys, args))
 
     def execute(self, commands: Sequence[ScriptCall | Sequence[Any]]) -> list[Any]:
         """Run script calls and raw commands in one round trip, in order; errors come back as values.
@@ -110,8 +116,8 @@ class Scripts:
         gen = encoded()
         try:
             results = self.lean.stream(gen)
-        except RedisConnectionError as exc:
-            if getattr(exc, "dmq_replies_read", 1):
+        except StreamBrokenError as exc:
+            if exc.replies_read:
                 raise
             # a stale socket (server restarted) before any reply: send everything once more on a
             # fresh connection, as redis-py retries a pipeline
@@ -137,3 +143,21 @@ def _as_command(call: ScriptCall | Sequence[Any]) -> Sequence[Any]:
     if isinstance(call, ScriptCall):
         return ("EVALSHA", _SHAS[call.name], len(call.keys), *call.keys, *call.args)
     return call
+
+
+class _ScriptInFlight(InFlight):
+    """A script call on its way (see Scripts.send)."""
+
+    __slots__ = ("_scripts", "_sent", "_call")
+
+    def __init__(self, scripts: Scripts, sent: InFlight, name: str, keys: Sequence[Any],
+                 args: Sequence[Any]) -> None:
+        self._scripts, self._sent, self._call = scripts, sent, (name, keys, args)
+
+    def reply(self) -> Any:
+        try:
+            return self._sent.reply()
+        except NoScriptError:
+            name, keys, args = self._call
+            self._scripts.ensure_loaded(force=True)
+            return self._scripts.lean.execute("EVALSHA", _SHAS[name], len(keys), *keys, *args)

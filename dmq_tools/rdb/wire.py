@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ..errors import CodecError
 from . import asynq_pb2 as pb
 from .records import TaskMessage
+from ..clock import utc as _UTC
 
 __all__ = [
     "encode_task_message", "encode_plain_message", "encode_plain_messages", "decode_task_message",
@@ -23,7 +24,6 @@ _THREAD = threading.local()
 #: Go's zero time.Time (0001-01-01T00:00:00Z) as Unix seconds: asynq's "never".
 GO_ZERO_SECONDS = -62135596800
 
-_UTC = timezone.utc
 
 
 def encode_task_message(m: TaskMessage) -> bytes:

@@ -2,7 +2,7 @@
 janitor, presence, cancellation and group aggregation (asynq rdb.go, server side).
 
 Every transition is one Lua script (lua/<name>.lua). Acknowledgements of many finished tasks go
-out in one pipelined round trip (`finish_many`). History (the events stream and the per-minute
+out in one pipelined round trip (`write_outcomes`). History (the events stream and the per-minute
 counters, DESIGN.md §4) is written inside the same scripts.
 """
 
@@ -12,10 +12,10 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import redis
 
@@ -25,9 +25,10 @@ from .corrupt import corrupt_error, is_wrongtype, wrong_types
 from .records import TaskMessage
 from .scripts import ScriptCall
 from .wire import encode_task_message, pb, to_timestamp
+from ..clock import utc as _UTC
 
 __all__ = [
-    "WorkerOpsMixin", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
+    "WorkerOpsMixin", "Outcome", "Finish", "OutcomeKind", "Leased", "ServerState", "WorkerState", "CancelSubscription",
     "MINUTES_TTL_SECONDS", "ARCHIVE_MAX_SIZE", "ARCHIVE_MAX_AGE_SECONDS", "REDIS_ERRORS",
 ]
 
@@ -39,7 +40,6 @@ ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 3600
 #: What a loop catches to ride out an outage (the callers never import redis).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 
-_UTC = timezone.utc
 
 
 class OutcomeKind(str, Enum):
@@ -66,7 +66,7 @@ _RETRY = OutcomeKind.RETRY
 
 
 @dataclass(slots=True)
-class Finish:
+class Outcome:
     """How one leased task ends. `kind`: an OutcomeKind (done | complete | retry | archive | requeue).
 
     `event` names the history event (succeeded, revoked, failed, retried, canceled, recovered,
@@ -84,6 +84,10 @@ class Finish:
     is_failure: bool = True           # retry: count it and increment retried
     result: bytes | None = None       # complete: result to store (None = leave as is)
     raw: bytes | None = None
+
+
+#: The former name of Outcome.
+Finish = Outcome
 
 
 class Leased(list):  # type: ignore[type-arg]
@@ -176,6 +180,11 @@ class CancelSubscription:
             pass
 
 
+def _duration(f: Outcome) -> str:
+    """The run time in ms as the scripts store it, "" when unknown."""
+    return "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
+
+
 class WorkerOpsMixin(RDBBase):
     # ---- small helpers ----
     def _minute_parts(self) -> tuple[str, str]:
@@ -222,18 +231,7 @@ class WorkerOpsMixin(RDBBase):
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         return self._leased(queues, self.scripts.run("dequeue", k, a))
 
-    def wait_for_wake(self, queues: list[str], timeout: float) -> str | None:
-        """Block until a producer pushes a wake token for one of `queues` (or timeout); the queue."""
-        try:
-            got = self.client.blpop([keys.wake(q) for q in queues], timeout=max(timeout, 0.01))
-        except redis.TimeoutError:
-            return None
-        if not got:
-            return None
-        key = got[0].decode() if isinstance(got[0], bytes) else got[0]
-        return key[key.index("{") + 1: key.rindex("}")]
-
-    def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+    def wait_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
                          skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
@@ -244,7 +242,7 @@ class WorkerOpsMixin(RDBBase):
         (their wake key has the wrong type) are not waited on; a wake key of the wrong type is
         reported in the result's `corrupt` (BLPOP refuses it at once, which would spin).
         Returns (codes of items, woken by a token, leased tasks)."""
-        calls: list[Any] = self._finish_calls(items, worker_id) if items else []
+        calls: list[Any] = self._outcome_calls(items, worker_id) if items else []
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         commands: list[Any] = [ScriptCall(name, ck, ca) for name, ck, ca, _ in calls]
         commands.append(("BLPOP", *(keys.wake(q) for q in queues if q not in skip_wake),
@@ -285,51 +283,73 @@ class WorkerOpsMixin(RDBBase):
         self.scripts.lean.execute_many([("LPUSH", keys.worker_wake(worker_id), "stop"),
                                         ("EXPIRE", keys.worker_wake(worker_id), 10)])
 
-    def notify(self, queue: str) -> None:
-        """Push a wake token if none is waiting (used after giving tasks back)."""
-        self.scripts.lean.execute_many([("RPUSH", keys.wake(queue), "1"), ("LTRIM", keys.wake(queue), 0, 0)])
+    # ---- outcomes of finished tasks ----
+    # One method per outcome script, each returning (script, KEYS, ARGV); `_OUTCOME_CALLS` maps
+    # every OutcomeKind but DONE to its method (DONE: done.lua, batched per queue in _outcome_calls).
+    def _complete_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                       now: int) -> tuple[str, list[Any], list[Any]]:
+        """mark_as_complete.lua: kept as completed for its retention, with its result."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        assert m is not None
+        done = replace(m, completed_at=now)
+        k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
+             keys.processed_total(q), keys.events(q), keys.minute_stats(q, day)]
+        a = [tid, self.stats_expiry(), now + m.retention, encode_task_message(done), MAX_INT64,
+             m.unique_key, m.type, _duration(f) or "0", self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
+             worker_id, f.result or b"", "0" if f.result is None else "1"]
+        return "mark_as_complete", k, a
 
-    # ---- finishing tasks ----
-    def _finish_call(self, f: Finish, worker_id: str, day: str, hhmm: str,
-                     now: int) -> tuple[str, list[Any], list[Any]]:
-        q, tid, maxlen = f.queue, f.task_id, self.events_maxlen
-        dur = "" if f.duration_ms is None else f"{f.duration_ms:.3f}"
-        m = f.msg
-        ttype = m.type if m is not None else ""
-        if f.kind == _COMPLETE:
-            assert m is not None
-            done = replace(m, completed_at=now)
-            k = [keys.active(q), keys.lease(q), keys.completed(q), keys.task(q, tid), keys.processed(q, day),
-                 keys.processed_total(q), keys.events(q), keys.minute_stats(q, day)]
-            a = [tid, self.stats_expiry(), now + m.retention, encode_task_message(done), MAX_INT64,
-                 m.unique_key, ttype, dur or "0", maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS, worker_id,
-                 f.result or b"", "0" if f.result is None else "1"]
-            return "mark_as_complete", k, a
-        if f.kind == _RETRY:
-            assert m is not None
-            new = replace(m, error_msg=f.error, last_failed_at=now,
-                          retried=m.retried + 1 if f.is_failure else m.retried)
-            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.retry(q), keys.processed(q, day),
-                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.events(q),
-                 keys.minute_stats(q, day)]
-            a = [tid, encode_task_message(new), int(now + f.retry_delay), self.stats_expiry(),
-                 "1" if f.is_failure else "0", MAX_INT64, ttype, f.error, f.event or "failed", maxlen, hhmm,
-                 MINUTES_TTL_SECONDS, worker_id, dur]
-            return "retry", k, a
-        if f.kind == _ARCHIVE:
-            data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
-            k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
-                 keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
-                 keys.events(q), keys.minute_stats(q, day)]
-            a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
-                 MAX_INT64, ttype, f.error, maxlen, hhmm, MINUTES_TTL_SECONDS, worker_id, dur]
-            return "archive", k, a
-        if f.kind == _REQUEUE:
-            k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
-            return "requeue", k, [tid, self.now_ns(), ttype, maxlen, worker_id]
-        raise ValueError(f"unknown finish kind {f.kind!r}")
+    def _retry_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                    now: int) -> tuple[str, list[Any], list[Any]]:
+        """retry.lua: into the retry set, due in `retry_delay` seconds."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        assert m is not None
+        new = replace(m, error_msg=f.error, last_failed_at=now,
+                      retried=m.retried + 1 if f.is_failure else m.retried)
+        k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.retry(q), keys.processed(q, day),
+             keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.events(q),
+             keys.minute_stats(q, day)]
+        a = [tid, encode_task_message(new), int(now + f.retry_delay), self.stats_expiry(),
+             "1" if f.is_failure else "0", MAX_INT64, m.type, f.error, f.event or "failed", self.events_maxlen, hhmm,
+             MINUTES_TTL_SECONDS, worker_id, _duration(f)]
+        return "retry", k, a
 
-    def _finish_calls(self, items: list[Finish], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
+    def _archive_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """archive.lua: archived (as stored when the record did not decode: `raw`)."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        data = f.raw if m is None else encode_task_message(replace(m, error_msg=f.error, last_failed_at=now))
+        k = [keys.task(q, tid), keys.active(q), keys.lease(q), keys.archived(q), keys.processed(q, day),
+             keys.failed(q, day), keys.processed_total(q), keys.failed_total(q), keys.task_prefix(q),
+             keys.events(q), keys.minute_stats(q, day)]
+        a = [tid, data or b"", now, now - ARCHIVE_MAX_AGE_SECONDS, ARCHIVE_MAX_SIZE, self.stats_expiry(),
+             MAX_INT64, m.type if m is not None else "", f.error, self.events_maxlen, hhmm, MINUTES_TTL_SECONDS,
+             worker_id, _duration(f)]
+        return "archive", k, a
+
+    def _requeue_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """requeue.lua: back to the consumption end of pending."""
+        q, tid, m = f.queue, f.task_id, f.msg
+        k = [keys.active(q), keys.lease(q), keys.pending(q), keys.task(q, tid), keys.wake(q), keys.events(q)]
+        return "requeue", k, [tid, self.now_ns(), m.type if m is not None else "", self.events_maxlen, worker_id]
+
+    _OUTCOME_CALLS: dict[str, Callable[..., tuple[str, list[Any], list[Any]]]] = {
+        OutcomeKind.COMPLETE: _complete_call,
+        OutcomeKind.RETRY: _retry_call,
+        OutcomeKind.ARCHIVE: _archive_call,
+        OutcomeKind.REQUEUE: _requeue_call,
+    }
+
+    def _outcome_call(self, f: Outcome, worker_id: str, day: str, hhmm: str,
+                      now: int) -> tuple[str, list[Any], list[Any]]:
+        """The script call that writes one outcome (any kind but DONE)."""
+        call = self._OUTCOME_CALLS.get(f.kind)
+        if call is None:
+            raise ValueError(f"unknown outcome kind {f.kind!r}")
+        return call(self, f, worker_id, day, hhmm, now)
+
+    def _outcome_calls(self, items: list[Outcome], worker_id: str) -> list[tuple[str, list[Any], list[Any], list[int]]]:
         """(script, KEYS, ARGV, item indexes): successes of one queue share one `done` call."""
         day, hhmm = self._minute_parts()
         now = self.now_s()
@@ -339,7 +359,7 @@ class WorkerOpsMixin(RDBBase):
             if f.kind == _DONE:
                 done_by_queue.setdefault(f.queue, []).append(i)
             else:
-                name, k, a = self._finish_call(f, worker_id, day, hhmm, now)
+                name, k, a = self._outcome_call(f, worker_id, day, hhmm, now)
                 calls.append((name, k, a, [i]))
         for q, idx in done_by_queue.items():
             k = [keys.active(q), keys.lease(q), keys.processed(q, day), keys.processed_total(q), keys.events(q),
@@ -369,22 +389,22 @@ class WorkerOpsMixin(RDBBase):
             self._store_codes(out, name, res, idx)
         return out
 
-    def finish_many(self, items: list[Finish], worker_id: str = "") -> list[bool]:
+    def write_outcomes(self, items: list[Outcome], worker_id: str = "") -> list[bool]:
         """Write many outcomes in one pipelined round trip; per item True, or False (NOT FOUND).
 
         Connection errors propagate (the caller keeps the items for its syncer).
         """
         if not items:
             return []
-        calls = self._finish_calls(items, worker_id)
+        calls = self._outcome_calls(items, worker_id)
         return self._codes(len(items), calls, self._run_calls(calls))
 
-    def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+    def write_outcomes_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                            worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
         """Acknowledge `items` and lease more tasks in the same round trip: (codes, leased)."""
         if not items:
             return [], self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
-        calls: list[Any] = self._finish_calls(items, worker_id)
+        calls: list[Any] = self._outcome_calls(items, worker_id)
         k, a = self._dequeue_args(queues, max_count, lease_seconds, worker_id, token, acked)
         results = self._run_calls([*calls, ("dequeue", k, a, None)])
         leased = results[-1]
@@ -400,25 +420,6 @@ class WorkerOpsMixin(RDBBase):
                 out[i] = int(code) == 1
         else:
             out[idx[0]] = int(res) == 1
-
-    # asynq's verbs, one per script, for tests and callers that think in transitions
-    def done(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_DONE, msg, msg.id, msg.queue)], worker_id)[0]
-
-    def mark_as_complete(self, msg: TaskMessage, result: bytes | None = None, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_COMPLETE, msg, msg.id, msg.queue, result=result)], worker_id)[0]
-
-    def requeue(self, msg: TaskMessage, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_REQUEUE, msg, msg.id, msg.queue, event="requeued")], worker_id)[0]
-
-    def retry(self, msg: TaskMessage, error: str, delay_seconds: float, is_failure: bool = True,
-              worker_id: str = "", event: str = "failed") -> bool:
-        return self.finish_many([Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=error,
-                                        retry_delay=delay_seconds, is_failure=is_failure)], worker_id)[0]
-
-    def archive(self, msg: TaskMessage, error: str, worker_id: str = "") -> bool:
-        return self.finish_many([Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=error)],
-                                worker_id)[0]
 
     # ---- scheduled/retry forwarding, leases, janitor, results ----
     def forward(self, queue: str) -> int:

@@ -10,7 +10,7 @@ calendar arithmetic. Every returned time is a timezone-aware UTC datetime.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,11 +18,11 @@ from croniter import croniter
 from croniter.croniter import CroniterBadDateError
 
 from ..errors import CronSpecError
-from .gofmt import format_duration, parse_duration
+from .gofmt import parse_duration
+from ..clock import utc as UTC
 
 __all__ = ["Schedule", "CronSchedule", "EverySchedule", "parse", "resolve_tz", "tz_name"]
 
-UTC = timezone.utc
 
 _DESCRIPTORS = {
     "@yearly": "0 0 1 1 *",
@@ -254,10 +254,3 @@ def _parse_every(spec: str, text: str) -> EverySchedule:
     if delay < timedelta(seconds=1):
         delay = timedelta(seconds=1)  # robfig: at least one second
     return EverySchedule(spec, delay)
-
-
-def describe(schedule: CronSchedule | EverySchedule) -> str:
-    """A short human form, e.g. `every 1m30s` or `0 9 * * * (Europe/Paris)`."""
-    if isinstance(schedule, EverySchedule):
-        return f"every {format_duration(schedule.delay)}"
-    return f"{schedule.expr} ({tz_name(schedule.tz)})"

@@ -15,20 +15,18 @@ Beyond asynq:
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import os
-import signal
 import socket
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from collections.abc import Callable
 
+from .._lifecycle import Registry, run_until_signal
 from ..client import Client, check_enqueue_options
 from ..clock import Clock, SystemClock, to_unix
 from ..errors import ConfigurationError
@@ -46,33 +44,19 @@ log = logging.getLogger(__name__)
 PreEnqueueHook = Callable[[Task, dict[str, Any]], None]
 PostEnqueueHook = Callable[["TaskInfo | None", "Exception | None"], None]
 
-_RUNNING: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+_REGISTRY: Registry[Scheduler] = Registry("scheduler", alive=lambda s: s.running)
 #: How long an `@every` anchor outlives the last scheduler that refreshed it.
 _ANCHOR_TTL_S = 7 * 24 * 3600
 
 
-def _stop_running_at_exit() -> None:
-    for s in list(_RUNNING):
-        try:
-            s.stop()
-        except Exception:  # noqa: BLE001 - best effort at interpreter exit
-            log.debug("scheduler %s did not stop cleanly at exit", s.id, exc_info=True)
-
-
-atexit.register(_stop_running_at_exit)
-
-
 def running() -> list[Scheduler]:
     """The schedulers started in this process and not stopped yet (notebooks: find ghosts)."""
-    return [s for s in list(_RUNNING) if s.running]
+    return _REGISTRY.running()
 
 
 def stop_all() -> int:
     """Stop every running scheduler of this process; the number stopped."""
-    found = running()
-    for s in found:
-        s.stop()
-    return len(found)
+    return _REGISTRY.stop_all()
 
 
 def entry_key(schedule: CronSchedule | EverySchedule, task: Task, opts: list[str]) -> str:
@@ -243,7 +227,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name=f"dmq-scheduler-{self.id[-8:]}",
                                         daemon=True)
         self._thread.start()
-        _RUNNING.add(self)
+        _REGISTRY.add(self)
         return self
 
     def stop(self, *, clear_history: bool = False) -> None:
@@ -256,7 +240,7 @@ class Scheduler:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
-        _RUNNING.discard(self)
+        _REGISTRY.discard(self)
         try:
             self._rdb.clear_scheduler_entries(self.id)
             if clear_history:
@@ -267,18 +251,7 @@ class Scheduler:
 
     def run(self) -> None:
         """Block until SIGINT/SIGTERM (or `stop()` from another thread), then stop cleanly."""
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
-        try:
-            self.start()
-            while not self._stop.wait(0.5):
-                pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
+        run_until_signal(self.start, self._stop.is_set, self.stop, on_signal=self._stop.set)
 
     def close(self) -> None:
         self.stop()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from ..inspector import Inspector
 from ..models import QueueInfo, SchedulerEntry, ServerInfo, TaskInfo
+from ..clock import utc as _UTC
 
 __all__ = ["SPARK_MINUTES", "STATES", "DashData", "TaskPage", "load", "load_page", "sparkline"]
 
-_UTC = timezone.utc
 STATES = ["pending", "active", "scheduled", "retry", "archived", "completed"]  # the order `s` cycles
 SPARK_MINUTES = 30
 _BARS = " ▁▂▃▄▅▆▇█"

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from collections.abc import Callable
 
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import CancelSubscription, Finish, OutcomeKind, ServerState
+from ..rdb.worker_ops import CancelSubscription, Outcome, OutcomeKind, ServerState
 from ..task import Task
 from ._loop import PeriodicLoop
 from .config import LeaseExpiredError, WorkerConfig
 from .outcomes import retry_plan
 from .processor import Processor
+from ..clock import utc as _UTC
 
 __all__ = ["Heartbeat", "Forwarder", "Recoverer", "Janitor", "Syncer", "CancelSubscriber", "Aggregator"]
 
 log = logging.getLogger(__name__)
-_UTC = timezone.utc
 
 
 class Heartbeat(PeriodicLoop):
@@ -101,23 +101,23 @@ class Recoverer(PeriodicLoop):
         items = [self._outcome(q, tid, raw) for tid, raw in expired]
         done = 0
         for i in range(0, len(items), 100):
-            done += sum(self.rdb.finish_many(items[i:i + 100], self.worker_id))
+            done += sum(self.rdb.write_outcomes(items[i:i + 100], self.worker_id))
         self.rdb.reclaim_stale_aggregation_sets(q)
         return done
 
-    def _outcome(self, q: str, tid: str, raw: bytes) -> Finish:
+    def _outcome(self, q: str, tid: str, raw: bytes) -> Outcome:
         err = LeaseExpiredError()
         try:
             msg = decode_task_message(raw)
         except CodecError as exc:
-            return Finish(OutcomeKind.ARCHIVE, None, tid, q, event="archived", raw=raw,
+            return Outcome(OutcomeKind.ARCHIVE, None, tid, q, event="archived", raw=raw,
                           error=f"dmq: cannot decode task message: {exc}")
         if msg.retried >= msg.retry:
-            return Finish(OutcomeKind.ARCHIVE, msg, tid, q, event="archived", error=str(err))
+            return Outcome(OutcomeKind.ARCHIVE, msg, tid, q, event="archived", error=str(err))
         task = Task(msg.type, msg.payload, msg.headers)
         task.id, task.queue, task.retry_count, task.max_retry = tid, q, msg.retried, msg.retry
         seconds, failure = retry_plan(self.cfg, msg.retried, err, task)
-        return Finish(OutcomeKind.RETRY, msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
+        return Outcome(OutcomeKind.RETRY, msg, tid, q, event="recovered", error=str(err), retry_delay=seconds,
                       is_failure=failure)
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ..rdb import RDB
-from ..rdb.worker_ops import REDIS_ERRORS, Finish, OutcomeKind
+from ..rdb.worker_ops import REDIS_ERRORS, Outcome, OutcomeKind
 from .running import Running
 
 __all__ = ["OutcomeWriter"]
@@ -36,15 +36,15 @@ class OutcomeWriter:
         self.rdb, self.worker_id, self.batch_size, self.lease_s = rdb, worker_id, batch_size, lease_s
         self._lookup, self.forget = lookup, forget
         self.lock = threading.Lock()        # guards pending, since, flushing
-        self.pending: list[Finish] = []     # outcomes not sent yet
+        self.pending: list[Outcome] = []     # outcomes not sent yet
         self.since = 0.0                    # monotonic time the oldest pending outcome was added
         self.flushing = False               # a thread is writing (or sending with a dequeue)
-        self.backlog: list[tuple[Finish, float]] = []     # (outcome, lease end) for the syncer
+        self.backlog: list[tuple[Outcome, float]] = []     # (outcome, lease end) for the syncer
         self._backlog_lock = threading.Lock()
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
 
     # ---- the buffer ----
-    def add(self, outcome: Finish) -> None:
+    def add(self, outcome: Outcome) -> None:
         with self.lock:
             if not self.pending:
                 self.since = time.monotonic()
@@ -54,7 +54,7 @@ class OutcomeWriter:
         """Something waits, for longer than `seconds` (read without the lock: a hint)."""
         return bool(self.pending) and time.monotonic() - self.since > seconds
 
-    def take(self) -> list[Finish] | None:
+    def take(self) -> list[Outcome] | None:
         """Everything pending, to send with a dequeue (None if nothing, or another thread writes);
         the caller calls `release()` once the round trip is over."""
         with self.lock:
@@ -91,13 +91,13 @@ class OutcomeWriter:
                 self.release()
 
     # ---- writing ----
-    def write(self, batch: list[Finish]) -> list[Finish]:
+    def write(self, batch: list[Outcome]) -> list[Outcome]:
         """Write outcomes whose lease is still ours (T13); failed writes go to the backlog."""
         todo = self.writable(batch)
         if not todo:
             return []
         try:
-            codes = self.rdb.finish_many(todo, self.worker_id)
+            codes = self.rdb.write_outcomes(todo, self.worker_id)
         except REDIS_ERRORS as exc:
             log.warning("could not write %d outcome(s) (%s); the syncer will retry", len(todo), exc)
             self.to_backlog(todo)
@@ -109,10 +109,10 @@ class OutcomeWriter:
         self.written(todo, codes)
         return []
 
-    def writable(self, batch: list[Finish]) -> list[Finish]:
+    def writable(self, batch: list[Outcome]) -> list[Outcome]:
         """The outcomes whose lease has not ended (the others are left to the recoverer)."""
         now = time.time()
-        todo: list[Finish] = []
+        todo: list[Outcome] = []
         for f in batch:
             run = self._lookup(f.task_id)
             if run is not None and run.lease_expiry <= now:
@@ -123,7 +123,7 @@ class OutcomeWriter:
             todo.append(f)
         return todo
 
-    def written(self, todo: list[Finish], codes: list[bool]) -> None:
+    def written(self, todo: list[Outcome], codes: list[bool]) -> None:
         for f, ok in zip(todo, codes):
             if not ok:
                 log.warning("task %s (%s): not active any more (NOT FOUND); outcome dropped", f.task_id, f.kind)
@@ -131,14 +131,14 @@ class OutcomeWriter:
                 self.count(f)
             self.forget(f.task_id)
 
-    def count(self, f: Finish) -> None:
+    def count(self, f: Outcome) -> None:
         key = "revoked" if f.kind == _DONE and f.event == "revoked" else _COUNTER[f.kind]
         self.counts[key] += 1
         if f.kind in (_ARCHIVE, _RETRY) and f.is_failure:
             self.counts["failed"] += 1
 
     # ---- the Redis-down backlog ----
-    def to_backlog(self, items: list[Finish]) -> None:
+    def to_backlog(self, items: list[Outcome]) -> None:
         with self._backlog_lock:
             for f in items:
                 run = self._lookup(f.task_id)
@@ -161,7 +161,7 @@ class OutcomeWriter:
         if not live:
             return 0
         try:
-            codes = self.rdb.finish_many([f for f, _ in live], self.worker_id)
+            codes = self.rdb.write_outcomes([f for f, _ in live], self.worker_id)
         except REDIS_ERRORS:
             with self._backlog_lock:
                 self.backlog[:0] = live

@@ -4,15 +4,16 @@ writing outcomes is OutcomeWriter's job (outcome_writer.py)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import HandlerNotFoundError, InvalidTaskError, RevokeTask, SkipRetry
-from ..rdb.worker_ops import Finish, OutcomeKind, WorkerState
+from ..rdb.worker_ops import Outcome, OutcomeKind, WorkerState
 from ..task import encode_result
 from .config import WorkerConfig, default_retry_delay
 from .failure_log import FailureLog
-from .running import Canceled, DeadlineExceeded, HandlerError, Running, error_text
+from .running import Cancelled, DeadlineExceeded, HandlerError, Running, error_text
+from ..clock import utc as _UTC
 
 __all__ = ["OutcomesMixin", "retry_plan"]
 
@@ -21,7 +22,6 @@ _ARCHIVE = OutcomeKind.ARCHIVE
 _COMPLETE = OutcomeKind.COMPLETE
 _DONE = OutcomeKind.DONE
 _RETRY = OutcomeKind.RETRY
-_UTC = timezone.utc
 
 
 def retry_plan(cfg: WorkerConfig, retried: int, exc: BaseException, task: Any) -> tuple[float, bool]:
@@ -51,7 +51,7 @@ class OutcomesMixin:
     def running(self) -> list[Running]:  # pragma: no cover - defined by Processor
         raise NotImplementedError
 
-    def success(self, run: Running, result: Any) -> Finish:
+    def success(self, run: Running, result: Any) -> Outcome:
         msg = run.msg
         dur = run.duration_ms()
         if msg.retention > 0:
@@ -64,10 +64,10 @@ class OutcomesMixin:
                     # handler again for the same unusable result) with an error that says so
                     return self.failure(run, SkipRetry(
                         f"dmq: the handler's result could not be serialised ({type(result).__name__}): {exc}"))
-            return Finish(_COMPLETE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
-        return Finish(_DONE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
+            return Outcome(_COMPLETE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
+        return Outcome(_DONE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
 
-    def failure(self, run: Running, exc: BaseException) -> Finish:
+    def failure(self, run: Running, exc: BaseException) -> Outcome:
         """asynq's handleFailedMessage: RevokeTask -> done; exhausted or SkipRetry -> archive."""
         msg, task = run.msg, run.task
         err = error_text(exc)
@@ -79,14 +79,14 @@ class OutcomesMixin:
                 log.exception("error_handler raised")
         if isinstance(exc, RevokeTask):
             log.info("task %s (%s) revoked: %s", msg.id, msg.type, err)
-            return Finish(_DONE, msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
-        expected = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Canceled, HandlerError))
+            return Outcome(_DONE, msg, msg.id, msg.queue, event="revoked", duration_ms=dur)
+        expected = isinstance(exc, (SkipRetry, HandlerNotFoundError, DeadlineExceeded, Cancelled, HandlerError))
         self._failure_log.failed(msg.id, msg.type, err, exc, expected)
         if msg.retried >= msg.retry or isinstance(exc, SkipRetry):
-            return Finish(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
+            return Outcome(_ARCHIVE, msg, msg.id, msg.queue, event="archived", error=err, duration_ms=dur)
         seconds, is_failure = retry_plan(self.cfg, msg.retried, exc, task)
-        event = "canceled" if isinstance(exc, Canceled) else ("failed" if is_failure else "retried")
-        return Finish(_RETRY, msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
+        event = "canceled" if isinstance(exc, Cancelled) else ("failed" if is_failure else "retried")
+        return Outcome(_RETRY, msg, msg.id, msg.queue, event=event, error=err, duration_ms=dur,
                       retry_delay=seconds, is_failure=is_failure)
 
     def worker_states(self) -> list[WorkerState]:

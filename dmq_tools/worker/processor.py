@@ -32,7 +32,7 @@ from collections.abc import Callable
 from ..errors import CodecError
 from ..rdb import RDB
 from ..rdb.wire import decode_task_message
-from ..rdb.worker_ops import REDIS_ERRORS, Finish, OutcomeKind
+from ..rdb.worker_ops import REDIS_ERRORS, Outcome, OutcomeKind
 from ..task import Task
 from ._loop import CorruptReporter
 from .async_runner import AsyncRunner
@@ -40,9 +40,9 @@ from .config import WorkerConfig
 from .failure_log import FailureLog
 from .outcome_writer import OutcomeWriter
 from .outcomes import OutcomesMixin
-from .running import Canceled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
+from .running import Cancelled, DeadlineExceeded, HandlerError, ResultWriter, Running, compute_deadline
 
-__all__ = ["Processor", "DeadlineExceeded", "Canceled", "HandlerError", "Running", "compute_deadline"]
+__all__ = ["Processor", "DeadlineExceeded", "Cancelled", "HandlerError", "Running", "compute_deadline"]
 
 log = logging.getLogger(__name__)
 _ARCHIVE = OutcomeKind.ARCHIVE
@@ -142,7 +142,7 @@ class Processor(OutcomesMixin):
             waiting, self._ready = list(self._ready), collections.deque()
         for run in waiting:
             if run.claim():
-                self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
+                self.outcomes.add(Outcome(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
                 self._release_slot()
         self.outcomes.flush()
         end = time.monotonic() + timeout
@@ -251,30 +251,30 @@ class Processor(OutcomesMixin):
                 return True
             if self._unsure:
                 self._reclaim()
-            acks = self.outcomes.take()
+            batch = self.outcomes.take()
             token = str(next(self._tokens))
             queues = self.queue_order()
             try:
-                if self._idle and not acks:   # BLPOP the wake keys, dequeue right after: one round trip
+                if self._idle and not batch:   # BLPOP the wake keys, dequeue right after: one round trip
                     interval = self.cfg.task_check_interval.total_seconds()
                     codes, _, got = self.rdb.wait_and_dequeue(
                         [], queues, n, self._lease_s, self.worker_id, interval / 2 + random.random() * interval,
                         self._skip_wake, token, self._acked)
                 else:
-                    codes, got = self.rdb.finish_and_dequeue(acks or [], queues, n, self._lease_s,
-                                                             self.worker_id, token, self._acked)
+                    codes, got = self.rdb.write_outcomes_and_dequeue(batch or [], queues, n, self._lease_s,
+                                                                     self.worker_id, token, self._acked)
             except BaseException as exc:
-                if acks:
-                    self.outcomes.to_backlog(acks)
+                if batch:
+                    self.outcomes.to_backlog(batch)
                 if isinstance(exc, REDIS_ERRORS):   # the call may have run without its reply
                     self._unsure.append((token, queues))
                 raise
             finally:
-                if acks is not None:
+                if batch is not None:
                     self.outcomes.release()
             self._acked = token
-            if acks:
-                self.outcomes.written(acks, codes)
+            if batch:
+                self.outcomes.written(batch, codes)
             if got.corrupt:
                 self._skip_wake.update(got.no_wake)
                 self._report_corrupt(got.corrupt)
@@ -313,12 +313,12 @@ class Processor(OutcomesMixin):
         items = []
         for queue, tid, raw in got:
             try:
-                items.append(Finish(_REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
+                items.append(Outcome(_REQUEUE, decode_task_message(raw), tid, queue, event="requeued"))
             except CodecError:
-                items.append(Finish(_ARCHIVE, None, tid, queue, event="archived", raw=raw,
+                items.append(Outcome(_ARCHIVE, None, tid, queue, event="archived", raw=raw,
                                     error="dmq: cannot decode task message"))
         try:
-            self.rdb.finish_many(items, self.worker_id)
+            self.rdb.write_outcomes(items, self.worker_id)
         except REDIS_ERRORS:
             log.warning("could not give back %d task(s) at stop; the recoverer will", len(items))
 
@@ -333,7 +333,7 @@ class Processor(OutcomesMixin):
             except CodecError as exc:
                 err = f"dmq: cannot decode task message: {exc}"
                 log.error("task %s in queue %s does not decode; archiving it: %s", tid, queue, exc)
-                self.outcomes.add(Finish(_ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
+                self.outcomes.add(Outcome(_ARCHIVE, None, tid, queue, event="archived", error=err, raw=raw))
                 bad = True
                 continue
             task = Task._leased(msg.type, msg.payload, msg.headers, tid, msg.queue, msg.retried, msg.retry, math.inf,
@@ -356,7 +356,7 @@ class Processor(OutcomesMixin):
         with self._cv:
             self._load -= 1
 
-    def _execute(self, run: Running) -> Finish:
+    def _execute(self, run: Running) -> Outcome:
         task = run.task
         if run.deadline <= time.time():
             return self.failure(run, DeadlineExceeded())
@@ -392,11 +392,11 @@ class Processor(OutcomesMixin):
             log.warning("task %s: lease expired; leaving it to the recoverer", run.msg.id)
             self._forget(run.msg.id)
         elif reason == "shutdown":
-            self.outcomes.add(Finish(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
+            self.outcomes.add(Outcome(_REQUEUE, run.msg, run.msg.id, run.queue, event="requeued"))
         else:
             if reason == "deadline" and run.future is not None:
                 self._async.blocked(run)      # log a handler that blocked its event loop
-            self.outcomes.add(self.failure(run, DeadlineExceeded() if reason == "deadline" else Canceled()))
+            self.outcomes.add(self.failure(run, DeadlineExceeded() if reason == "deadline" else Cancelled()))
         if run.replaced and not self._no_respawn:
             self._spawn_pool_thread()
         self._release_slot()
@@ -478,11 +478,11 @@ class Processor(OutcomesMixin):
         return self.outcomes.counts
 
     @property
-    def sync_backlog(self) -> list[tuple[Finish, float]]:
+    def sync_backlog(self) -> list[tuple[Outcome, float]]:
         return self.outcomes.backlog
 
     @sync_backlog.setter
-    def sync_backlog(self, items: list[tuple[Finish, float]]) -> None:
+    def sync_backlog(self, items: list[tuple[Outcome, float]]) -> None:
         self.outcomes.backlog = items
 
     def sync_once(self) -> int:

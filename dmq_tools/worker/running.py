@@ -11,7 +11,7 @@ from ..rdb import RDB
 from ..rdb.records import TaskMessage
 from ..task import Task
 
-__all__ = ["Running", "DeadlineExceeded", "Canceled", "HandlerError", "error_text", "compute_deadline",
+__all__ = ["Running", "DeadlineExceeded", "Cancelled", "HandlerError", "error_text", "compute_deadline",
            "ResultWriter", "ERROR_STORE_CAP", "ERROR_LOG_CAP", "log_line"]
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,14 @@ class DeadlineExceeded(Exception):
         super().__init__("context deadline exceeded")
 
 
-class Canceled(Exception):
+class Cancelled(Exception):
+    """The task was cancelled (asynq:cancel); its text is asynq's, "context canceled"."""
+
     def __init__(self) -> None:
         super().__init__("context canceled")
+
+
+Canceled = Cancelled   # the former name
 
 
 class HandlerError(Exception):

@@ -8,15 +8,14 @@ worker of this process; interpreter exit stops them gracefully.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import signal
 import threading
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from collections.abc import Callable
 
+from .._lifecycle import Registry, run_until_signal
 from ..errors import ConfigurationError, ServerClosedError
 from ..rdb import open_rdb
 from ..rdb.worker_ops import REDIS_ERRORS, ServerState
@@ -30,31 +29,17 @@ __all__ = ["Worker", "running", "stop_all"]
 
 log = logging.getLogger(__name__)
 
-_LIVE: list[Worker] = []
-_LIVE_LOCK = threading.Lock()
-_ATEXIT = False
+_REGISTRY: Registry[Worker] = Registry("worker")
 
 
 def running() -> list[Worker]:
     """The workers started in this process and not stopped yet."""
-    with _LIVE_LOCK:
-        return list(_LIVE)
+    return _REGISTRY.running()
 
 
 def stop_all(timeout: float | None = None) -> int:
     """Stop every running worker of this process (gracefully); the number stopped."""
-    workers = running()
-    for w in workers:
-        w.stop(timeout=timeout)
-    return len(workers)
-
-
-def _at_exit() -> None:
-    for w in running():
-        try:
-            w.stop()
-        except Exception:  # pragma: no cover - best effort at interpreter exit
-            log.exception("stopping worker %s at exit failed", w.id)
+    return _REGISTRY.stop_all(timeout=timeout)
 
 
 class _FuncMux:
@@ -150,7 +135,6 @@ class Worker:
     # ---- lifecycle ----
     def start(self) -> Worker:
         """Start the fetcher, handler pool and loops in background threads; returns at once."""
-        global _ATEXIT
         if self._stopped.is_set():
             raise ServerClosedError("this worker was stopped; create a new Worker")
         if self._started:
@@ -202,11 +186,7 @@ class Worker:
         p.start()
         for loop in self._loops:
             loop.start(f"dmq-{self.id[:8]}")
-        with _LIVE_LOCK:
-            _LIVE.append(self)
-            if not _ATEXIT:
-                atexit.register(_at_exit)
-                _ATEXIT = True
+        _REGISTRY.add(self)
         log.info("worker %s started: queues=%s concurrency=%d", self.id[:8], cfg.queues, cfg.concurrency)
         return self
 
@@ -243,28 +223,14 @@ class Worker:
             if getattr(self, "_runner", None) is not None:
                 self._runner.close()
             self._stopped.set()
-            with _LIVE_LOCK:
-                if self in _LIVE:
-                    _LIVE.remove(self)
+            _REGISTRY.discard(self)
             if self._owned:
                 self.rdb.close()
             log.info("worker %s stopped", self.id[:8])
 
     def run(self) -> None:
         """Start and block until SIGINT/SIGTERM (or stop() from another thread), then stop."""
-        self.start()
-        got = threading.Event()
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: got.set())
-        try:
-            while not got.is_set() and not self._stopped.is_set():
-                got.wait(0.5)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
+        run_until_signal(self.start, self._stopped.is_set, self.stop)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing is running or waiting to be written here (tests, demos)."""

@@ -214,3 +214,22 @@ def test_remembered_options_still_apply_per_call(r, redis_url):
     assert [(i.queue, i.max_retry) for i in infos] == [("a", 1), ("b", 2), ("a", 1), ("a", 3)]
     assert (own.queue, own.max_retry) == ("c", 5)
     assert r.llen("asynq:{a}:pending") == 3 and r.llen("asynq:{b}:pending") == 1
+
+
+def test_a_corrupt_queue_is_a_dmq_error_naming_the_key(r, redis_url):
+    """A pending key of the wrong type: the same CorruptStateError as Client's, nothing written."""
+    from dmq_tools.errors import CorruptStateError
+
+    r.set("asynq:{bent}:pending", "not a list")
+
+    async def go():
+        ac = dmq.AsyncClient(redis_url)
+        try:
+            with pytest.raises(CorruptStateError, match=r"asynq:\{bent\}:pending") as info:
+                await ac.enqueue(dmq.Task("t", {"n": 1}), queue="bent")
+            assert info.value.key == "asynq:{bent}:pending"
+        finally:
+            await ac.aclose()
+
+    asyncio.run(go())
+    assert r.keys("asynq:{bent}:t:*") == []

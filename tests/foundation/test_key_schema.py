@@ -12,7 +12,8 @@ import pytest
 
 from dmq_tools import Task
 from dmq_tools.errors import DuplicateTaskError, TaskIDConflictError
-from dmq_tools.rdb import RDB, keys
+from dmq_tools.rdb import RDB, EnqueueRequest, keys
+from dmq_tools.rdb.producer import PlainTasks, raise_for_code
 from dmq_tools.rdb.records import TaskMessage
 from dmq_tools.rdb.wire import encode_task_message
 from tests.foundation.conftest import NOW, NOW_NS, NOW_S
@@ -28,15 +29,71 @@ def msg(**kw) -> TaskMessage:
     return TaskMessage(**base)
 
 
+# ---- every path that writes a pending task (all production paths) ----
+
+def _by_script(rdb: RDB, m: TaskMessage) -> None:          # enqueue.lua (Client.enqueue, general path)
+    rdb.write_task(EnqueueRequest(m))
+
+
+def _by_transaction(rdb: RDB, m: TaskMessage) -> None:     # MULTI/EXEC (Client.enqueue, plain fast path)
+    rdb.register_queues(m.queue)                              # the transaction is for known queues
+    rdb.start_plain_task(m.queue, m.retry, m.timeout, m.deadline, m.retention, m.type, m.id,
+                         m.payload).finish()
+
+
+def _plain(m: TaskMessage) -> PlainTasks:
+    plain = PlainTasks(m.queue, m.retry, m.timeout, m.deadline, m.retention)
+    plain.add(m.id, m.type, m.payload)
+    return plain
+
+
+def _by_batch(rdb: RDB, m: TaskMessage) -> None:           # enqueue_batch.lua (Client.enqueue_many)
+    raise_for_code(rdb.write_task_chunks([[_plain(m)]])[0])
+
+
+def _by_group_commit(rdb: RDB, m: TaskMessage) -> None:    # write_items (threads sharing a Client)
+    code = rdb.write_items([_plain(m)])[0]
+    if isinstance(code, Exception):
+        raise code
+    raise_for_code(code)
+
+
+PENDING_PATHS = {"script": _by_script, "transaction": _by_transaction, "batch": _by_batch,
+                 "group_commit": _by_group_commit}
+#: The transaction skips the ID check (a generated ID does not collide): not for conflict tests.
+CHECKED_PATHS = {k: v for k, v in PENDING_PATHS.items() if k != "transaction"}
+
+
+@pytest.fixture(params=list(PENDING_PATHS))
+def enqueue(request):
+    return PENDING_PATHS[request.param]
+
+
+@pytest.fixture(params=list(CHECKED_PATHS))
+def checked_enqueue(request):
+    return CHECKED_PATHS[request.param]
+
+
 def events(r, q=Q):
     return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in r.xrange(keys.events(q))]
 
 
+def enqueued_events(r, q=Q):
+    """The events, a batch's one `ids` event (enqueue_batch.lua) read as one event per ID."""
+    import json
+
+    out = []
+    for e in events(r, q):
+        ids = json.loads(e.pop("ids")) if "ids" in e else [e.pop("id")]
+        out += [{**e, "id": tid} for tid in ids]
+    return out
+
+
 # ---- enqueue ----
 
-def test_enqueue_keys_and_fields(frdb, r):
+def test_enqueue_keys_and_fields(frdb, r, enqueue):
     m = msg()
-    frdb.enqueue(m)
+    enqueue(frdb, m)
     assert key_types(r) == {
         "asynq:queues": "set",
         f"asynq:{{{Q}}}:t:{TID}": "hash",
@@ -50,28 +107,28 @@ def test_enqueue_keys_and_fields(frdb, r):
     }
     assert r.lrange(keys.pending(Q), 0, -1) == [TID.encode()]
     assert r.lrange(keys.wake(Q), 0, -1) == [b"1"]
-    assert events(r) == [{"e": "enqueued", "id": TID, "t": "email:send"}]
+    assert enqueued_events(r) == [{"e": "enqueued", "id": TID, "t": "email:send"}]
     assert r.ttl(keys.task(Q, TID)) == -1
 
 
-def test_enqueue_lpush_order_and_single_wake_token(frdb, r):
-    frdb.enqueue(msg(id="a"))
-    frdb.enqueue(msg(id="b"))
+def test_enqueue_lpush_order_and_single_wake_token(frdb, r, enqueue):
+    enqueue(frdb, msg(id="a"))
+    enqueue(frdb, msg(id="b"))
     # newest on the left, the consumer RPOPLPUSHes the oldest from the right (T2)
     assert r.lrange(keys.pending(Q), 0, -1) == [b"b", b"a"]
     assert r.llen(keys.wake(Q)) == 1
 
 
-def test_pending_since_is_nanoseconds(frdb, r):
-    frdb.enqueue(msg())
+def test_pending_since_is_nanoseconds(frdb, r, enqueue):
+    enqueue(frdb, msg())
     ns = int(task_hash(r, Q, TID)["pending_since"])
     assert ns == NOW_NS and len(str(ns)) == 19
 
 
-def test_enqueue_id_conflict_writes_nothing(frdb, r):
+def test_enqueue_id_conflict_writes_nothing(frdb, r, checked_enqueue):
     old = seed_task(r, Q, TID, "archived", score=5)
     with pytest.raises(TaskIDConflictError):
-        frdb.enqueue(msg())
+        checked_enqueue(frdb, msg())
     assert task_hash(r, Q, TID) == {"msg": old, "state": b"archived"}
     assert not r.exists(keys.pending(Q), keys.wake(Q), keys.events(Q))
 
@@ -81,7 +138,7 @@ def test_enqueue_id_conflict_writes_nothing(frdb, r):
 def test_enqueue_unique_keys_and_fields(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b'{"to":"a@b"}')
     m = msg(unique_key=ukey)
-    frdb.enqueue_unique(m, ukey, 3600)
+    frdb.write_task(EnqueueRequest(m, unique_key=ukey, unique_ttl=3600))
     types = key_types(r)
     assert types[ukey] == "string" and types[f"asynq:{{{Q}}}:pending"] == "list"
     assert set(types) == {"asynq:queues", keys.task(Q, TID), keys.pending(Q), keys.wake(Q), keys.events(Q), ukey}
@@ -98,7 +155,7 @@ def test_enqueue_unique_duplicate(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b"x")
     r.set(ukey, "someone-else", ex=100)
     with pytest.raises(DuplicateTaskError):
-        frdb.enqueue_unique(msg(unique_key=ukey), ukey, 60)
+        frdb.write_task(EnqueueRequest(msg(unique_key=ukey), unique_key=ukey, unique_ttl=60))
     assert r.get(ukey) == b"someone-else"
     assert not r.exists(keys.task(Q, TID), keys.pending(Q))
 
@@ -108,7 +165,7 @@ def test_enqueue_unique_id_conflict_keeps_the_lock(frdb, r):
     seed_task(r, Q, TID, "completed")
     ukey = RDB.unique_key(Q, "email:send", b"x")
     with pytest.raises(TaskIDConflictError):
-        frdb.enqueue_unique(msg(unique_key=ukey), ukey, 60)
+        frdb.write_task(EnqueueRequest(msg(unique_key=ukey), unique_key=ukey, unique_ttl=60))
     assert r.get(ukey) == TID.encode()
     assert 59 <= r.ttl(ukey) <= 60
     assert not r.exists(keys.pending(Q))
@@ -119,7 +176,7 @@ def test_enqueue_unique_id_conflict_keeps_the_lock(frdb, r):
 def test_schedule_keys_and_fields(frdb, r):
     m = msg()
     at = NOW_S + 300
-    frdb.schedule(m, at)
+    frdb.write_task(EnqueueRequest(m, process_at=at))
     assert key_types(r) == {
         "asynq:queues": "set", keys.task(Q, TID): "hash", keys.scheduled(Q): "zset", keys.events(Q): "stream",
     }
@@ -131,7 +188,7 @@ def test_schedule_keys_and_fields(frdb, r):
 def test_schedule_id_conflict(frdb, r):
     seed_task(r, Q, TID, "pending")
     with pytest.raises(TaskIDConflictError):
-        frdb.schedule(msg(), NOW_S + 10)
+        frdb.write_task(EnqueueRequest(msg(), process_at=NOW_S + 10))
     assert not r.exists(keys.scheduled(Q))
     assert task_hash(r, Q, TID)["state"] == b"pending"
 
@@ -139,7 +196,7 @@ def test_schedule_id_conflict(frdb, r):
 def test_schedule_unique_keys_and_fields(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b"p")
     m = msg(unique_key=ukey)
-    frdb.schedule_unique(m, NOW_S + 100, ukey, 160)
+    frdb.write_task(EnqueueRequest(m, process_at=NOW_S + 100, unique_key=ukey, unique_ttl=160))
     assert r.get(ukey) == TID.encode() and 159 <= r.ttl(ukey) <= 160
     assert task_hash(r, Q, TID) == {"msg": encode_task_message(m), "state": b"scheduled",
                                     "unique_key": ukey.encode()}
@@ -149,12 +206,13 @@ def test_schedule_unique_keys_and_fields(frdb, r):
 
 def test_schedule_unique_duplicate_and_conflict(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b"p")
-    frdb.schedule_unique(msg(unique_key=ukey), NOW_S + 100, ukey, 160)
+    frdb.write_task(EnqueueRequest(msg(unique_key=ukey), process_at=NOW_S + 100, unique_key=ukey, unique_ttl=160))
     with pytest.raises(DuplicateTaskError):
-        frdb.schedule_unique(msg(id="other", unique_key=ukey), NOW_S + 100, ukey, 160)
+        frdb.write_task(EnqueueRequest(msg(id="other", unique_key=ukey), process_at=NOW_S + 100, unique_key=ukey,
+                                       unique_ttl=160))
     r.delete(ukey)
     with pytest.raises(TaskIDConflictError):
-        frdb.schedule_unique(msg(unique_key=ukey), NOW_S + 100, ukey, 160)
+        frdb.write_task(EnqueueRequest(msg(unique_key=ukey), process_at=NOW_S + 100, unique_key=ukey, unique_ttl=160))
     assert r.get(ukey) == TID.encode()  # T5: kept
     assert r.zcard(keys.scheduled(Q)) == 1
 
@@ -163,7 +221,7 @@ def test_schedule_unique_duplicate_and_conflict(frdb, r):
 
 def test_add_to_group_keys_and_fields(frdb, r):
     m = msg(group_key="batch-1")
-    frdb.add_to_group(m, "batch-1")
+    frdb.write_task(EnqueueRequest(m, group="batch-1"))
     assert key_types(r) == {
         "asynq:queues": "set", keys.task(Q, TID): "hash", keys.group(Q, "batch-1"): "zset",
         keys.groups(Q): "set", keys.events(Q): "stream",
@@ -178,14 +236,14 @@ def test_add_to_group_keys_and_fields(frdb, r):
 def test_add_to_group_id_conflict(frdb, r):
     seed_task(r, Q, TID, "retry")
     with pytest.raises(TaskIDConflictError):
-        frdb.add_to_group(msg(group_key="g"), "g")
+        frdb.write_task(EnqueueRequest(msg(group_key="g"), group="g"))
     assert not r.exists(keys.group(Q, "g"), keys.groups(Q))
 
 
 def test_add_to_group_unique_has_no_unique_key_field(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b"p")
     m = msg(group_key="g", unique_key=ukey)
-    frdb.add_to_group_unique(m, "g", ukey, 90)
+    frdb.write_task(EnqueueRequest(m, group="g", unique_key=ukey, unique_ttl=90))
     assert r.get(ukey) == TID.encode() and 89 <= r.ttl(ukey) <= 90
     assert task_hash(r, Q, TID) == {"msg": encode_task_message(m), "state": b"aggregating", "group": b"g"}
     assert stored_message(r, Q, TID).unique_key == ukey  # the message carries it, the hash doesn't
@@ -195,11 +253,11 @@ def test_add_to_group_unique_duplicate_and_conflict(frdb, r):
     ukey = RDB.unique_key(Q, "email:send", b"p")
     r.set(ukey, "x", ex=50)
     with pytest.raises(DuplicateTaskError):
-        frdb.add_to_group_unique(msg(group_key="g"), "g", ukey, 90)
+        frdb.write_task(EnqueueRequest(msg(group_key="g"), group="g", unique_key=ukey, unique_ttl=90))
     r.delete(ukey)
     seed_task(r, Q, TID, "completed")
     with pytest.raises(TaskIDConflictError):
-        frdb.add_to_group_unique(msg(group_key="g"), "g", ukey, 90)
+        frdb.write_task(EnqueueRequest(msg(group_key="g"), group="g", unique_key=ukey, unique_ttl=90))
     assert r.get(ukey) == TID.encode()
     assert not r.exists(keys.group(Q, "g"))
 
@@ -225,17 +283,17 @@ def test_client_group_with_future_process_at_is_scheduled_without_group_field(fc
     assert not r.exists(keys.groups(Q), keys.group(Q, "g"))
 
 
-def test_events_disabled_with_maxlen_zero(r, clock):
+def test_events_disabled_with_maxlen_zero(r, clock, enqueue):
     rdb = RDB(r, clock=clock, events_maxlen=0)
-    rdb.enqueue(msg(id="a"))
-    rdb.schedule(msg(id="b"), NOW_S + 5)
-    rdb.add_to_group(msg(id="c", group_key="g"), "g")
+    enqueue(rdb, msg(id="a"))
+    rdb.write_task(EnqueueRequest(msg(id="b"), process_at=NOW_S + 5))
+    rdb.write_task(EnqueueRequest(msg(id="c", group_key="g"), group="g"))
     assert not r.exists(keys.events(Q))
 
 
-def test_events_stream_is_capped(r, clock):
+def test_events_stream_is_capped(r, clock, enqueue):
     rdb = RDB(r, clock=clock, events_maxlen=10)
     for i in range(500):
-        rdb.enqueue(msg(id=f"t{i}"))
+        enqueue(rdb, msg(id=f"t{i}"))
     assert r.xlen(keys.events(Q)) < 500  # MAXLEN ~ trims whole macro nodes
 

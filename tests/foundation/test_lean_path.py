@@ -60,24 +60,55 @@ def test_a_full_pool_falls_back_to_redis_py(redis_url):
     assert r.hget(f"asynq:{{default}}:t:{info.id}", "state") == b"pending"
 
 
-def test_plain_connections_use_the_direct_socket_path(r, redis_url):
-    """A stock redis.Connection is driven directly; a subclass that customises I/O is not."""
+def test_plain_connections_use_the_direct_socket_path(r):
     rdb = RDB(r)
     rdb.scripts.lean.execute("PING")
     assert list(rdb.scripts.lean._direct.values()) == [True]
 
+
+def test_a_connection_class_that_customises_its_io_is_honoured(redis_url):
+    """Every send and read goes through the connection's own methods (no private fields)."""
+    sent = []
+
     class Custom(redis.Connection):
         def send_packed_command(self, command, check_health=True):
+            sent.append(command)
             return super().send_packed_command(command, check_health)
 
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
     cr = redis.Redis(connection_pool=redis.ConnectionPool(host=host, port=int(port), connection_class=Custom))
     other = RDB(cr)
     assert other.scripts.lean.execute("ECHO", "x") == b"x"
+    assert other.scripts.lean.transaction(_body(("ECHO", "y"),), 1) == [b"y"]
+    echoed = [c for c in sent if b"ECHO" in b"".join(c if isinstance(c, list) else [c])]
+    assert len(echoed) == 2
     assert list(other.scripts.lean._direct.values()) == [False]
 
 
-def test_error_reply_on_the_direct_path_keeps_the_connection_usable(r):
+def test_a_failed_exec_command_is_typed_and_carries_every_reply(r):
+    from dmq_tools.rdb.lean import PartialTransactionError
+
+    rdb = RDB(r)
+    r.set("s", "x")
+    with pytest.raises(PartialTransactionError, match="WRONGTYPE") as caught:
+        rdb.scripts.lean.transaction(_body(("LPUSH", "s", "1"), ("INCR", "n")), 2)
+    assert isinstance(caught.value.replies[0], redis.ResponseError) and caught.value.replies[1] == 1
+
+
+def test_a_transaction_cut_off_is_an_ambiguous_write(make_redis_process):
+    from dmq_tools.rdb.lean import AmbiguousWriteError
+
+    server = make_redis_process(persist=True)
+    r = redis.Redis.from_url(server.url)
+    rdb = RDB(r)
+    assert rdb.scripts.lean.execute("PING") in (b"PONG", True)
+    server.stop()
+    with pytest.raises(AmbiguousWriteError):
+        rdb.scripts.lean.transaction(_body(("INCR", "n"),), 1)
+    assert len(rdb.scripts.lean._idle) == 1      # the connection came back (disconnected)
+
+
+def test_an_error_reply_keeps_the_connection_usable(r):
     rdb = RDB(r)
     r.set("s", "x")
     try:
@@ -89,31 +120,42 @@ def test_error_reply_on_the_direct_path_keeps_the_connection_usable(r):
     assert rdb.scripts.lean.execute("ECHO", "still in step") == b"still in step"
 
 
-def test_meanwhile_runs_once_during_the_round_trip(r):
+def test_send_then_reply_overlaps_the_callers_work(r):
     rdb = RDB(r)
-    calls = []
-    assert rdb.scripts.lean.execute("INCR", "n", meanwhile=lambda: calls.append(r.get("n"))) == 1
-    assert len(calls) == 1
+    sent = rdb.scripts.lean.send("INCR", "n")
+    assert len(rdb.scripts.lean._idle) == 0      # the connection is the in-flight call's
+    assert rdb.scripts.lean.execute("INCR", "m") == 1   # another call takes another connection
+    assert sent.reply() == 1
+    assert len(rdb.scripts.lean._idle) == 2
 
 
-def test_a_failing_meanwhile_is_raised_after_the_reply_is_read(r):
+def test_an_error_reply_of_a_sent_call_is_raised_by_reply(r):
     rdb = RDB(r)
-
-    def boom():
-        raise ValueError("bookkeeping failed")
-
-    try:
-        rdb.scripts.lean.execute("INCR", "n", meanwhile=boom)
-    except ValueError as exc:
-        assert "bookkeeping" in str(exc)
-    else:
-        raise AssertionError("ValueError expected")
-    assert r.get("n") == b"1"                                     # the command ran
-    assert rdb.scripts.lean.execute("INCR", "n") == 2             # and its reply was consumed
+    r.set("s", "x")
+    sent = rdb.scripts.lean.send("LPUSH", "s", "1")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        sent.reply()
+    assert rdb.scripts.lean.execute("ECHO", "in step") == b"in step"
     assert len(rdb.scripts.lean._idle) == 1
 
 
-def test_direct_path_survives_a_server_restart_mid_session(make_redis_process):
+def test_a_sent_script_call_survives_script_flush(r):
+    rdb = RDB(r)
+    rdb.scripts.ensure_loaded()
+    r.script_flush()
+    sent = rdb.scripts.send("enqueue_undo", ["asynq:{q}:t:x", "asynq:{q}:pending", "asynq:{q}:events"], ["x", 0, ""])
+    assert sent.reply() == 0
+
+
+def test_a_sent_call_on_a_stale_socket_is_retried_once(make_redis_process):
+    server = make_redis_process(persist=True)
+    rdb = RDB(redis.Redis.from_url(server.url))
+    assert rdb.scripts.lean.execute("SET", "k", "v") in (b"OK", True, "OK")
+    server.restart()
+    assert rdb.scripts.lean.send("GET", "k").reply() == b"v"
+
+
+def test_the_lean_path_survives_a_server_restart_mid_session(make_redis_process):
     server = make_redis_process(persist=True)
     rdb = RDB(redis.Redis.from_url(server.url))
     assert rdb.scripts.lean.execute("SET", "k", "v") in (b"OK", True, "OK")
@@ -173,17 +215,6 @@ def test_an_error_while_executing_raises_and_keeps_the_connection_in_step(r):
     assert r.get("n") == b"1"          # as with a script, what ran before or after the error stays
     assert rdb.scripts.lean.execute("ECHO", "in step") == b"in step"
     assert len(rdb.scripts.lean._idle) == 1
-
-
-def test_a_failing_meanwhile_in_a_transaction_is_raised_after_the_replies(r):
-    rdb = RDB(r)
-
-    def boom():
-        raise ValueError("bookkeeping failed")
-
-    with pytest.raises(ValueError, match="bookkeeping"):
-        rdb.scripts.lean.transaction(_body(("INCR", "n"),), 1, boom)
-    assert rdb.scripts.lean.execute("INCR", "n") == 2
 
 
 @pytest.mark.parametrize("arg", ["plain", "50%", "%d%b%%", "naïve", b"\x00\xff%s", 12, ""])

@@ -12,9 +12,16 @@ import pytest
 import dmq_tools as dmq
 from dmq_tools.errors import CorruptStateError, DmqError
 from dmq_tools.rdb import RDB, keys
+from dmq_tools.rdb.worker_ops import Outcome, OutcomeKind
 from dmq_tools.worker import ServeMux, Worker
 from dmq_tools.worker.loops import Forwarder, Recoverer
 from tests.worker.conftest import fast_config, wait_until
+
+
+def finish(rdb, kind, m, **kw) -> bool:
+    """One outcome through the production path (RDB.write_outcomes, as OutcomeWriter writes it)."""
+    return rdb.write_outcomes([Outcome(kind, m, m.id, m.queue, **kw)])[0]
+
 
 UTC = timezone.utc
 
@@ -160,9 +167,9 @@ def test_an_outcome_into_a_corrupt_container_moves_nothing(rdb, r, client, dest)
     _corrupt(r, keys.retry("default") if dest == "retry" else keys.archived("default"))
     with pytest.raises(Exception) as exc:
         if dest == "retry":
-            rdb.retry(msg, "boom", 0)
+            finish(rdb, OutcomeKind.RETRY, msg, event="failed", error="boom")
         else:
-            rdb.archive(msg, "boom")
+            finish(rdb, OutcomeKind.ARCHIVE, msg, event="archived", error="boom")
     assert "WRONGTYPE" in str(exc.value)
     assert r.lrange(keys.active("default"), 0, -1) == [info.id.encode()]   # still active, leased
     assert r.zscore(keys.lease("default"), info.id) is not None

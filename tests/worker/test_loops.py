@@ -4,7 +4,7 @@ import time
 from datetime import timedelta
 
 from dmq_tools.rdb import keys
-from dmq_tools.rdb.worker_ops import Finish, ServerState
+from dmq_tools.rdb.worker_ops import Outcome, ServerState
 from dmq_tools.worker.loops import Forwarder, Heartbeat, Janitor, Recoverer, Syncer
 from dmq_tools.worker.processor import Processor
 from tests.helpers.seed_worker import events, message, seed_active, seed_zset, stored
@@ -51,8 +51,8 @@ def test_syncer_writes_backlog_and_drops_expired(r, rdb):
     p = Processor(rdb, lambda t: None, cfg, "w")
     ok = seed_active(r, message())
     late = seed_active(r, message())
-    p.sync_backlog = [(Finish("done", ok, ok.id, Q), time.time() + 30),
-                      (Finish("done", late, late.id, Q), time.time() - 1)]
+    p.sync_backlog = [(Outcome("done", ok, ok.id, Q), time.time() + 30),
+                      (Outcome("done", late, late.id, Q), time.time() - 1)]
     assert Syncer(p, cfg).run_once() == 1
     assert not r.exists(keys.task(Q, ok.id))
     assert r.exists(keys.task(Q, late.id)) and p.sync_backlog == []    # left to the recoverer

@@ -69,9 +69,9 @@ class _StopDuringDequeue(RDB):
 
     processor: Processor | None = None
 
-    def finish_and_dequeue(self, *a, **kw):
+    def write_outcomes_and_dequeue(self, *a, **kw):
         self.processor.stop_fetching()
-        return super().finish_and_dequeue(*a, **kw)
+        return super().write_outcomes_and_dequeue(*a, **kw)
 
     def wait_and_dequeue(self, *a, **kw):
         self.processor.stop_fetching()

@@ -4,10 +4,16 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from dmq_tools.rdb import keys
-from dmq_tools.rdb.worker_ops import Finish, ServerState, WorkerState
+from dmq_tools.rdb.worker_ops import Outcome, OutcomeKind, ServerState, WorkerState
 from dmq_tools.rdb.wire import decode_task_message, pb
 from tests.helpers.seed_worker import (events, message, seed_active, seed_group, seed_pending, seed_zset,
                                        stored)
+
+
+def finish(rdb, kind, m, **kw) -> bool:
+    """One outcome through the production path (RDB.write_outcomes, as OutcomeWriter writes it)."""
+    return rdb.write_outcomes([Outcome(kind, m, m.id, m.queue, **kw)])[0]
+
 
 Q = "default"
 
@@ -47,8 +53,8 @@ def test_done_batch_counts_and_releases_unique_lock(r, rdb):
     other = message(unique_key=keys.unique(Q, "t", "zzz"))
     seed_active(r, other)
     r.set(other.unique_key, "someone-else")
-    codes = rdb.finish_many([Finish("done", m, m.id, Q, duration_ms=1.5) for m in (m1, m2, other)]
-                            + [Finish("done", message(), "missing", Q)])
+    codes = rdb.write_outcomes([Outcome("done", m, m.id, Q, duration_ms=1.5) for m in (m1, m2, other)]
+                            + [Outcome("done", message(), "missing", Q)])
     assert codes == [True, True, True, False]
     assert not r.exists(keys.task(Q, m1.id)) and r.llen(keys.active(Q)) == 0 and r.zcard(keys.lease(Q)) == 0
     assert not r.exists(m1.unique_key)
@@ -66,13 +72,13 @@ def test_done_batch_counts_and_releases_unique_lock(r, rdb):
 def test_processed_total_wraps_at_maxint(r, rdb):
     m = seed_active(r, message())
     r.set(keys.processed_total(Q), "9223372036854775807")
-    assert rdb.done(m)
+    assert finish(rdb, OutcomeKind.DONE, m)
     assert r.get(keys.processed_total(Q)) == b"1"
 
 
 def test_mark_as_complete_with_retention_and_result(r, rdb):
     m = seed_active(r, message(retention=3600))
-    assert rdb.mark_as_complete(m, result=b'{"ok":1}')
+    assert finish(rdb, OutcomeKind.COMPLETE, m, result=b'{"ok":1}')
     state, msg = stored(r, Q, m.id)
     assert state == "completed" and msg.completed_at >= int(time.time()) - 2
     score = r.zscore(keys.completed(Q), m.id)
@@ -83,13 +89,13 @@ def test_mark_as_complete_with_retention_and_result(r, rdb):
 
 def test_retry_failure_and_non_failure(r, rdb):
     m = seed_active(r, message(retried=2))
-    assert rdb.retry(m, "boom", 60, is_failure=True)
+    assert finish(rdb, OutcomeKind.RETRY, m, event="failed", error="boom", retry_delay=60, is_failure=True)
     state, msg = stored(r, Q, m.id)
     assert state == "retry" and msg.retried == 3 and msg.error_msg == "boom" and msg.last_failed_at > 0
     assert abs(r.zscore(keys.retry(Q), m.id) - (time.time() + 60)) < 3
     assert r.get(keys.failed_total(Q)) == b"1" and r.get(keys.processed_total(Q)) == b"1"
     n = seed_active(r, message(retried=1))
-    assert rdb.retry(n, "soft", 10, is_failure=False, event="retried")
+    assert finish(rdb, OutcomeKind.RETRY, n, event="retried", error="soft", retry_delay=10, is_failure=False)
     _, msg2 = stored(r, Q, n.id)
     assert msg2.retried == 1 and msg2.last_failed_at > 0
     assert r.get(keys.failed_total(Q)) == b"1"                    # not counted
@@ -105,7 +111,7 @@ def test_archive_trims_by_age_and_size(r, rdb, monkeypatch):
     old = seed_zset(r, message(), "archived", now - 91 * 86400)
     recent = [seed_zset(r, message(), "archived", now - 100 + i) for i in range(6)]
     m = seed_active(r, message(retried=1))
-    assert rdb.archive(m, "gave up")
+    assert finish(rdb, OutcomeKind.ARCHIVE, m, event="archived", error="gave up")
     state, msg = stored(r, Q, m.id)
     assert state == "archived" and msg.error_msg == "gave up" and msg.retried == 1
     members = {x.decode() for x in r.zrange(keys.archived(Q), 0, -1)}
@@ -119,7 +125,7 @@ def test_archive_trims_by_age_and_size(r, rdb, monkeypatch):
 def test_requeue_puts_task_next(r, rdb):
     first = seed_pending(r, message())
     m = seed_active(r, message(retried=3))
-    assert rdb.requeue(m)
+    assert finish(rdb, OutcomeKind.REQUEUE, m, event="requeued")
     assert r.lindex(keys.pending(Q), -1) == m.id.encode()       # consumption end
     state, msg = stored(r, Q, m.id)
     assert state == "pending" and msg.retried == 3

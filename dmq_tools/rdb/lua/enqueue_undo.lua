@@ -1,4 +1,4 @@
--- enqueue_undo: take back a half-applied fast-path enqueue (RDB.write_plain_task's MULTI/EXEC,
+-- enqueue_undo: take back a half-applied fast-path enqueue (RDB.start_plain_task's MULTI/EXEC,
 --               where one command failed, e.g. WRONGTYPE, and the others were applied).  dmq only
 -- KEYS[1] -> asynq:{<q>}:t:<id>        task hash written by the transaction
 -- KEYS[2] -> asynq:{<q>}:pending       list
