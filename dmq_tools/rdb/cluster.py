@@ -26,7 +26,7 @@ from redis.exceptions import RedisClusterException
 
 from . import keys
 from .guard import _wrap
-from .worker_ops import Finish, Leased
+from .worker_ops import Leased, Outcome
 
 __all__ = ["ClusterRDBMixin", "Waker"]
 
@@ -117,18 +117,18 @@ class ClusterRDBMixin:
             out.no_wake.extend(one.no_wake)
         return out
 
-    def finish_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
-                           worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
-        codes = self.finish_many(items, worker_id) if items else []   # type: ignore[attr-defined]
+    def write_outcomes_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
+                                   worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
+        codes = self.write_outcomes(items, worker_id) if items else []   # type: ignore[attr-defined]
         return codes, self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
 
-    def wait_and_dequeue(self, items: list[Finish], queues: list[str], max_count: int, lease_seconds: float,
+    def wait_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
                          skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
         """Write `items`, then wait for a wake token of any queue (a waker thread per queue) up to
         `timeout`, then dequeue. Tasks already pending are taken without waiting."""
-        codes = self.finish_many(items, worker_id) if items else []   # type: ignore[attr-defined]
+        codes = self.write_outcomes(items, worker_id) if items else []   # type: ignore[attr-defined]
         waker = self._waker()
         waker.watch([q for q in queues if q not in skip_wake])
         got = self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
