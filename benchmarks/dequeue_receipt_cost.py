@@ -26,7 +26,7 @@ from dmq_tools.rdb.scripts import SOURCES  # noqa: E402
 Q = "default"
 
 
-def usec_per_call(r: "redis.Redis", sha: str, batch: int, n: int, receipt: bool) -> float:
+def usec_per_call(r: redis.Redis, sha: str, batch: int, n: int, receipt: bool) -> float:
     r.flushdb()
     client = dmq.Client(r)
     for i in range(0, n, 2000):

@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import redis
 
@@ -70,12 +71,12 @@ class Server:
                 redis.Redis(unix_socket_path=self.socket).ping()
                 redis.Redis(port=self.port).ping()
                 return
-            except (redis.ConnectionError, FileNotFoundError):
+            except (redis.ConnectionError, FileNotFoundError) as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start")
+                    raise RuntimeError("redis-server did not start") from exc
                 time.sleep(0.02)
 
-    def client(self, transport: str) -> "redis.Redis[bytes]":
+    def client(self, transport: str) -> redis.Redis[bytes]:
         if transport == "unix":
             return redis.Redis(unix_socket_path=self.socket)
         return redis.Redis(host="127.0.0.1", port=self.port)
@@ -150,6 +151,10 @@ def measure(server: Server, transport: str, name: str, n: int, batch: int, runs:
     return {"median": statistics.median(rates), "runs": rates}
 
 
+def _ratio(cells: dict[str, dict[str, float]], a: str, b: str) -> str:
+    return f"{cells[a]['median'] / cells[b]['median']:.2f}x" if a in cells and b in cells else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 20000)), help="tasks per run")
@@ -186,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|" + "---:|" * (len(names) + 2))
     for transport, cells in results.items():
         row = [f"{cells[n]['median']:,.0f}" for n in names]
-        ratio = lambda a, b: f"{cells[a]['median'] / cells[b]['median']:.2f}x" if a in cells and b in cells else "-"  # noqa: E731
-        row += [ratio("dmq enqueue", "rq enqueue"), ratio("dmq enqueue_many", "rq enqueue_many")]
+        row += [_ratio(cells, "dmq enqueue", "rq enqueue"), _ratio(cells, "dmq enqueue_many", "rq enqueue_many")]
         print(f"| {transport} | " + " | ".join(row) + " |")
 
     if args.json:

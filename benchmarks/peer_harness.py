@@ -139,7 +139,7 @@ class PeerProgram:
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise PeerFailed(f"enqueue ({mode}) timed out after {timeout:.0f}s")
+            raise PeerFailed(f"enqueue ({mode}) timed out after {timeout:.0f}s") from None
         if res.returncode:
             last = _last_line(res.stderr)
             raise PeerFailed(last if last.startswith("skipped:") else f"enqueue ({mode}) exit {res.returncode}: {last}")
@@ -152,7 +152,7 @@ class PeerProgram:
             raise PeerFailed(f"info exit {res.returncode}: {_last_line(res.stderr)}")
         return json.loads(res.stdout.strip().splitlines()[-1])
 
-    def start_workers(self, config: str, procs: int = 1) -> "WorkerGroup":
+    def start_workers(self, config: str, procs: int = 1) -> WorkerGroup:
         return WorkerGroup(self, config, procs).start()
 
 
@@ -171,7 +171,7 @@ class WorkerGroup:
     popens: list[subprocess.Popen] = field(default_factory=list)
     log_paths: list[Path] = field(default_factory=list)
 
-    def start(self) -> "WorkerGroup":
+    def start(self) -> WorkerGroup:
         for i in range(self.procs):
             path = self.program.log_dir / f"{self.program.name}-{self.config}-{i}.log"
             self.log_paths.append(path)

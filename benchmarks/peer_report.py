@@ -181,7 +181,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"Command: `{doc['command']}` ({doc['date']}, {doc['seconds']['bench']} s of benchmarking)",
         "",
         f"Machine: {m['nproc']} cores, {m['cpu']}; Redis {m['redis_version']} (no persistence, 127.0.0.1); "
-        f"floor worker: {m.get('floor_blmpop', 'native BLMPOP')}; Python {m['python']}; load average {m['loadavg_start']:.2f} at start, {m['loadavg_end']:.2f} at end "
+        f"floor worker: {m.get('floor_blmpop', 'native BLMPOP')}; Python {m['python']}; "
+        f"load average {m['loadavg_start']:.2f} at start, {m['loadavg_end']:.2f} at end "
         "(the box is shared: expect noise).",
         f"Medians of {sizes['runs']} run(s); no-op batches of {sizes['noop']:,} tasks, 1 ms sleeping tasks "
         f"{sizes['sleep']:,}, {sizes['latency']} latency samples {sizes['gap'] * 1000:.0f} ms apart; a peer "

@@ -23,7 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import redis
 
@@ -75,7 +76,8 @@ PEERS: dict[str, PeerSpec] = {p.name: p for p in [
              producers=(("goroutines", "goroutines, one Client"),), native=True),
     PeerSpec("celery", "Celery", False,
              (Config("prefork c=1", "prefork1"), Config("threads c=10", "threads10")),
-             Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"), Config("threads c=10", "threads10"),
+             Config("prefork c=2", "prefork2"), Config("threads c=10", "threads10"),
+             Config("threads c=10", "threads10"),
              "no batch enqueue"),
     PeerSpec("rq", "RQ", True,
              (Config("SimpleWorker", "simple"), Config("Worker (fork/job)", "worker", max_n=500)),
@@ -115,7 +117,7 @@ class Sizes:
     producers: tuple[int, ...] = (1, 10, 100)  # concurrent producers sharing one client
 
     @staticmethod
-    def for_mode(quick: bool, runs: int | None) -> "Sizes":
+    def for_mode(quick: bool, runs: int | None) -> Sizes:
         if quick:
             return Sizes(runs or 1, 2000, 500, 40, 0.02, 20000, budget=2.0, probe=200)
         return Sizes(runs or 3, 20000, 2000, 100, 0.02, 100000, budget=4.0, probe=400)
@@ -174,12 +176,12 @@ class Bench:
                     self.res.fail(metric, self.res.failed["calibrate"])
                 return
         for i, cfg in enumerate(s.noop):
-            self.guarded(f"noop:{cfg.label}", lambda: self.noop(cfg, run, timed_enqueue=(i == 0)))
+            self.guarded(f"noop:{cfg.label}", lambda cfg=cfg, i=i: self.noop(cfg, run, timed_enqueue=(i == 0)))
         if s.batch:
             self.guarded("enqueue_batch", lambda: self.batch(run))
         for mode, _ in s.producers:
             for k in self.sizes.producers:
-                self.guarded(f"enqueue_conc:{mode}:{k}", lambda: self.concurrent(mode, k, run))
+                self.guarded(f"enqueue_conc:{mode}:{k}", lambda mode=mode, k=k: self.concurrent(mode, k, run))
         if s.best:
             self.guarded(f"noop:{s.best.label}", lambda: self.noop(s.best, run))
         kept: list[h.WorkerGroup] = []  # the sleep run's workers, reused for latency when the config is the same

@@ -93,7 +93,7 @@ class GroupCommit:
             self._hand_on()
 
 
-def _items(batch: list[_Waiter]) -> list["EnqueueRequest | PlainTasks"]:
+def _items(batch: list[_Waiter]) -> list[EnqueueRequest | PlainTasks]:
     """Consecutive tasks with equal options as one PlainTasks each (one enqueue_batch call)."""
     items: list[EnqueueRequest | PlainTasks] = []
     run: PlainTasks | None = None

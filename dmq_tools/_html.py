@@ -29,7 +29,7 @@ def format_value(value: Any, limit: int = 120) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S UTC")
     if isinstance(value, timedelta):
         return str(value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+    if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     if isinstance(value, (bytes, bytearray)):
         decoded = decode_payload(bytes(value))

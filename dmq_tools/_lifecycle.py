@@ -8,7 +8,8 @@ import atexit
 import logging
 import signal
 import threading
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable
 
 __all__ = ["Registry", "run_until_signal"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["register", "stop_all", "live"]
 
-_LIVE: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def register(obj: Any) -> None:

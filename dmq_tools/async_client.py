@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._ids import new_task_id as _new_task_id
-from .client import Client, _info, _plain_info
+# Client's option handling, shared as is: the same defaults, units and validation.
+from .client import _info, _plain_info, _plan_for, _request
 from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
 from .models import TaskInfo
 from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
@@ -35,10 +36,6 @@ _FLUSH_MAX = 1000
 class AsyncClient:
     """Enqueues tasks from coroutines. `AsyncClient(r)` accepts a URL, a redis.asyncio.Redis, a
     redis.Redis (its address is reused) or nothing (REDIS_URL, else the embedded server)."""
-
-    # Client's option handling, shared as is: the same defaults, units and validation.
-    _plan_for = Client._plan_for
-    _request = Client._request
 
     def __init__(self, redis: Any = None) -> None:
         client, self._owned, address = open_async_redis(redis)
@@ -62,7 +59,7 @@ class AsyncClient:
             info = _plain_info(task_id, task, plan, self._rdb.clock.now())
         else:
             now = self._rdb.clock.now()
-            req = self._request(task, plan, now)
+            req = _request(task, plan, now)
             code = await self._submit(req)
             info = _info(req, plan, now)
         if code == 1:
@@ -76,16 +73,16 @@ class AsyncClient:
         """Client's plan for these options; for a task without options of its own, remembered
         per options (a web app passes the same few: ~4 µs saved per call)."""
         if not options:
-            return self._plan_for(task, EMPTY_OPTIONS)
+            return _plan_for(task, EMPTY_OPTIONS)
         if task.options is not EMPTY_OPTIONS:
-            return self._plan_for(task, TaskOptions.from_kwargs(options))
+            return _plan_for(task, TaskOptions.from_kwargs(options))
         try:
             key = tuple(options.items())
             plan = self._plans.get(key)
         except TypeError:     # an unhashable value (headers): resolve every time
-            return self._plan_for(task, TaskOptions.from_kwargs(options))
+            return _plan_for(task, TaskOptions.from_kwargs(options))
         if plan is None:
-            plan = self._plan_for(task, TaskOptions.from_kwargs(options))
+            plan = _plan_for(task, TaskOptions.from_kwargs(options))
             if plan.process_at is None and plan.process_in is None:   # times stay per call
                 if len(self._plans) >= 256:
                     self._plans.clear()
@@ -111,8 +108,8 @@ class AsyncClient:
         for t in tasks:
             if not isinstance(t, Task):
                 raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-            plan = self._plan_for(t, call_opts, cache)
-            built.append((self._request(t, plan, now), plan))
+            plan = _plan_for(t, call_opts, cache)
+            built.append((_request(t, plan, now), plan))
         codes: list[Any] = []
         for start in range(0, len(built), _FLUSH_MAX):
             codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]])
@@ -124,7 +121,7 @@ class AsyncClient:
             for code in codes:
                 if code in (CONFLICT, DUPLICATE):
                     err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
-                    err.enqueued = infos  # type: ignore[attr-defined]
+                    err.enqueued = infos
                     raise err
         return infos
 
@@ -138,14 +135,14 @@ class AsyncClient:
             await asyncio.shield(self._flusher)
         await self._rdb.close(client=self._owned)
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     # ---- the collector: calls made during a write go together in the next one ----
-    async def _submit(self, entry: "EnqueueRequest | _Plain") -> Any:
+    async def _submit(self, entry: EnqueueRequest | _Plain) -> Any:
         """Write alone when nothing is in flight (no extra task: a lone producer's latency);
         otherwise wait for the next flush, which takes everything that accumulated."""
         if self._closed:
@@ -210,7 +207,7 @@ class _Plain:
         self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
 
 
-def _items(batch: list[tuple["EnqueueRequest | _Plain", Any]]) -> list["EnqueueRequest | PlainTasks"]:
+def _items(batch: list[tuple[EnqueueRequest | _Plain, Any]]) -> list[EnqueueRequest | PlainTasks]:
     """The flush's writes in order: consecutive plain tasks with equal options become one
     PlainTasks (one enqueue_batch call, the batch encoder); the others stay requests."""
     items: list[EnqueueRequest | PlainTasks] = []

@@ -157,7 +157,7 @@ def throughput_by_queue(df: pd.DataFrame, ax: Axes | None = None, top: int = 8,
                    label=str(q), color=f"C{i % 10}")
             bottom = vals if bottom is None else bottom + vals
         ax.set_xlim(times[0], times[-1] + width)
-        ax.set_ylim(0, max(float(bottom.max()) * 1.1, 1.0))
+        ax.set_ylim(0, max(float(wide.sum(axis=1).max()) * 1.1, 1.0))
         ax.set_ylabel("processed per bucket")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
         ax.grid(alpha=0.3, axis="y")

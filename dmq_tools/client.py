@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from . import limits
 from ._group_commit import ALONE, GroupCommit
@@ -86,11 +87,11 @@ class Client:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
-        plan = self._plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
+        plan = _plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
         if plan.plain and not task.headers:
             return self._enqueue_plain(task, plan)
         now = self._rdb.clock.now()
-        req = self._request(task, plan, now)
+        req = _request(task, plan, now)
         # the TaskInfo is built while the write is on its way: off the pickup-latency path, and
         # free in wall time (the reply is read after it)
         pending = self._rdb.start_task(req)
@@ -101,7 +102,7 @@ class Client:
         self._replicated()
         return info
 
-    def _enqueue_plain(self, task: Task, plan: "_Plan") -> TaskInfo:
+    def _enqueue_plain(self, task: Task, plan: _Plan) -> TaskInfo:
         """A task with a generated ID, pending right away, no unique lock, group or headers: the
         common case, written without the general request machinery."""
         task_id = _new_task_id()
@@ -148,7 +149,7 @@ class Client:
             try:
                 if not isinstance(t, Task):
                     raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-                plan = self._plan_for(t, call_opts, cache)
+                plan = _plan_for(t, call_opts, cache)
                 if t.headers:
                     _check_headers(t.headers)   # a Task's headers dict may have changed since
             except ConfigurationError as exc:
@@ -174,7 +175,7 @@ class Client:
                         built.append(_plain_info(task_id, t, plan, now))
                     else:
                         run = None
-                        req = self._request(t, plan, now)
+                        req = _request(t, plan, now)
                         items.append(req)
                         built.append(_info(req, plan, now))
                 yield items
@@ -186,7 +187,7 @@ class Client:
             for code in codes:
                 if code in (CONFLICT, DUPLICATE):
                     err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
-                    err.enqueued = infos  # type: ignore[attr-defined]
+                    err.enqueued = infos
                     raise err
         return infos
 
@@ -194,53 +195,11 @@ class Client:
         if self._owned:
             self._rdb.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # ---- option handling: asynq's defaults and units ----
-    def _plan_for(self, task: Task, call_opts: TaskOptions, cache: dict[int, "_Plan"] | None = None) -> "_Plan":
-        """The resolved options of `task` under `call_opts`; tasks without options of their own
-        share one plan (validated once), which is what keeps enqueue_many cheap per task."""
-        if task.options is EMPTY_OPTIONS:
-            if call_opts is EMPTY_OPTIONS:
-                return _DEFAULT_PLAN
-            if cache is None:
-                return _resolve(call_opts)
-            plan = cache.get(id(call_opts))
-            if plan is None:
-                plan = cache[id(call_opts)] = _resolve(call_opts)
-            return plan
-        return _resolve(task.options.merged(call_opts))
-
-    def _request(self, task: Task, plan: "_Plan", now: datetime) -> EnqueueRequest:
-        """The message and the write request of one task."""
-        process_at = now if plan.process_at is None else plan.process_at
-        if plan.process_in is not None:
-            process_at = now + plan.process_in
-        headers = {**task.headers, **plan.headers} if plan.headers else task.headers
-        if headers:
-            _check_headers(headers)
-        task_id = _new_task_id() if plan.task_id is None else plan.task_id
-        unique_key, unique_ttl = "", 0
-        scheduled = process_at > now
-        if plan.unique_s is not None:
-            unique_key = self._rdb.unique_key(plan.queue, task.type, task.payload)
-            if scheduled:
-                unique_ttl = int((process_at + timedelta(seconds=plan.unique_s) - now).total_seconds())
-            else:
-                unique_ttl = int(plan.unique_s)
-        msg = TaskMessage(
-            type=task.type, payload=task.payload, id=task_id, queue=plan.queue, retry=plan.max_retry,
-            timeout=plan.timeout_s, deadline=plan.deadline_s, unique_key=unique_key, group_key=plan.group,
-            retention=plan.retention_s, headers=dict(headers),
-        )
-        if scheduled:
-            return EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
-                                  unique_ttl=unique_ttl)
-        return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
 
 
 def check_enqueue_options(task: Task, options: dict[str, Any]) -> None:
@@ -260,13 +219,57 @@ def _at_index(exc: ConfigurationError, index: int, task: object) -> Configuratio
     return err
 
 
-def _plain_info(task_id: str, task: Task, plan: "_Plan", now: datetime) -> TaskInfo:
+def _plain_info(task_id: str, task: Task, plan: _Plan, now: datetime) -> TaskInfo:
     """The TaskInfo of a plain task (see _Plan.plain) just written."""
     return enqueued_task_info(task_id, plan.queue, task.type, task.payload, TaskState.PENDING, plan.max_retry,
                               plan.timeout, plan.deadline, "", now, plan.retention, {})
 
 
-def _info(req: EnqueueRequest, plan: "_Plan", now: datetime) -> TaskInfo:
+# ---- option handling: asynq's defaults and units (shared by AsyncClient) ----
+def _plan_for(task: Task, call_opts: TaskOptions, cache: dict[int, _Plan] | None = None) -> _Plan:
+    """The resolved options of `task` under `call_opts`; tasks without options of their own
+    share one plan (validated once), which is what keeps enqueue_many cheap per task."""
+    if task.options is EMPTY_OPTIONS:
+        if call_opts is EMPTY_OPTIONS:
+            return _DEFAULT_PLAN
+        if cache is None:
+            return _resolve(call_opts)
+        plan = cache.get(id(call_opts))
+        if plan is None:
+            plan = cache[id(call_opts)] = _resolve(call_opts)
+        return plan
+    return _resolve(task.options.merged(call_opts))
+
+
+def _request(task: Task, plan: _Plan, now: datetime) -> EnqueueRequest:
+    """The message and the write request of one task."""
+    process_at = now if plan.process_at is None else plan.process_at
+    if plan.process_in is not None:
+        process_at = now + plan.process_in
+    headers = {**task.headers, **plan.headers} if plan.headers else task.headers
+    if headers:
+        _check_headers(headers)
+    task_id = _new_task_id() if plan.task_id is None else plan.task_id
+    unique_key, unique_ttl = "", 0
+    scheduled = process_at > now
+    if plan.unique_s is not None:
+        unique_key = RDB.unique_key(plan.queue, task.type, task.payload)
+        if scheduled:
+            unique_ttl = int((process_at + timedelta(seconds=plan.unique_s) - now).total_seconds())
+        else:
+            unique_ttl = int(plan.unique_s)
+    msg = TaskMessage(
+        type=task.type, payload=task.payload, id=task_id, queue=plan.queue, retry=plan.max_retry,
+        timeout=plan.timeout_s, deadline=plan.deadline_s, unique_key=unique_key, group_key=plan.group,
+        retention=plan.retention_s, headers=dict(headers),
+    )
+    if scheduled:
+        return EnqueueRequest(msg, process_at=int(process_at.timestamp() // 1), unique_key=unique_key,
+                              unique_ttl=unique_ttl)
+    return EnqueueRequest(msg, unique_key=unique_key, unique_ttl=unique_ttl, group=plan.group)
+
+
+def _info(req: EnqueueRequest, plan: _Plan, now: datetime) -> TaskInfo:
     """The TaskInfo asynq's Enqueue returns for a written request."""
     m = req.message
     if req.process_at:

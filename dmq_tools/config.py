@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from .errors import ConfigurationError
 
@@ -148,6 +149,40 @@ def _environment(env: Mapping[str, str] | None, dotenv: bool) -> dict[str, str]:
     return merged
 
 
+def _int_in(low: int, high: int) -> Callable[[str, str], int]:
+    return lambda v, name: _int(v, name, low=low, high=high)
+
+
+def _path(v: str, name: str) -> Path:
+    return Path(v).expanduser()
+
+
+def _as_is(v: str, name: str) -> str:
+    return v
+
+
+#: Optional variables: (name, Settings field, parser of the stripped text); absent -> the default.
+_PARSED: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
+    ("QUEUE_WORKER_ENABLED", "worker_enabled", parse_bool),
+    ("QUEUE_CONCURRENCY", "concurrency", _int_in(1, 10_000)),
+    ("QUEUE_QUEUES", "queues", parse_queue_weights),
+    ("QUEUE_STRICT_PRIORITY", "strict_priority", parse_bool),
+    ("DMQ_API_HOST", "api_host", _as_is),
+    ("DMQ_API_PORT", "api_port", _int_in(0, 65535)),
+    ("DMQ_API_ALLOWED_HOSTS", "api_allowed_hosts",
+     lambda v, _name: tuple(h.strip().lower() for h in v.split(",") if h.strip())),
+    ("DMQ_API_MAX_BODY", "api_max_body", _int_in(1024, 1 << 30)),
+    ("DMQ_IMAGE_MAX_PIXELS", "image_max_pixels", _int_in(1, 1 << 34)),
+    ("DMQ_SCHEDULE", "schedule_file", _path),
+    ("DMQ_ALERT_RULES", "alert_rules", _path),
+    ("SMTP_SSL", "smtp_ssl", parse_bool),
+    ("SMTP_STARTTLS", "smtp_starttls", parse_bool),
+    ("SMTP_PORT", "smtp_port", _int_in(1, 65535)),
+    ("SMTP_FROM", "smtp_from", _as_is),
+    ("SMTP_TIMEOUT", "smtp_timeout", lambda v, name: _float(v, name, low=0.1, high=3600)),
+)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Settings from `env` (default: the environment over ./.env); ConfigurationError names the variable."""
     e = _environment(env, dotenv)
@@ -164,40 +199,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         "smtp_host": text("SMTP_HOST"),
         "smtp_username": text("SMTP_USERNAME"),
     }
-    if (v := text("QUEUE_WORKER_ENABLED")) is not None:
-        kwargs["worker_enabled"] = parse_bool(v, "QUEUE_WORKER_ENABLED")
-    if (v := text("QUEUE_CONCURRENCY")) is not None:
-        kwargs["concurrency"] = _int(v, "QUEUE_CONCURRENCY", low=1, high=10_000)
-    if (v := text("QUEUE_QUEUES")) is not None:
-        kwargs["queues"] = parse_queue_weights(v)
-    if (v := text("QUEUE_STRICT_PRIORITY")) is not None:
-        kwargs["strict_priority"] = parse_bool(v, "QUEUE_STRICT_PRIORITY")
-    if (v := text("DMQ_API_HOST")) is not None:
-        kwargs["api_host"] = v
-    if (v := text("DMQ_API_PORT")) is not None:
-        kwargs["api_port"] = _int(v, "DMQ_API_PORT", low=0, high=65535)
-    if (v := text("DMQ_API_ALLOWED_HOSTS")) is not None:
-        kwargs["api_allowed_hosts"] = tuple(h.strip().lower() for h in v.split(",") if h.strip())
-    if (v := text("DMQ_API_MAX_BODY")) is not None:
-        kwargs["api_max_body"] = _int(v, "DMQ_API_MAX_BODY", low=1024, high=1 << 30)
-    if (v := text("DMQ_IMAGE_MAX_PIXELS")) is not None:
-        kwargs["image_max_pixels"] = _int(v, "DMQ_IMAGE_MAX_PIXELS", low=1, high=1 << 34)
+    for name, key, parse in _PARSED:
+        if (v := text(name)) is not None:
+            kwargs[key] = parse(v, name)
     if (v := text("MEDIA_ROOT")) is not None:
         kwargs["media_root"] = Path(v).expanduser().resolve()
     else:
         kwargs["media_root"] = (Path.cwd() / "media").resolve()
-    if (v := text("DMQ_SCHEDULE")) is not None:
-        kwargs["schedule_file"] = Path(v).expanduser()
-    if (v := text("DMQ_ALERT_RULES")) is not None:
-        kwargs["alert_rules"] = Path(v).expanduser()
-    if (v := text("SMTP_SSL")) is not None:
-        kwargs["smtp_ssl"] = parse_bool(v, "SMTP_SSL")
-    if (v := text("SMTP_STARTTLS")) is not None:
-        kwargs["smtp_starttls"] = parse_bool(v, "SMTP_STARTTLS")
-    if (v := text("SMTP_PORT")) is not None:
-        kwargs["smtp_port"] = _int(v, "SMTP_PORT", low=1, high=65535)
-    if (v := text("SMTP_FROM")) is not None:
-        kwargs["smtp_from"] = v
-    if (v := text("SMTP_TIMEOUT")) is not None:
-        kwargs["smtp_timeout"] = _float(v, "SMTP_TIMEOUT", low=0.1, high=3600)
     return Settings(**kwargs)

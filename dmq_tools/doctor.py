@@ -264,7 +264,8 @@ def run_doctor(inspector: Inspector, settings: Settings | None = None,
     type) to check queued types against; `settings`: to explain QUEUE_WORKER_ENABLED."""
     has = handlers
     if handlers is not None and hasattr(handlers, "match"):
-        has = lambda typ: bool(handlers.match(typ)[1])
+        def has(typ: str) -> bool:
+            return bool(handlers.match(typ)[1])
     ctx = _Ctx(inspector, settings, has)
     try:
         checks = _check_redis(ctx)

@@ -6,6 +6,11 @@ but they are not failures of dmq itself.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import TaskInfo
+
 __all__ = [
     "DmqError",
     "ConfigurationError",
@@ -64,15 +69,23 @@ class InvalidTaskError(ConfigurationError):
 class TaskIDConflictError(DmqError):
     """asynq's ErrTaskIDConflict: a task with this ID already exists in the queue."""
 
+    #: from enqueue_many(on_conflict="raise"): the batch's tasks that were written
+    enqueued: list[TaskInfo]
+
     def __init__(self, message: str = "task ID conflicts with another task") -> None:
         super().__init__(message)
+        self.enqueued = []
 
 
 class DuplicateTaskError(DmqError):
     """asynq's ErrDuplicateTask: the unique lock for this type and payload is held."""
 
+    #: from enqueue_many(on_conflict="raise"): the batch's tasks that were written
+    enqueued: list[TaskInfo]
+
     def __init__(self, message: str = "task already exists") -> None:
         super().__init__(message)
+        self.enqueued = []
 
 
 class QueueNotFoundError(DmqError, LookupError):
@@ -141,7 +154,7 @@ class HandlerNotFoundError(DmqError):
 
     def __init__(self, task_type: str) -> None:
         self.task_type = task_type
-        super().__init__('handler not found for task "%s"' % task_type)
+        super().__init__(f'handler not found for task "{task_type}"')
 
 
 class SkipRetry(Exception):

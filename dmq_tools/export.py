@@ -14,7 +14,7 @@ import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MissingDependencyError
 from ._payload_text import base64_text
@@ -135,7 +135,7 @@ class _Columns:
         for name, _ in self.kinds:
             self.data[name].extend(getattr(it, name) for it in items)
 
-    def frame(self) -> "pd.DataFrame":
+    def frame(self) -> pd.DataFrame:
         pd = _pd()
         cols: dict[str, Any] = {}
         for name, kind in self.kinds:
@@ -148,7 +148,7 @@ class _Columns:
         return df
 
 
-def to_frame(items: Iterable[Any], cls: type | None = None, *, decode: bool = True) -> "pd.DataFrame":
+def to_frame(items: Iterable[Any], cls: type | None = None, *, decode: bool = True) -> pd.DataFrame:
     """Any list of model dataclasses as a DataFrame (pass `cls` so an empty list keeps its columns)."""
     items = list(items)
     if cls is None:
@@ -166,15 +166,15 @@ def _rate(df: Any) -> Any:
 
 
 # ---- frames over an Inspector ----
-def queues_frame(insp: "Inspector") -> "pd.DataFrame":
+def queues_frame(insp: Inspector) -> pd.DataFrame:
     """One row per queue (QueueInfo fields) plus today's failure_rate."""
     df = to_frame(insp.queue_infos(), QueueInfo)
     df["failure_rate"] = _rate(df)
     return df
 
 
-def tasks_frame(insp: "Inspector", queue: str, state: TaskState | str | None = None, *,
-                batch_size: int = 2000, progress: Progress | None = None) -> "pd.DataFrame":
+def tasks_frame(insp: Inspector, queue: str, state: TaskState | str | None = None, *,
+                batch_size: int = 2000, progress: Progress | None = None) -> pd.DataFrame:
     """Every task of a queue (of one state, or of all states when None), streamed in batches.
 
     `progress(n)` is called after each batch with the number of tasks read in it.
@@ -189,7 +189,7 @@ def tasks_frame(insp: "Inspector", queue: str, state: TaskState | str | None = N
     return cols.frame()
 
 
-def history_frame(insp: "Inspector", queue: str | None = None, days: int = 30) -> "pd.DataFrame":
+def history_frame(insp: Inspector, queue: str | None = None, days: int = 30) -> pd.DataFrame:
     """Daily processed/failed per queue (oldest day first) with failure_rate."""
     rows: list[DailyStats] = []
     for q in [queue] if queue else insp.queues():
@@ -199,9 +199,9 @@ def history_frame(insp: "Inspector", queue: str | None = None, days: int = 30) -
     return df
 
 
-def events_frame(insp: "Inspector", queue: str | None = None, since: datetime | None = None,
+def events_frame(insp: Inspector, queue: str | None = None, since: datetime | None = None,
                  until: datetime | None = None, *, limit: int | None = None,
-                 progress: Progress | None = None) -> "pd.DataFrame":
+                 progress: Progress | None = None) -> pd.DataFrame:
     """The task events stream (one row per event, oldest first)."""
     if limit is not None:
         return to_frame(insp.events(queue, since=since, until=until, limit=limit), TaskEvent)
@@ -216,9 +216,9 @@ def events_frame(insp: "Inspector", queue: str | None = None, since: datetime | 
     return df
 
 
-def throughput_frame(insp: "Inspector", queue: str | None = None, freq: str = "1min",
+def throughput_frame(insp: Inspector, queue: str | None = None, freq: str = "1min",
                      window: timedelta = timedelta(hours=1), *, until: datetime | None = None,
-                     by_queue: bool = False) -> "pd.DataFrame":
+                     by_queue: bool = False) -> pd.DataFrame:
     """Processed, failed and failure_rate per `freq` bucket over the last `window`.
 
     Summed over every queue unless `queue` is given or `by_queue=True` (then a queue column).
@@ -242,7 +242,7 @@ def throughput_frame(insp: "Inspector", queue: str | None = None, freq: str = "1
     return out
 
 
-def servers_frame(insp: "Inspector") -> "pd.DataFrame":
+def servers_frame(insp: Inspector) -> pd.DataFrame:
     """One row per live server, with its number of active workers."""
     servers = insp.servers()
     df = to_frame(servers, ServerInfo)
@@ -250,7 +250,7 @@ def servers_frame(insp: "Inspector") -> "pd.DataFrame":
     return df
 
 
-def scheduler_frame(insp: "Inspector") -> "pd.DataFrame":
+def scheduler_frame(insp: Inspector) -> pd.DataFrame:
     """One row per registered scheduler entry."""
     return to_frame(insp.scheduler_entries(), SchedulerEntry)
 
@@ -264,14 +264,14 @@ def _plain(v: Any) -> Any:
         if isinstance(decode_payload(bytes(v)), (bytes, bytearray)):
             return base64_text(bytes(v))
         return bytes(v).decode("utf-8")
-    if dataclasses.is_dataclass(v):
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
         v = dataclasses.asdict(v)
     if isinstance(v, tuple):
         v = list(v)
     return json.dumps(v, ensure_ascii=False, default=str)
 
 
-def write_frame(df: "pd.DataFrame", path: str, fmt: str) -> None:
+def write_frame(df: pd.DataFrame, path: str | IO[Any], fmt: str) -> None:
     """Write a frame as csv, parquet or json (records, ISO dates); object columns become text."""
     if fmt not in FORMATS:
         raise ConfigurationError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

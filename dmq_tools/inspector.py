@@ -151,7 +151,7 @@ class Inspector:
         if self._owned:
             self._rdb.close()
 
-    def __enter__(self) -> "Inspector":
+    def __enter__(self) -> Inspector:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -204,7 +204,8 @@ worker.start()
 dmq.wait_until(lambda: len(order) == 3 * N, timeout=60)
 worker.stop()
 import itertools
-pd.DataFrame([(q, len(list(g))) for q, g in itertools.groupby(order)], columns=["queue", "tasks in a row"])''', "check"),
+runs = [(q, len(list(g))) for q, g in itertools.groupby(order)]
+pd.DataFrame(runs, columns=["queue", "tasks in a row"])''', "check"),
         md("""
 ## Retries, `SkipRetry` and timeouts
 
@@ -343,8 +344,9 @@ recorded beside asynq's keys (an event stream and per-minute counters per queue)
 ## An afternoon of traffic
 
 A busy SMTP server refuses every tenth email once ("451, try again later"); the retry goes
-through. Uploads whose name ends in 5 are not pictures at all: archived at once with `SkipRetry`. The worker logs one short line per failure, at
-most a few every ten seconds, plus a count of the rest: no wall of tracebacks."""),
+through. Uploads whose name ends in 5 are not pictures at all: archived at once with `SkipRetry`.
+The worker logs one short line per failure, at most a few every ten seconds, plus a count of the
+rest: no wall of tracebacks."""),
         code(WEB_APP + '''
 
 
@@ -453,7 +455,9 @@ def new_data_export_task(user_id: int, format: str) -> dmq.Task:
 
 It decodes the payload; a payload it cannot read will never work, so it raises `SkipRetry`
 (the guide's `asynq.SkipRetry`). The return value is stored as the task's result."""),
-        code('''import csv, io, tempfile
+        code('''import csv
+import io
+import tempfile
 from pathlib import Path
 
 EXPORTS = Path(tempfile.mkdtemp(prefix="dmq-exports-"))
@@ -486,10 +490,12 @@ worker.start()'''),
 ## Use it
 
 The app enqueues exports for three users, and one request with a format nobody supports."""),
-        code('''jobs = [client.enqueue(new_data_export_task(uid, fmt)) for uid, fmt in ((1, "csv"), (2, "json"), (3, "csv"))]
+        code('''jobs = [client.enqueue(new_data_export_task(uid, fmt))
+        for uid, fmt in ((1, "csv"), (2, "json"), (3, "csv"))]
 oops = client.enqueue(new_data_export_task(4, "xlsx"))
 dmq.wait_until(lambda: insp.get_queue_info(DEFAULT).completed == 3 and insp.get_queue_info(DEFAULT).archived == 1)
-pd.DataFrame([t.result_value for t in insp.list_tasks(DEFAULT, "completed")]).sort_values("file", ignore_index=True)''', "check"),
+results = [t.result_value for t in insp.list_tasks(DEFAULT, "completed")]
+pd.DataFrame(results).sort_values("file", ignore_index=True)''', "check"),
         code('''print((EXPORTS / "user-1.csv").read_text())''', "check"),
         code('''insp.get_task_info(DEFAULT, oops.id).last_err''', "check"),
         md("""

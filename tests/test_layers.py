@@ -38,7 +38,7 @@ def _resolve(module: str, is_package: bool, level: int, target: str | None) -> s
     return ".".join(base + ([target] if target else []))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def imports_of(module: str) -> frozenset[str]:
     """Every dotted name the module imports (for `from a import b`: both `a` and `a.b`)."""
     path = modules()[module]

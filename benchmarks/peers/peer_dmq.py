@@ -22,7 +22,7 @@ CHUNK = 1000
 TYPES = {"noop": "bench:noop", "sleep": "bench:sleep"}
 
 
-def _task(task_id: str, kind: str) -> "dmq.Task":
+def _task(task_id: str, kind: str) -> dmq.Task:
     return dmq.Task(TYPES[kind], {"id": task_id, "ts": time.time()})
 
 
@@ -82,16 +82,16 @@ def enqueue_async(todo: list[Item], producers: int) -> None:
     asyncio.run(run())
 
 
-def _mux() -> "dmq.ServeMux":
+def _mux() -> dmq.ServeMux:
     mux = dmq.ServeMux()
 
     @mux.handle("bench:noop")
-    def noop(task: "dmq.Task") -> None:
+    def noop(task: dmq.Task) -> None:
         body = task.json()
         record(body["id"], body["ts"])
 
     @mux.handle("bench:sleep")
-    def sleep(task: "dmq.Task") -> None:
+    def sleep(task: dmq.Task) -> None:
         started = time.time()
         time.sleep(SLEEP_S)
         body = task.json()

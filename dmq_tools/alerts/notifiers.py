@@ -77,7 +77,7 @@ class EmailNotifier:
     def __init__(self, to: list[str], settings: Settings) -> None:
         if not settings.smtp_host:
             raise ConfigurationError("email notifier: SMTP_HOST is not set")
-        self.to, self.s = to, settings
+        self.to, self.s, self.host = to, settings, settings.smtp_host
 
     def send(self, notice: Notice) -> None:
         s = self.s
@@ -86,7 +86,7 @@ class EmailNotifier:
         msg.set_content(json.dumps(notice.as_json(), indent=2))
         port = s.smtp_port or (465 if s.smtp_ssl else 25)
         cls = smtplib.SMTP_SSL if s.smtp_ssl else smtplib.SMTP
-        with cls(s.smtp_host, port, timeout=s.smtp_timeout) as smtp:
+        with cls(self.host, port, timeout=s.smtp_timeout) as smtp:
             if s.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if s.smtp_username:

@@ -133,7 +133,8 @@ def parse_rules(data: Any) -> RuleFile:
             description=str(merged.get("description", ""))))
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
-        raise ConfigurationError(f"alert rules: duplicate rule names {sorted({n for n in names if names.count(n) > 1})}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigurationError(f"alert rules: duplicate rule names {twice}")
     notifiers = []
     for n, raw in enumerate(data.get("notifiers") or [{"type": "log"}], 1):
         if not isinstance(raw, dict) or raw.get("type") not in ("log", "webhook", "email"):

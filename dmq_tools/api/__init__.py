@@ -13,7 +13,8 @@ whoever reaches the port and passes the Host check: bind to 127.0.0.1 or put it 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from ..errors import MissingDependencyError
 

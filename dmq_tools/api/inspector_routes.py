@@ -7,7 +7,8 @@ parameter is range-checked: a bad one is a 400 naming it, never a 500.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.routing import Route

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 __all__ = ["Guard", "LOCAL_HOSTS", "SAFE_METHODS"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import click
 
@@ -15,11 +16,12 @@ __all__ = ["register", "run_demo"]
 QUEUE = "demo"
 
 
-def run_demo(redis_url: str | None = None, timeout: float = 30.0) -> list[dict[str, object]]:
+def run_demo(redis_url: str | None = None, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Enqueue the demo tasks, run them to their end state, return one row per task."""
     from ..client import Client
     from ..errors import TaskNotFoundError
     from ..inspector import Inspector
+    from ..models import TaskInfo
     from ..rdb import connect
     from ..tasks.demo import demo_tasks, mux
     from ..worker import Worker, WorkerConfig
@@ -31,7 +33,7 @@ def run_demo(redis_url: str | None = None, timeout: float = 30.0) -> list[dict[s
                        retry_delay_func=lambda n, err, task: timedelta(seconds=1))
     started = time.monotonic()
     worker = Worker(r, mux, config=cfg).start()
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     try:
         infos = []
         for label, task, opts in demo_tasks():
@@ -39,7 +41,7 @@ def run_demo(redis_url: str | None = None, timeout: float = 30.0) -> list[dict[s
             infos.append((label, client.enqueue(task, queue=QUEUE, **opts)))
         pending = {info.id for _, info in infos}
         end = time.monotonic() + timeout
-        final: dict[str, object] = {}
+        final: dict[str, TaskInfo] = {}
         while pending and time.monotonic() < end:
             for tid in list(pending):
                 try:
@@ -52,15 +54,15 @@ def run_demo(redis_url: str | None = None, timeout: float = 30.0) -> list[dict[s
                     pending.discard(tid)
             time.sleep(0.1)
         for label, info in infos:
-            ti = final.get(info.id)
-            if ti is None:
+            end_info = final.get(info.id)
+            if end_info is None:
                 rows.append({"label": label, "type": info.type, "outcome": "unfinished", "attempts": "-",
                              "detail": "timed out waiting"})
                 continue
-            state = str(getattr(ti.state, "value", ti.state))
-            detail = ti.last_err if state == "archived" else (ti.result or b"").decode("utf-8", "replace")
-            rows.append({"label": label, "type": ti.type, "outcome": state, "attempts": ti.retried + 1,
-                         "detail": detail, "id": ti.id})
+            state = str(getattr(end_info.state, "value", end_info.state))
+            detail = end_info.last_err if state == "archived" else (end_info.result or b"").decode("utf-8", "replace")
+            rows.append({"label": label, "type": end_info.type, "outcome": state, "attempts": end_info.retried + 1,
+                         "detail": detail, "id": end_info.id})
     finally:
         worker.stop()
     rows.append({"elapsed": time.monotonic() - started, "counts": worker.counts})

@@ -30,7 +30,7 @@ def parse_queues(spec: str) -> dict[str, int]:
     return out
 
 
-def load_app(ref: str) -> object:
+def load_app(ref: str) -> Any:
     """Import `module:attribute` (a ServeMux or a handler function); the cwd is importable."""
     mod_name, _, attr = ref.partition(":")
     if not mod_name or not attr:
@@ -47,10 +47,12 @@ def load_app(ref: str) -> object:
             obj = getattr(obj, part)
         except AttributeError:
             raise click.BadParameter(f"{mod_name!r} has no attribute {attr!r}") from None
+    if not (hasattr(obj, "match") or callable(obj)):
+        raise click.BadParameter(f"--app {ref!r} is a {type(obj).__name__}, not a ServeMux or a handler function")
     return obj
 
 
-def _settings() -> "Any":
+def _settings() -> Any:
     from ..config import load_settings
     from ..errors import ConfigurationError
 
@@ -94,7 +96,7 @@ def worker_command(app: str | None, queues: str | None, strict: bool, concurrenc
     if app is None:
         from ..tasks import builtin_mux
 
-        handlers: object = builtin_mux(settings)
+        handlers: Any = builtin_mux(settings)
     else:
         handlers = load_app(app)
     conc = concurrency if concurrency is not None else settings.concurrency

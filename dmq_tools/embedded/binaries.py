@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import MissingDependencyError
 from ._base import AOF_DIR, AOF_FILE, EmbeddedServerError
@@ -57,7 +57,7 @@ class ServerBinary:
         return 9 if self.version < (7, 0, 0) else 10 if self.version < (7, 2, 0) \
             else 11 if self.version < (7, 4, 0) else 12
 
-    def reads(self, fmt: "DataFormat | None") -> bool:
+    def reads(self, fmt: DataFormat | None) -> bool:
         """Can this server load data in `fmt` (None: no data yet)?"""
         if fmt is None:
             return True

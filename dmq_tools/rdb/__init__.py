@@ -19,7 +19,8 @@ from .scheduler_ops import SchedulerOpsMixin
 from .topology import is_cluster
 from .worker_ops import WorkerOpsMixin
 
-__all__ = ["RDB", "ClusterRDB", "RDBBase", "open_rdb", "rdb_for", "connect", "resolve", "redact_url", "EnqueueRequest", "TaskMessage", "StoredTask"]
+__all__ = ["RDB", "ClusterRDB", "RDBBase", "open_rdb", "rdb_for", "connect", "resolve", "redact_url", "EnqueueRequest",
+           "TaskMessage", "StoredTask"]
 
 
 class RDB(ProducerMixin, WorkerOpsMixin, InspectMixin, SchedulerOpsMixin,
@@ -44,7 +45,7 @@ def rdb_for(client: Any, **rdb_kwargs: Any) -> RDB:
     return ClusterRDB(client, **rdb_kwargs) if is_cluster(client) else RDB(client, **rdb_kwargs)
 
 
-def open_rdb(conn: Any = None, *, rdb: "RDB | None" = None, **rdb_kwargs: Any) -> "tuple[RDB, bool]":
+def open_rdb(conn: Any = None, *, rdb: RDB | None = None, **rdb_kwargs: Any) -> tuple[RDB, bool]:
     """(RDB, owned) for what Client, Worker and Inspector accept: a given RDB or redis.Redis is
     shared and never closed by us; a URL or nothing (connect()) opens a connection we own."""
     if rdb is not None:

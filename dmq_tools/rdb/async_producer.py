@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import redis
 import redis.asyncio as aioredis
@@ -42,7 +43,7 @@ class _CallBuilder(ProducerMixin):
         self._queues_lock = threading.Lock()
 
 
-def open_async_redis(conn: Any = None) -> tuple["aioredis.Redis", bool, str]:
+def open_async_redis(conn: Any = None) -> tuple[aioredis.Redis, bool, str]:
     """(client, owned, address) for what AsyncClient accepts: an asyncio Redis (shared), a
     sync redis.Redis (its address and credentials are reused), a URL, or None (REDIS_URL +
     REDIS_PASSWORD, else the embedded server)."""
@@ -84,7 +85,7 @@ def open_async_redis(conn: Any = None) -> tuple["aioredis.Redis", bool, str]:
 class AsyncProducer:
     """Writes EnqueueRequests through one asyncio pipeline per call; a code or an error per task."""
 
-    def __init__(self, client: "aioredis.Redis", address: str, *, clock: Clock | None = None,
+    def __init__(self, client: aioredis.Redis, address: str, *, clock: Clock | None = None,
                  events_maxlen: int = DEFAULT_EVENTS_MAXLEN) -> None:
         self.client = client
         self.address = address
@@ -98,7 +99,7 @@ class AsyncProducer:
 
     unique_key = staticmethod(ProducerMixin.unique_key)
 
-    async def write(self, items: Sequence["EnqueueRequest | PlainTasks"]) -> list[Any]:
+    async def write(self, items: Sequence[EnqueueRequest | PlainTasks]) -> list[Any]:
         """Write every item in one round trip; per task 1 (written), 0 (ID conflict),
         -1 (duplicate) or the exception Redis answered for it. A lost connection raises
         ConnectionFailedError naming the address (never the password)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Collection
 
 import redis
 
@@ -30,7 +30,7 @@ class RDBBase:
 
     def __init__(
         self,
-        client: "redis.Redis[Any]",
+        client: redis.Redis,
         *,
         clock: Clock | None = None,
         events_maxlen: int = DEFAULT_EVENTS_MAXLEN,
@@ -62,7 +62,7 @@ class RDBBase:
         return self.now_s() + STATS_TTL_SECONDS
 
     # -- asynq:queues registry --
-    def queues_to_register(self, queues: "set[str] | list[str]") -> list[str]:
+    def queues_to_register(self, queues: Collection[str]) -> list[str]:
         """Queues not registered by us recently; the caller SADDs them in its round trip."""
         if all(self.queue_is_known(q) for q in queues):
             return []   # the common case, without the lock (dict reads are atomic)

@@ -68,7 +68,7 @@ def normalize_url(url: str, password: str | None = None) -> str:
             raise ConfigurationError(f"no socket path in Redis URL {redact_url(url)}")
     else:
         try:
-            parts.port
+            _ = parts.port    # urlsplit parses the port lazily: a bad one raises here
         except ValueError:
             raise ConfigurationError(f"bad port in Redis URL {redact_url(url)}") from None
         if not parts.hostname:
@@ -85,7 +85,7 @@ def normalize_url(url: str, password: str | None = None) -> str:
     host = parts.netloc.rsplit("@", 1)[-1]
     user = quote(unquote(parts.username or ""), safe="")
     netloc = f"{user}:{quote(password, safe='')}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return str(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
 
 def redact_url(url: str) -> str:
@@ -145,8 +145,8 @@ def _source_url() -> tuple[str | None, str]:
     return None, "embedded"
 
 
-def connect(url: "str | list[str] | tuple[str, ...] | None" = None, *, check: bool = True,
-            **redis_kwargs: Any) -> "redis.Redis[Any]":
+def connect(url: str | list[str] | tuple[str, ...] | None = None, *, check: bool = True,
+            **redis_kwargs: Any) -> redis.Redis:
     """A redis.Redis for: `url`, else REDIS_URL (+REDIS_PASSWORD), else the embedded server.
 
     `redis+cluster://h1:7000,h2:7001` (or a list of `host:port` nodes) gives a RedisCluster,
@@ -167,7 +167,7 @@ def connect(url: "str | list[str] | tuple[str, ...] | None" = None, *, check: bo
         url = cluster_url(url)
     if url is not None and is_topology_url(url):
         # a RedisCluster is not a redis.Redis, but offers the same commands to dmq's callers
-        return cast("redis.Redis[Any]", _connect_topology(url, password, source, check, redis_kwargs))
+        return cast("redis.Redis", _connect_topology(url, password, source, check, redis_kwargs))
     if url is None:
         from ..embedded import connect_fallback  # logs once which server and data directory
 
@@ -235,7 +235,7 @@ def _check_master(client: Any, where: str, secrets: list[str]) -> None:
     raise ConnectionFailedError(_scrub(message, secrets)) from None
 
 
-def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
+def _check(client: redis.Redis, where: str, secrets: list[str]) -> None:
     """PING once; turn redis-py's errors into one clear, password-free error."""
     message = None
     try:
@@ -253,10 +253,10 @@ def _check(client: "redis.Redis[Any]", where: str, secrets: list[str]) -> None:
         raise ConnectionFailedError(_scrub(message, secrets)) from None
 
 
-def resolve(conn: Connection) -> tuple["redis.Redis[Any]", bool]:
+def resolve(conn: Connection) -> tuple[redis.Redis, bool]:
     """(client, owned): a given client is shared and never closed by us; others we created."""
     if isinstance(conn, (redis.Redis, RedisCluster)):
-        return cast("redis.Redis[Any]", conn), False
+        return cast("redis.Redis", conn), False
     if conn is None or isinstance(conn, (str, list, tuple)):
         return connect(conn), True
     raise ConfigurationError(

@@ -3,7 +3,8 @@ must be told which key and what it holds (CorruptStateError)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from redis.exceptions import ResponseError
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError

@@ -70,8 +70,8 @@ class InspectHistoryMixin(RDBBase):
     def _entries(self, q: str, lo: str, hi: str, count: int, reverse: bool) -> list[tuple[Any, Any]]:
         key = keys.events(q)
         if reverse:
-            return list(reversed(self.client.xrevrange(key, hi, lo, count=count)))
-        return self.client.xrange(key, lo, hi, count=count)
+            return list(reversed(self.client.xrevrange(key, hi, lo, count=count) or []))
+        return self.client.xrange(key, lo, hi, count=count) or []
 
     def iter_events(self, q: str, since_ms: int | None = None, until_ms: int | None = None,
                     batch: int = 5000) -> Iterator[list[EventRecord]]:

@@ -34,9 +34,9 @@ were read).
 from __future__ import annotations
 
 import os
-import socket
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 from redis.connection import AbstractConnection
@@ -44,19 +44,28 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
+_HiredisParser: type[Any] | None
+_MORE: object
+_Push: type[Any] | None
 try:  # redis[hiredis] is a dependency; without it redis-py's own packer is used
-    from hiredis import pack_command as _hiredis_pack
+    from hiredis import pack_command
+
+    _hiredis_pack = pack_command
 except ImportError:  # pragma: no cover
     _hiredis_pack = None
 
 try:  # the parser class and its "need more bytes" sentinel; absent -> always the generic path
-    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _MORE
-    from redis._parsers.hiredis import _HiredisParser
-except ImportError:  # pragma: no cover
+    from redis._parsers import hiredis as _parsers
+
+    _HiredisParser, _MORE = _parsers._HiredisParser, _parsers.NOT_ENOUGH_DATA
+except (ImportError, AttributeError):  # pragma: no cover
     _HiredisParser = None
     _MORE = None
 try:
-    from hiredis import PushNotification as _Push
+    from hiredis import PushNotification
+
+    _Push = PushNotification
 except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 only then)
     _Push = None
 
@@ -161,7 +170,7 @@ class _Wire:
             sock = conn._sock
         try:
             sock.sendall(data)
-        except socket.timeout:
+        except TimeoutError:
             conn.disconnect()
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as exc:
@@ -190,7 +199,7 @@ class _Wire:
                 continue
             try:
                 n = conn._sock.recv_into(parser._buffer)
-            except socket.timeout:
+            except TimeoutError:
                 conn.disconnect()
                 raise RedisTimeoutError("Timeout reading from socket") from None
             except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile
@@ -319,7 +328,7 @@ class SentTransaction:
 class LeanExecutor:
     """Direct pack/send/read on connections of our own, made by the client's pool."""
 
-    def __init__(self, client: "redis.Redis[Any]") -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._client = client
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
@@ -389,7 +398,7 @@ class LeanExecutor:
         TaskInfo of an enqueue) overlaps the round trip instead of following it."""
         conn = self._take() if self._pool is not None else None
         if conn is None:
-            return Answered(self._client.execute_command(*args))  # type: ignore[no-untyped-call]
+            return Answered(self._client.execute_command(*args))
         direct = self._direct[id(conn)]
         retried = False
         try:

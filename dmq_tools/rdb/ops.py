@@ -93,7 +93,8 @@ def redis_health(rdb: RDBBase) -> RedisHealth:
 def server_heartbeats(rdb: RDBBase) -> dict[str, float]:
     """server id -> expiry (Unix s, the server's own clock + its TTL) of every live heartbeat."""
     out: dict[str, float] = {}
-    for member, score in rdb.client.zrange(keys.ALL_SERVERS, 0, -1, withscores=True):
+    members: list[Any] = rdb.client.zrange(keys.ALL_SERVERS, 0, -1, withscores=True)
+    for member, score in members:
         name = _text(member)                     # asynq:servers:{host:pid:id}
         out[name.rsplit(":", 1)[-1].rstrip("}")] = float(score)
     return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -233,7 +234,7 @@ class ProducerMixin(RDBBase):
         """Write many tasks in one pipelined round trip (no MULTI); returns a code per task."""
         return self.write_task_chunks([reqs]) if reqs else []
 
-    def write_task_chunks(self, chunks: Iterable[list["EnqueueRequest | PlainTasks"]]) -> list[int]:
+    def write_task_chunks(self, chunks: Iterable[Sequence[EnqueueRequest | PlainTasks]]) -> list[int]:
         """Write tasks chunk by chunk down one connection, reading every reply at the end, so
         the caller can build the next chunk while Redis runs the previous one. Returns a code per
         task, in order (1 written, 0 ID conflict, -1 duplicate).
@@ -285,7 +286,7 @@ class ProducerMixin(RDBBase):
         for q in queues:
             self.forget_queue(q)
 
-    def _chunk_calls(self, items: list["EnqueueRequest | PlainTasks"]
+    def _chunk_calls(self, items: Sequence[EnqueueRequest | PlainTasks]
                      ) -> tuple[list[tuple[str, list[Any], list[Any]]], list[int]]:
         """Script calls for one chunk, and how many tasks each covers (0 = a single-task script)."""
         now_ns, now_s = self.now_ns(), self.now_s()
@@ -306,17 +307,20 @@ class ProducerMixin(RDBBase):
                 continue
             j = i
             q = item.message.queue
-            while (j < n and j - i < _BATCH_MAX and not isinstance(items[j], PlainTasks)
-                   and _plain(items[j]) and items[j].message.queue == q):  # type: ignore[union-attr]
+            reqs: list[EnqueueRequest] = []
+            while j < n and j - i < _BATCH_MAX:
+                nxt = items[j]
+                if isinstance(nxt, PlainTasks) or not _plain(nxt) or nxt.message.queue != q:
+                    break
+                reqs.append(nxt)
                 j += 1
             if j - i > 1:
-                reqs: list[EnqueueRequest] = items[i:j]  # type: ignore[assignment]
                 calls.append(self._batch_call(q, [r.message.id for r in reqs], [r.message.type for r in reqs],
                                               [encode_task_message(r.message) for r in reqs], now_ns))
                 spans.append(j - i)
                 i = j
             else:
-                calls.append(self._script_call(item, now_ns, now_s))  # type: ignore[arg-type]
+                calls.append(self._script_call(item, now_ns, now_s))
                 spans.append(0)
                 i += 1
         return calls, spans
@@ -342,7 +346,7 @@ class ProducerMixin(RDBBase):
             out = out[1:]
         return out
 
-    def write_items(self, items: list["EnqueueRequest | PlainTasks"]) -> list[Any]:
+    def write_items(self, items: list[EnqueueRequest | PlainTasks]) -> list[Any]:
         """Write tasks of several callers in one round trip; per task 1, 0 (ID conflict), -1
         (duplicate) or the error Redis answered for that task's call, so one caller's bad
         queue fails that caller only (Client's group commit, AsyncClient's flush)."""
@@ -437,7 +441,7 @@ def codes_per_task(spans: list[int], results: list[Any]) -> list[Any]:
     return codes
 
 
-def _queue_of(item: "EnqueueRequest | PlainTasks") -> str:
+def _queue_of(item: EnqueueRequest | PlainTasks) -> str:
     return item.queue if isinstance(item, PlainTasks) else item.message.queue
 
 

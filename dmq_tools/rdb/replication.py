@@ -27,5 +27,5 @@ class ReplicationMixin(RDBBase):
             raise NotImplementedError("wait_for_replicas is for a single master (Sentinel), not a cluster")
         pipe = self.client.pipeline(transaction=False)
         pipe.set(PROBE_KEY, "1", px=60_000)
-        pipe.execute_command("WAIT", int(count), int(timeout_ms))   # type: ignore[no-untyped-call]
+        pipe.execute_command("WAIT", int(count), int(timeout_ms))
         return int(pipe.execute()[-1])

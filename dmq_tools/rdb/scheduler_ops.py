@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from . import keys
 from .base import RDBBase
@@ -118,7 +119,7 @@ class SchedulerOpsMixin(RDBBase):
     def list_scheduler_entries(self) -> list[SchedulerEntryRecord]:
         """Entries of every live scheduler (index score not yet expired), as asynq's CLI reads them."""
         now = self.now_s()
-        sched_keys = self.client.zrangebyscore(keys.ALL_SCHEDULERS, now, "+inf")
+        sched_keys: list[Any] = self.client.zrangebyscore(keys.ALL_SCHEDULERS, now, "+inf")
         if not sched_keys:
             return []
         pipe = self.client.pipeline(transaction=False)
@@ -136,7 +137,7 @@ class SchedulerOpsMixin(RDBBase):
     def list_scheduler_history(self, entry_id: str, start: int = 0,
                                stop: int = -1) -> list[SchedulerEventRecord]:
         """Enqueue events of an entry, newest first (asynq: ZREVRANGE start stop)."""
-        raw = self.client.zrevrange(keys.scheduler_history(entry_id), start, stop)
+        raw: list[Any] = self.client.zrevrange(keys.scheduler_history(entry_id), start, stop)
         return [decode_scheduler_event(r) for r in raw]
 
     # ---- dmq's coordination ----

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from importlib import resources
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
 
 import redis
 from redis.exceptions import NoScriptError
@@ -49,7 +50,7 @@ class ScriptCall(NamedTuple):
 class Scripts:
     """The scripts of one Redis client, run over its lean command path (rdb/lean.py)."""
 
-    def __init__(self, client: "redis.Redis[Any]") -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self.lean = LeanExecutor(client)
         self._loaded = False
@@ -92,7 +93,7 @@ class Scripts:
         except NoScriptError:   # redis-py's own path answers at once
             return Answered(self.run(name, keys, args))
 
-    def execute(self, commands: Sequence["ScriptCall | Sequence[Any]"]) -> list[Any]:
+    def execute(self, commands: Sequence[ScriptCall | Sequence[Any]]) -> list[Any]:
         """Run script calls and raw commands in one round trip, in order; errors come back as values.
 
         A script call answered NOSCRIPT (server restarted, SCRIPT FLUSH) did not run: the scripts
@@ -102,7 +103,7 @@ class Scripts:
         results = self.lean.execute_many(wire)
         return self._rerun_noscript(wire, results)
 
-    def stream(self, chunks: Iterable[Sequence["ScriptCall | Sequence[Any]"]]) -> list[Any]:
+    def stream(self, chunks: Iterable[Sequence[ScriptCall | Sequence[Any]]]) -> list[Any]:
         """`execute` for a lazily built sequence of chunks, each sent as soon as it is built."""
         wire: list[Sequence[Any]] = []
 
@@ -138,7 +139,7 @@ class Scripts:
         self.lean.close()
 
 
-def _as_command(call: "ScriptCall | Sequence[Any]") -> Sequence[Any]:
+def _as_command(call: ScriptCall | Sequence[Any]) -> Sequence[Any]:
     if isinstance(call, ScriptCall):
         return ("EVALSHA", _SHAS[call.name], len(call.keys), *call.keys, *call.args)
     return call

@@ -139,15 +139,15 @@ def open_topology(top: Topology, **redis_kwargs: Any) -> Any:
         common["ssl"] = True
     if top.kind == "cluster":
         common.pop("health_check_interval", None)
-        nodes = [ClusterNode(h, p) for h, p in top.nodes]   # type: ignore[no-untyped-call]
+        nodes = [ClusterNode(h, p) for h, p in top.nodes]
         return RedisCluster(startup_nodes=nodes, **common)
     sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": common["socket_connect_timeout"]}
     if top.tls:
         sentinel_kwargs["ssl"] = True
-    sentinel = Sentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)   # type: ignore[no-untyped-call]
+    sentinel = Sentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)
     common.setdefault("retry", failover_retry())
     common.setdefault("retry_on_error", [ReadOnlyError])
-    return sentinel.master_for(top.master, db=top.db, **common)   # type: ignore[no-untyped-call]
+    return sentinel.master_for(top.master, db=top.db, **common)
 
 
 def cluster_url(nodes: Sequence[str]) -> str:

@@ -53,7 +53,7 @@ def encode_task_message(m: TaskMessage) -> bytes:
     return msg.SerializeToString()
 
 
-def _shared_fields(queue: str, retry: int, timeout: int, deadline: int, retention: int) -> "pb.TaskMessage":
+def _shared_fields(queue: str, retry: int, timeout: int, deadline: int, retention: int) -> pb.TaskMessage:
     """A protobuf message with the fields fresh plain tasks share (zeros left unset, as Go does)."""
     msg = pb.TaskMessage(queue=queue, retry=retry)
     if timeout:
@@ -76,7 +76,7 @@ def encode_plain_message(
     except AttributeError:
         cache = _THREAD.plain_messages = {}
     shared = (queue, retry, timeout, deadline, retention)
-    msg = cache.get(shared)
+    msg: pb.TaskMessage | None = cache.get(shared)
     if msg is None:
         if len(cache) >= 64:
             cache.clear()

@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import redis
 
@@ -146,7 +147,7 @@ class ServerState:
     workers: list[WorkerState] = field(default_factory=list)
 
     @classmethod
-    def new(cls, concurrency: int, queues: dict[str, int], strict: bool) -> "ServerState":
+    def new(cls, concurrency: int, queues: dict[str, int], strict: bool) -> ServerState:
         return cls(socket.gethostname(), os.getpid(), str(uuid.uuid4()), concurrency, dict(queues),
                    strict, "active", datetime.now(_UTC))
 
@@ -154,7 +155,7 @@ class ServerState:
 class CancelSubscription:
     """`asynq:cancel` messages as task ids; keeps the pub/sub connection inside rdb."""
 
-    def __init__(self, client: "redis.Redis[Any]") -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(keys.CANCEL_CHANNEL)
 
@@ -203,7 +204,7 @@ class WorkerOpsMixin(RDBBase):
                    *(keys.task_prefix(q) for q in queues)]
 
     @staticmethod
-    def _leased(queues: list[str], flat: list[Any]) -> "Leased":
+    def _leased(queues: list[str], flat: list[Any]) -> Leased:
         out = Leased()
         for i in range(0, len(flat), 3):
             n, tid = int(flat[i]), flat[i + 1]
@@ -211,7 +212,8 @@ class WorkerOpsMixin(RDBBase):
             if n < 0:      # a corrupt key the script stepped around
                 found = flat[i + 2]
                 q = queues[-n - 1]
-                out.corrupt.append((q, tid, _corrupt_text(q, tid, found.decode() if isinstance(found, bytes) else found)))
+                text = found.decode() if isinstance(found, bytes) else found
+                out.corrupt.append((q, tid, _corrupt_text(q, tid, text)))
                 continue
             out.append((queues[n - 1], tid, flat[i + 2]))
         for q, key, _ in out.corrupt:
@@ -231,7 +233,7 @@ class WorkerOpsMixin(RDBBase):
 
     def wait_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                          worker_id: str, timeout: float,
-                         skip_wake: "set[str] | frozenset[str]" = frozenset(), token: str = "",
+                         skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
         """One round trip for an idle worker: write `items`, BLPOP the wake keys (and this worker's
         own key) up to `timeout`, then dequeue. Redis runs the pipelined dequeue right after BLPOP
@@ -362,7 +364,7 @@ class WorkerOpsMixin(RDBBase):
         for q, idx in done_by_queue.items():
             k = [keys.active(q), keys.lease(q), keys.processed(q, day), keys.processed_total(q), keys.events(q),
                  keys.minute_stats(q, day)]
-            a: list[Any] = [self.stats_expiry(), MAX_INT64, self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
+            a = [self.stats_expiry(), MAX_INT64, self.events_maxlen, "p:" + hhmm, MINUTES_TTL_SECONDS,
                             worker_id, keys.task_prefix(q)]
             for i in idx:
                 f = items[i]
@@ -530,7 +532,7 @@ class WorkerOpsMixin(RDBBase):
 
     # ---- group aggregation (asynq-protocol.md §6.3) ----
     def list_groups(self, queue: str) -> list[str]:
-        return sorted(g.decode() for g in self.client.smembers(keys.groups(queue)))
+        return sorted(g.decode() if isinstance(g, bytes) else g for g in self.client.smembers(keys.groups(queue)))
 
     def aggregation_check(self, queue: str, group: str, grace_s: int, max_delay_s: int,
                           max_size: int) -> str | None:

@@ -140,7 +140,7 @@ class EverySchedule:
         periods = (after - self.anchor) // self.delay + 1
         return self.anchor + periods * self.delay
 
-    def anchored(self, anchor: datetime) -> "EverySchedule":
+    def anchored(self, anchor: datetime) -> EverySchedule:
         return EverySchedule(self.spec, self.delay, _utc(anchor).replace(microsecond=0))
 
 

@@ -23,7 +23,8 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .._lifecycle import Registry, run_until_signal
 from ..client import Client, check_enqueue_options
@@ -214,7 +215,7 @@ class Scheduler:
             if isinstance(e.schedule, EverySchedule):
                 self._rdb.scheduler_anchor(e.key, to_unix(self.clock.now()), _ANCHOR_TTL_S)
 
-    def start(self) -> "Scheduler":
+    def start(self) -> Scheduler:
         """Run in a background thread; returns at once. Calling it again is a no-op."""
         if self._thread is not None and self._thread.is_alive():
             return self
@@ -261,7 +262,7 @@ class Scheduler:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def __enter__(self) -> "Scheduler":
+    def __enter__(self) -> Scheduler:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

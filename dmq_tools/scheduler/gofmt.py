@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -142,6 +143,31 @@ def _as_timedelta(value: Any) -> timedelta:
     return timedelta(seconds=float(value))
 
 
+#: asynq's `Option.String()` form of each dmq enqueue option but headers (one Header per pair).
+_FORMS: dict[str, Callable[[Any], str]] = {
+    "queue": lambda v: f"Queue({go_quote(str(v))})",
+    "max_retry": lambda v: f"MaxRetry({int(v)})",
+    "task_id": lambda v: f"TaskID({go_quote(str(v))})",
+    "timeout": lambda v: f"Timeout({format_duration(_as_timedelta(v))})",
+    "deadline": lambda v: f"Deadline({format_unix_date(v)})",
+    "unique": lambda v: f"Unique({format_duration(_as_timedelta(v))})",
+    "process_at": lambda v: f"ProcessAt({format_unix_date(v)})",
+    "process_in": lambda v: f"ProcessIn({format_duration(_as_timedelta(v))})",
+    "retention": lambda v: f"Retention({format_duration(_as_timedelta(v))})",
+    "group": lambda v: f"Group({go_quote(str(v))})",
+}
+
+
+def _header_strings(headers: Any) -> list[str]:
+    out = []
+    for key, val in dict(headers).items():
+        pair = json.dumps([str(key), str(val)], separators=(",", ":"), ensure_ascii=False)
+        for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+            pair = pair.replace(raw, esc)  # Go's json.Marshal HTML-escapes these
+        out.append(f"Header({pair})")
+    return out
+
+
 def option_strings(options: dict[str, Any]) -> list[str]:
     """asynq's `Option.String()` forms for dmq enqueue options, in the order given.
 
@@ -151,32 +177,11 @@ def option_strings(options: dict[str, Any]) -> list[str]:
     for name, value in options.items():
         if value is None:
             continue
-        if name == "queue":
-            out.append(f"Queue({go_quote(str(value))})")
-        elif name == "max_retry":
-            out.append(f"MaxRetry({int(value)})")
-        elif name == "task_id":
-            out.append(f"TaskID({go_quote(str(value))})")
-        elif name == "timeout":
-            out.append(f"Timeout({format_duration(_as_timedelta(value))})")
-        elif name == "deadline":
-            out.append(f"Deadline({format_unix_date(value)})")
-        elif name == "unique":
-            out.append(f"Unique({format_duration(_as_timedelta(value))})")
-        elif name == "process_at":
-            out.append(f"ProcessAt({format_unix_date(value)})")
-        elif name == "process_in":
-            out.append(f"ProcessIn({format_duration(_as_timedelta(value))})")
-        elif name == "retention":
-            out.append(f"Retention({format_duration(_as_timedelta(value))})")
-        elif name == "group":
-            out.append(f"Group({go_quote(str(value))})")
-        elif name == "headers":
-            for key, val in dict(value).items():
-                pair = json.dumps([str(key), str(val)], separators=(",", ":"), ensure_ascii=False)
-                for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-                    pair = pair.replace(raw, esc)  # Go's json.Marshal HTML-escapes these
-                out.append(f"Header({pair})")
-        else:
+        if name == "headers":
+            out.extend(_header_strings(value))
+            continue
+        form = _FORMS.get(name)
+        if form is None:
             raise ValueError(f"unknown enqueue option {name!r}")
+        out.append(form(value))
     return out

@@ -17,11 +17,13 @@ File format (YAML; TOML uses `[[tasks]]` tables with the same keys):
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from ..errors import ConfigurationError, DmqError
 from ..models import SchedulerEntry
@@ -54,7 +56,7 @@ class SyncResult:
     unchanged: int
 
 
-Provider = Union[Callable[[], Iterable[Any]], str, Path]
+Provider = Callable[[], Iterable[Any]] | str | Path
 
 
 def _duration(value: Any, name: str) -> timedelta:
@@ -136,10 +138,10 @@ def load_configs(path: str | Path) -> list[PeriodicTaskConfig]:
     except OSError as exc:
         raise ConfigurationError(f"cannot read schedule file {p}: {exc}") from exc
     if p.suffix.lower() == ".toml":
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:  # Python 3.10
+            import tomli as tomllib
         try:
             data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -222,7 +224,7 @@ class PeriodicTaskManager:
     def entries(self) -> list[SchedulerEntry]:
         return self.scheduler.entries()
 
-    def start(self) -> "PeriodicTaskManager":
+    def start(self) -> PeriodicTaskManager:
         """Initial sync (raises if the provider fails or a config is invalid), then run."""
         if self._thread is not None and self._thread.is_alive():
             return self

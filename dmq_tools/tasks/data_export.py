@@ -17,7 +17,8 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..config import Settings, load_settings
 from ..errors import SkipRetry
@@ -101,7 +102,7 @@ def handle_data_export(task: Task, settings: Settings | None = None, source: Sou
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     name = f"exports/user-{user_id}-{what}-{stamp}.{fmt}"
     buf = io.BytesIO() if fmt == "parquet" else io.StringIO()
-    write_frame(df, buf, fmt)   # type: ignore[arg-type]  (pandas writes to buffers as to paths)
+    write_frame(df, buf, fmt)
     raw = buf.getvalue()
     media = MediaRoot(s.media_root)
     with media.open_write(name, "export file") as fh:

@@ -71,7 +71,7 @@ class EmailPayload:
     reply_to: str | None = None
 
     @classmethod
-    def from_json(cls, data: object) -> "EmailPayload":
+    def from_json(cls, data: object) -> EmailPayload:
         """Validated strictly: wrong types, bad addresses and CRLF in headers are SkipRetry."""
         if not isinstance(data, dict):
             raise SkipRetry(f"invalid email payload: expected a JSON object, got {type(data).__name__}")
@@ -108,7 +108,7 @@ class SMTPConfig:
     timeout: float = 30.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SMTPConfig":
+    def from_settings(cls, settings: Settings) -> SMTPConfig:
         if not settings.smtp_host:
             raise ConfigurationError("SMTP_HOST is not set (the email task needs an SMTP server)")
         port = settings.smtp_port or (465 if settings.smtp_ssl else 587 if settings.smtp_starttls else 25)
@@ -117,7 +117,7 @@ class SMTPConfig:
                    sender=settings.smtp_from, timeout=settings.smtp_timeout)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "SMTPConfig":
+    def from_env(cls, env: dict[str, str] | None = None) -> SMTPConfig:
         """From the environment (over ./.env) or a given mapping, through `load_settings`."""
         return cls.from_settings(load_settings(env))
 

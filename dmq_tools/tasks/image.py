@@ -18,7 +18,8 @@ from __future__ import annotations
 import io
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..config import Settings, load_settings
 from ..errors import MissingDependencyError, SkipRetry

@@ -69,7 +69,7 @@ class DashApp(App[None]):
     #detail-box { width: 2fr; border-left: solid $primary; padding: 0 1; }
     #tasks-title { height: 1; background: $boost; padding: 0 1; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
         Binding("s", "next_state", "State"),
         Binding("n", "page(1)", "Next page"),

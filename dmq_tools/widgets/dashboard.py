@@ -50,7 +50,7 @@ class Dashboard(Panel):
 
     css = "dmq-dashboard"
     title = "dmq"
-    _instances: "weakref.WeakSet[Dashboard]" = weakref.WeakSet()
+    _instances: weakref.WeakSet[Dashboard] = weakref.WeakSet()
 
     def __init__(self, inspector: InspectorLike | None = None, *, mux: Any = None, scheduler: Any = None,
                  redis: Any = None, interval: float = 5.0, auto_refresh: bool = False,

@@ -90,7 +90,8 @@ class Overview(Panel):
         times = sorted(buckets)
         head = "<div class='dmq-h'>Processed per minute, last 30 min</div>"
         if not times or not any(sum(v) for v in buckets.values()):
-            return _view.DASH_STYLE + head + "<p class='dmq-muted dmq-empty'>Nothing processed in the last 30 minutes.</p>"
+            return (_view.DASH_STYLE + head
+                    + "<p class='dmq-muted dmq-empty'>Nothing processed in the last 30 minutes.</p>")
         labels = [t.strftime("%H:%M") for t in times]
         legend = _svg.legend({"succeeded": _svg.PROCESSED, "failed": _svg.FAILED}, ["succeeded", "failed"])
         svg = _svg.bar_series(labels, [buckets[t][0] for t in times], [buckets[t][1] for t in times],

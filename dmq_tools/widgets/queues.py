@@ -15,8 +15,10 @@ from ._table import ClickTable
 
 __all__ = ["QueueTable"]
 
-_ACTIONS = [{"name": "pause", "label": "Pause", "style": "warning", "title": "Workers stop taking tasks from this queue"},
-            {"name": "resume", "label": "Resume", "style": "success", "title": "Workers take tasks from this queue again"}]
+_ACTIONS = [
+    {"name": "pause", "label": "Pause", "style": "warning", "title": "Workers stop taking tasks from this queue"},
+    {"name": "resume", "label": "Resume", "style": "success", "title": "Workers take tasks from this queue again"},
+]
 
 
 class QueueTable(Panel):

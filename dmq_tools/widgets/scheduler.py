@@ -61,7 +61,8 @@ class SchedulerPanel(Panel):
         self.task_type.add_class("dmq-task-type")
         self.queue = W.Text(value="default", description="queue", layout=W.Layout(width="200px"),
                             style={"description_width": "initial"})
-        self.payload = W.Textarea(value="{}", description="payload (JSON)", layout=W.Layout(width="420px", height="60px"),
+        self.payload = W.Textarea(value="{}", description="payload (JSON)",
+                                  layout=W.Layout(width="420px", height="60px"),
                                   style={"description_width": "initial"})
         self.payload.add_class("dmq-payload-input")
         self.preview = W.HTML()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
@@ -164,7 +165,7 @@ class TaskBrowser(Panel):
                                                   page_size=st.page_size))
         # aggregating tasks are listed per group: page through the groups one after the other
         out: list[TaskInfo] = []
-        for g in self.inspector.groups(st.queue):  # type: ignore[attr-defined]
+        for g in self.inspector.groups(st.queue):
             out.extend(self.inspector.list_tasks(st.queue, TaskState.AGGREGATING, page=1,
                                                  page_size=st.page * st.page_size, group=g.group))
             if len(out) >= st.page * st.page_size:
@@ -255,10 +256,11 @@ class TaskBrowser(Panel):
         if not tid:
             return
         q = self.state.queue
-        calls = {"run": (self.inspector.run_task, (q, tid)),
-                 "archive": (self.inspector.archive_task, (q, tid)),
-                 "delete": (self.inspector.delete_task, (q, tid)),
-                 "cancel": (self.inspector.cancel_processing, (tid,))}
+        calls: dict[str, tuple[Callable[..., object], tuple[str, ...]]] = {
+            "run": (self.inspector.run_task, (q, tid)),
+            "archive": (self.inspector.archive_task, (q, tid)),
+            "delete": (self.inspector.delete_task, (q, tid)),
+            "cancel": (self.inspector.cancel_processing, (tid,))}
         fn, args = calls[action]
         self._act(f"{action} {tid}", fn, *args)
 

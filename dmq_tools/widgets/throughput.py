@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets as W
 from matplotlib.figure import Figure
 
 from .. import charts
 from ._base import InspectorLike, Panel, set_if_changed
+
+if TYPE_CHECKING:
+    from ..inspector import Inspector
 
 __all__ = ["ThroughputChart"]
 
@@ -51,9 +54,9 @@ class ThroughputChart(Panel):
         self.view_select = W.ToggleButtons(options=["total", "per queue", "daily"], value="total",
                                            style={"button_width": "auto"})
         self.view_select.add_class("dmq-chart-view")
+        self._syncing = False
         for w in (self.queue_select, self.window_select, self.freq_select, self.view_select):
             w.observe(lambda _c: self.refresh() if not self._syncing else None, names="value")
-        self._syncing = False
         self.image = W.HTML(layout=W.Layout(max_width="100%", overflow="auto"))
         self.image.add_class("dmq-chart")
         self.summary = W.HTML()
@@ -88,6 +91,8 @@ class ThroughputChart(Panel):
     def _refresh(self) -> str:
         from .. import export
 
+        insp = cast("Inspector", self.inspector)   # export's frames read history/throughput too
+
         self._syncing = True
         try:
             names = [ALL, *self.inspector.queues()]
@@ -100,9 +105,9 @@ class ThroughputChart(Panel):
             self._syncing = False
         view = self.view_select.value
         if view == "daily":
-            frame = export.history_frame(self.inspector, self.queue, days=14)
+            frame = export.history_frame(insp, self.queue, days=14)
         else:
-            frame = export.throughput_frame(self.inspector, self.queue, freq=self.freq_select.value,
+            frame = export.throughput_frame(insp, self.queue, freq=self.freq_select.value,
                                             window=WINDOWS[self.window_select.value],
                                             by_queue=view == "per queue")
             if view == "total":

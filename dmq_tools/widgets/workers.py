@@ -140,18 +140,18 @@ class WorkerPanel(Panel):
             [(f"{s.host}:{s.pid}", _view.server_health(s), s.concurrency, _view.format_weights(dict(s.queues)),
               len(s.active_workers), _view.fmt_dt(s.started, now)) for s in servers],
             "dmq-server-table", "No worker servers are running."))
-        running = [w for s in servers for w in s.active_workers]
+        busy = [w for s in servers for w in s.active_workers]
         set_if_changed(self.running_box, _view.records_table_html(
             ("queue", "type", "task", "payload", "started", "deadline", "server"),
             [(w.queue, w.task_type, _view.short_id(w.task_id, 12), _view.payload_text(w.task_payload, limit=40),
               _view.fmt_dt(w.started, now), _view.fmt_dt(w.deadline, now), f"{w.host}:{w.pid}")
-             for w in running], "dmq-running-table", "No task is running."))
+             for w in busy], "dmq-running-table", "No task is running."))
         failures = self.recent_failures()
         set_if_changed(self.failures_box, _view.records_table_html(
             ("time", "queue", "event", "type", "task", "error"),
             [(_view.fmt_dt(e.time, now), e.queue, e.event, e.type, _view.short_id(e.task_id, 12), e.error[:160])
              for e in failures], "dmq-failure-table", "No failures recorded."))
-        return f"{len(servers)} servers, {len(running)} running tasks, {len(rows)} running in this kernel"
+        return f"{len(servers)} servers, {len(busy)} running tasks, {len(rows)} running in this kernel"
 
     def recent_failures(self) -> list[TaskEvent]:
         """The newest failures: from the events stream (the newest events of every queue), or,

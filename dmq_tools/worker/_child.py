@@ -57,6 +57,11 @@ def resolve(ref: str) -> Any:
     return fn
 
 
+async def _awaited(result: Any) -> Any:
+    """The value of a coroutine handler's result (run by asyncio.run in the child)."""
+    return await result
+
+
 def main() -> None:
     from dmq_tools.errors import HandlerNotFoundError, RevokeTask, SkipRetry
     from dmq_tools.task import Task, encode_result
@@ -85,10 +90,7 @@ def main() -> None:
             if inspect.isawaitable(result):
                 import asyncio
 
-                async def runner() -> Any:
-                    return await result
-
-                result = asyncio.run(runner())
+                result = asyncio.run(_awaited(result))
             data = encode_result(result) if result is not None else None
             write_frame(wf, json.dumps({"op": "done", "ok": True, "has_result": data is not None}).encode())
             write_frame(wf, data or b"")

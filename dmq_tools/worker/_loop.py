@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import CorruptStateError
 from ..rdb.worker_ops import REDIS_ERRORS
@@ -45,7 +45,7 @@ class PeriodicLoop:
         self._reported: set[str] = set()
         self.reporter = CorruptReporter()      # the Worker shares one between its parts
 
-    def run_once(self) -> None:  # pragma: no cover - abstract
+    def run_once(self) -> object:  # pragma: no cover - abstract; what it returns is for tests
         raise NotImplementedError
 
     def start(self, prefix: str = "dmq") -> None:
@@ -88,7 +88,8 @@ class PeriodicLoop:
             except REDIS_ERRORS:
                 raise
             except CorruptStateError as exc:
-                self.report_once(exc.key, f"queue {q!r} skipped: {exc}")
+                # a key Redis did not name is reported once per queue, not once per worker
+                self.report_once(exc.key or f"{q} (key unknown)", f"queue {q!r} skipped: {exc}")
             except Exception as exc:
                 if q not in self._reported:
                     self._reported.add(q)

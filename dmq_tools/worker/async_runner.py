@@ -33,7 +33,7 @@ class _Cancel:
 
     __slots__ = ("loop", "task")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, task: "asyncio.Task[Any]") -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         self.loop, self.task = loop, task
 
     def cancel(self) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import CodecError
 from ..rdb import RDB

@@ -7,7 +7,8 @@ applied in registration order (the first registered is the outermost).
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import ConfigurationError, HandlerNotFoundError
 

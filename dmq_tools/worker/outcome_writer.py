@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..rdb import RDB
 from ..rdb.worker_ops import REDIS_ERRORS, Outcome, OutcomeKind
@@ -24,7 +24,7 @@ _DONE = OutcomeKind.DONE
 _REQUEUE = OutcomeKind.REQUEUE
 _RETRY = OutcomeKind.RETRY
 
-_COUNTER = {_DONE: "succeeded", _COMPLETE: "succeeded", _ARCHIVE: "archived",
+_COUNTER: dict[OutcomeKind | str, str] = {_DONE: "succeeded", _COMPLETE: "succeeded", _ARCHIVE: "archived",
             _REQUEUE: "requeued", _RETRY: "retried"}
 
 

@@ -26,7 +26,8 @@ import random
 import threading
 import time
 from functools import reduce
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import CodecError
 from ..rdb import RDB
@@ -70,7 +71,7 @@ class Processor(OutcomesMixin):
         self._capacity = config.concurrency + config.prefetch_count
         self._default_timeout = config.default_timeout.total_seconds()
         self._cv = threading.Condition()           # guards _ready, _load, _fetching, _exit
-        self._ready: "collections.deque[Running]" = collections.deque()
+        self._ready: collections.deque[Running] = collections.deque()
         self._load = 0                             # leased here and not finished
         self._fetching = False
         self._idle = False
@@ -81,7 +82,7 @@ class Processor(OutcomesMixin):
         self._stop_fetch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heap: list[tuple[float, int, Running]] = []
-        self._unwatched: "collections.deque[Running]" = collections.deque()   # deadlines >= 1 s away
+        self._unwatched: collections.deque[Running] = collections.deque()   # deadlines >= 1 s away
         self._heap_cv = threading.Condition()
         self._seq = itertools.count()
         self._async = AsyncRunner()                # async def handlers: a loop per handler thread
@@ -94,7 +95,7 @@ class Processor(OutcomesMixin):
         self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
         self._acked = ""                           # token of the last call whose reply arrived
         # calls whose reply was lost, to give back (the oldest beyond 256 are left to the recoverer)
-        self._unsure: "collections.deque[tuple[str, list[str]]]" = collections.deque(maxlen=256)
+        self._unsure: collections.deque[tuple[str, list[str]]] = collections.deque(maxlen=256)
         self._skip_wake: set[str] = set()          # queues whose wake key is not a list
 
     # ---- lifecycle ----
@@ -198,6 +199,7 @@ class Processor(OutcomesMixin):
     def _next_run(self) -> Running | None:
         """A leased task to run; fetches (as the one fetcher) when none is waiting."""
         backoff = 0.05
+        run: Running | None
         while True:
             with self._cv:
                 while True:

@@ -135,9 +135,7 @@ class ProcessRunner:
             raise RevokeTask(text)
         if kind == "notfound":
             raise HandlerNotFoundError(m.type)
-        err = HandlerError(text)
-        err.child_traceback = rep.get("traceback", "")  # type: ignore[attr-defined] - FailureLog shows it
-        raise err
+        raise HandlerError(text, child_traceback=rep.get("traceback", ""))
 
     def _discard(self, child: _Child) -> None:
         if getattr(self._local, "child", None) is child:

@@ -33,7 +33,12 @@ Canceled = Cancelled   # the former name
 
 
 class HandlerError(Exception):
-    """An error raised in a child process, carried back as its text."""
+    """An error raised in a child process, carried back as its text (and its traceback, which
+    FailureLog shows)."""
+
+    def __init__(self, text: str, child_traceback: str = "") -> None:
+        super().__init__(text)
+        self.child_traceback = child_traceback
 
 
 #: Most bytes of an error message stored in Redis (the task's last_err and the history event).

@@ -12,7 +12,8 @@ import logging
 import threading
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .._lifecycle import Registry, run_until_signal
 from ..errors import ConfigurationError, ServerClosedError
@@ -85,7 +86,7 @@ class Worker:
     ) -> None:
         if mux is None:
             raise ConfigurationError("Worker needs a ServeMux (or a handler function)")
-        given = dict(concurrency=concurrency, queues=queues, strict_priority=strict_priority,
+        given: dict[str, Any] = dict(concurrency=concurrency, queues=queues, strict_priority=strict_priority,
                      shutdown_timeout=_td(shutdown_timeout), pool=pool, retry_delay_func=retry_delay_func,
                      is_failure=is_failure, error_handler=error_handler, group_aggregator=group_aggregator,
                      group_grace_period=group_grace_period, group_max_delay=group_max_delay,
@@ -93,10 +94,12 @@ class Worker:
         cfg = config or WorkerConfig()
         changes = {k: v for k, v in given.items() if v is not None}
         self.config = replace(cfg, **changes) if changes else cfg
-        self.mux = mux if hasattr(mux, "match") else _FuncMux(mux)
-        if not hasattr(self.mux, "match"):
-            raise ConfigurationError("mux must be a ServeMux or a callable")
-        self.rdb, self._owned = open_rdb(redis, **({} if events_maxlen is None else {"events_maxlen": events_maxlen}))
+        # a ServeMux, or anything with its match/wrap/process_task/patterns (duck-typed)
+        if not (hasattr(mux, "match") or callable(mux)):
+            raise ConfigurationError(f"mux must be a ServeMux or a callable, got {type(mux).__name__}")
+        self.mux: Any = mux if hasattr(mux, "match") else _FuncMux(mux)
+        rdb_options: dict[str, Any] = {} if events_maxlen is None else {"events_maxlen": events_maxlen}
+        self.rdb, self._owned = open_rdb(redis, **rdb_options)
         self.replace_existing = replace_existing
         self.state = ServerState.new(self.config.concurrency, self.config.queues, self.config.strict_priority)
         self._started = False
@@ -130,7 +133,7 @@ class Worker:
                 f"concurrency={self.config.concurrency} pool={self.config.pool}>")
 
     # ---- lifecycle ----
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         """Start the fetcher, handler pool and loops in background threads; returns at once."""
         if self._stopped.is_set():
             raise ServerClosedError("this worker was stopped; create a new Worker")
@@ -240,7 +243,7 @@ class Worker:
             time.sleep(0.01)
         return False
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

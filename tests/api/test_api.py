@@ -96,9 +96,10 @@ def test_dmq_api_command_serves_over_http(redis_url, seeded):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/queues/emails", timeout=2) as resp:
                     body = json.load(resp)
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(f"dmq api did not answer: {proc.stderr.read() if proc.poll() else ''}")
+                    err = proc.stderr.read() if proc.poll() else ""
+                    raise AssertionError(f"dmq api did not answer: {err}") from exc
                 time.sleep(0.1)
         assert body["queue"] == "emails" and body["pending"] == 3
     finally:

@@ -100,7 +100,7 @@ def test_dmq_concurrent_producers_threads_and_async(r, redis_url, tmp_path):
     bench = run_peers.Bench(r, h.PeerProgram("dmq", sys.executable, redis_url, tmp_path), spec, sizes, res)
     for mode in ("threads", "async"):
         for k in sizes.producers:
-            bench.guarded(f"enqueue_conc:{mode}:{k}", lambda: bench.concurrent(mode, k, 0))
+            bench.guarded(f"enqueue_conc:{mode}:{k}", lambda mode=mode, k=k: bench.concurrent(mode, k, 0))
     medians = res.medians()
     assert medians["enqueue_conc:threads:1"] > 0 and medians["enqueue_conc:threads:4"] > 0
     if hasattr(dmq, "AsyncClient"):

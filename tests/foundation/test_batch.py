@@ -117,8 +117,22 @@ def test_on_conflict_raise_after_writing_the_rest(client, r):
     assert [i.type for i in exc.value.enqueued] == ["a", "c"]
     assert r.llen(keys.pending("default")) == 2
     client.enqueue(Task("d", b"x"), unique=60)
-    with pytest.raises(DuplicateTaskError):
+    with pytest.raises(DuplicateTaskError) as dup:
         client.enqueue_many([Task("d", b"x", unique=timedelta(seconds=60))], on_conflict="raise")
+    assert dup.value.enqueued == []
+
+
+def test_a_single_enqueue_conflict_has_an_empty_enqueued_list(client, r):
+    """`.enqueued` is declared on both errors: a single enqueue's error has it too (empty)."""
+    seed_task(r, "default", "taken", "archived")
+    with pytest.raises(TaskIDConflictError) as conflict:
+        client.enqueue(Task("b", task_id="taken"))
+    assert conflict.value.enqueued == []
+    client.enqueue(Task("d", b"x"), unique=60)
+    with pytest.raises(DuplicateTaskError) as dup:
+        client.enqueue(Task("d", b"x"), unique=60)
+    assert dup.value.enqueued == []
+    assert r.llen(keys.pending("default")) == 1
 
 
 def test_bad_on_conflict(client):
@@ -301,7 +315,8 @@ def test_plain_enqueue_writes_what_the_general_path_writes(fclient, frdb, r):
     assert fast[b"msg"].replace(info.id.encode(), twin_id.encode()) == general[b"msg"]
     assert {k: v for k, v in fast.items() if k != b"msg"} == {k: v for k, v in general.items() if k != b"msg"}
     events = [f for _, f in r.xrange(keys.events("q"))][1:]
-    assert [(e[b"e"], e[b"id"], e[b"t"]) for e in events] == [(b"enqueued", i.encode(), b"t") for i in (info.id, twin_id)]
+    assert [(e[b"e"], e[b"id"], e[b"t"]) for e in events] == [
+        (b"enqueued", i.encode(), b"t") for i in (info.id, twin_id)]
     assert r.lrange(keys.pending("q"), 0, 1) == [twin_id.encode(), info.id.encode()]
     assert r.lrange(keys.wake("q"), 0, -1) == [b"1"]          # one wake-up token, however many tasks
 

@@ -132,3 +132,20 @@ def test_timestamp_before_epoch():
     ts = to_timestamp(when)
     assert (ts.seconds, ts.nanos) == (-1, 500_000_000)
     assert from_timestamp(ts) == when
+
+
+def test_type_stub_matches_the_generated_module():
+    """asynq_pb2.pyi (what mypy and editors see) declares every message and field of asynq_pb2."""
+    import ast
+    from pathlib import Path
+
+    stub = ast.parse(Path(pb.__file__).with_suffix(".pyi").read_text(encoding="utf-8"))
+    declared = {
+        node.name: {a.target.id for a in node.body
+                    if isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name)
+                    and not a.target.id.endswith("_FIELD_NUMBER")}
+        for node in stub.body if isinstance(node, ast.ClassDef)
+    }
+    generated = {name: {f.name for f in desc.fields} for name, desc in pb.DESCRIPTOR.message_types_by_name.items()}
+    assert set(generated) == {"TaskMessage", "ServerInfo", "WorkerInfo", "SchedulerEntry", "SchedulerEnqueueEvent"}
+    assert declared == generated

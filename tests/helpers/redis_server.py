@@ -33,7 +33,7 @@ def redis_server_binary() -> str | None:
     return embedded[0].path if embedded else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _server_major(binary: str) -> int:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
     match = re.search(r"v=(\d+)\.", out)
@@ -65,7 +65,7 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisProcess":
+    def start(self) -> RedisProcess:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
                 "--save", "", "--protected-mode", "no", "--logfile", os.path.join(self.dir, "redis.log"),
                 *debug_command_args(self.binary)]
@@ -77,9 +77,9 @@ class RedisProcess:
             try:
                 client.ping()
                 break
-            except redis.ConnectionError:
+            except redis.ConnectionError as exc:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}")
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from exc
                 time.sleep(0.01)
         client.close()
         return self

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from dmq_tools.rdb import keys
 from dmq_tools.rdb.records import TaskMessage

@@ -64,7 +64,7 @@ class SMTPServer:
         self.port = self._srv.server_address[1]
         self._thread = threading.Thread(target=self._srv.serve_forever, name="test-smtp", daemon=True)
 
-    def __enter__(self) -> "SMTPServer":
+    def __enter__(self) -> SMTPServer:
         self._thread.start()
         return self
 

@@ -28,7 +28,7 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 MAX_STDERR_LINES = 8
 
 
-def _execute(name: str, redis_url: str) -> "nbformat.NotebookNode":
+def _execute(name: str, redis_url: str) -> nbformat.NotebookNode:
     nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
     old = {k: os.environ.get(k) for k in ("REDIS_URL", "DMQ_NB_SMOKE", "REDIS_PASSWORD")}
     os.environ.update(REDIS_URL=redis_url, DMQ_NB_SMOKE="1")

@@ -209,7 +209,8 @@ def test_cli_once_prints_the_notice(r, redis_url, tmp_path):
     for _ in range(3):
         client.enqueue(dmq.Task("a", None), queue="default")
     path = tmp_path / "alerts.yaml"
-    path.write_text("defaults: {for: 0s}\nrules:\n  - {name: backlog, kind: queue_depth, queue: default, threshold: 2}\n")
+    path.write_text("defaults: {for: 0s}\n"
+                    "rules:\n  - {name: backlog, kind: queue_depth, queue: default, threshold: 2}\n")
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     cmd = [sys.executable, "-m", "dmq_tools", "alerts", "--rules", str(path), "--once", "--uri", redis_url]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)

@@ -162,7 +162,8 @@ def test_go_service_queue_failures_from_last_errors(r):
     seed_retry(r, [(msg("pdf:render", queue="go", error_msg="wkhtmltopdf: exit 1", retried=2), time.time() + 60)
                    for _ in range(2)], "go")
     (f,) = run_doctor(dmq.Inspector(r)).by_name("failing-types")
-    assert f.verdict == WARN and "pdf:render: 2 failure(s)" in f.details[0] and "wkhtmltopdf: exit 1 (x2)" in f.details[0]
+    assert f.verdict == WARN and "pdf:render: 2 failure(s)" in f.details[0]
+    assert "wkhtmltopdf: exit 1 (x2)" in f.details[0]
 
 
 def test_backlog_growing_from_enqueue_and_processing_rates(r, start_worker):

@@ -121,7 +121,8 @@ def test_scheduler_history_paging_is_checked(app):
 
 def test_bulk_action_with_a_bad_state_is_400_and_changes_nothing(app, r):
     before = snapshot(r)
-    resp = TestClient(app, base_url="http://localhost", headers=AUTH).post("/api/queues/critical/states/bogus/delete_all")
+    resp = TestClient(app, base_url="http://localhost", headers=AUTH).post(
+        "/api/queues/critical/states/bogus/delete_all")
     assert resp.status_code == 400 and resp.json()["field"] == "state"
     assert snapshot(r) == before
 
@@ -408,7 +409,8 @@ def test_over_long_names_and_a_directory_as_destination_skip_retry(tmp_path):
     media = settings.media_root
     _image(media / "in.png")
     (media / "adir.png").mkdir()
-    for dst, message in (("x" * 300 + ".png", "cannot"), ("d" * 300 + "/x.png", "cannot create directory"), ("adir.png", "directory")):
+    for dst, message in (("x" * 300 + ".png", "cannot"), ("d" * 300 + "/x.png", "cannot create directory"),
+                         ("adir.png", "directory")):
         with pytest.raises(SkipRetry, match=message):
             image.handle_image_resize(dmq.Task("image:resize", {"src": "in.png", "dst": dst, "width": 5,
                                                                 "height": 5}), settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import redis

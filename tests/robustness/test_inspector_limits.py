@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 

@@ -50,10 +50,10 @@ def _fill(client) -> None:
     rnd = random.Random(7)
     for i in range(37):
         client.enqueue(dmq.Task("p", {"i": i, "pad": "x" * rnd.randrange(1, 300)}), queue=Q)
-    for i in range(23):
+    for _ in range(23):
         client.enqueue(dmq.Task("s", "y" * rnd.randrange(1, 500)), queue=Q, process_in=timedelta(hours=1))
     for g in range(7):
-        for i in range(rnd.randrange(1, 30)):
+        for _ in range(rnd.randrange(1, 30)):
             client.enqueue(dmq.Task("g", "z" * rnd.randrange(1, 900)), queue=Q, group=f"grp{g}")
 
 

@@ -127,8 +127,10 @@ def test_guide_constructors_and_type_names():
                                                      "width": 300, "height": 200}
     d = new_data_export_task(42, "csv")
     assert d.type == "data:export" and d.json() == {"user_id": 42, "format": "csv"}
-    for bad in (lambda: new_email_delivery_task("x", "s", "b"), lambda: new_email_delivery_task("a@b.c", "s\nX: y", "b"),
-                lambda: new_image_resize_task("/etc/passwd", "t.png", 1, 1), lambda: new_image_resize_task("a", "b", 0, 1),
+    for bad in (lambda: new_email_delivery_task("x", "s", "b"),
+                lambda: new_email_delivery_task("a@b.c", "s\nX: y", "b"),
+                lambda: new_image_resize_task("/etc/passwd", "t.png", 1, 1),
+                lambda: new_image_resize_task("a", "b", 0, 1),
                 lambda: new_data_export_task(1, "xml"), lambda: new_data_export_task(-1, "csv")):
         with pytest.raises(ValueError):
             bad()

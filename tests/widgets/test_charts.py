@@ -90,7 +90,8 @@ def test_queue_sizes_stacks_states_per_queue():
 
 def test_empty_frames_give_a_placeholder_not_an_error():
     empty = pd.DataFrame({"processed": [], "failed": []})
-    for fig in (charts.throughput(empty), charts.failure_rate(empty), charts.latency_distribution(pd.Series([], dtype=float)),
+    for fig in (charts.throughput(empty), charts.failure_rate(empty),
+                charts.latency_distribution(pd.Series([], dtype=float)),
                 charts.queue_sizes(pd.DataFrame())):
         assert isinstance(fig, Figure)
         assert "no data yet" in [t.get_text() for t in fig.axes[0].texts]

@@ -64,9 +64,11 @@ def test_payload_text_handles_binary_and_long_text():
 def test_browser_state_paging_is_clamped():
     st = _view.TaskBrowserState(queue="q", state="pending", page_size=20, count=45)
     assert st.pages == 3
-    st.next_page(); st.next_page(); st.next_page()
+    for _ in range(3):
+        st.next_page()
     assert st.page == 3
-    st.prev_page(); st.prev_page(); st.prev_page()
+    for _ in range(3):
+        st.prev_page()
     assert st.page == 1
     assert st.label() == "page 1 / 3 · 45 pending"
 

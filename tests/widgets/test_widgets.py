@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import ipywidgets as W
 import pytest
 
 from dmq_tools import TaskState
+from dmq_tools.errors import TaskNotFoundError
 from dmq_tools.widgets import Dashboard, QueueTable, SchedulerPanel, TaskBrowser, ThroughputChart, WorkerPanel
 from tests.helpers import seed
 from tests.widgets.conftest import timer_threads
@@ -109,7 +109,7 @@ def test_task_browser_single_actions_change_redis(inspector, seeded):
     arch = seeded["archived"][0].id
     assert tb.state.selected == arch
     tb.table.action(arch, "delete")
-    with pytest.raises(Exception):
+    with pytest.raises(TaskNotFoundError):
         inspector.get_task_info("low", arch)
     tb.select("default", "pending", seeded["default"][0].id)
     tb.table.action(seeded["default"][0].id, "archive")

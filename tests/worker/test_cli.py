@@ -4,6 +4,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,7 @@ from tests.worker.conftest import wait_until
 
 def test_parse_queues():
     assert parse_queues("critical=6,default=3,low") == {"critical": 6, "default": 3, "low": 1}
-    with pytest.raises(Exception):
+    with pytest.raises(click.BadParameter):
         parse_queues("a=x")
 
 
@@ -29,6 +30,16 @@ def test_worker_disabled_by_env():
 def test_worker_bad_app():
     res = CliRunner().invoke(main, ["worker", "--app", "no_such_module_xyz:mux"])
     assert res.exit_code != 0 and "cannot import" in res.output
+
+
+def test_worker_app_that_is_not_a_handler():
+    res = CliRunner().invoke(main, ["worker", "--app", "dmq_tools.tasks.demo:__name__"])
+    assert res.exit_code != 0 and "is a str, not a ServeMux or a handler function" in res.output
+
+
+def test_worker_refuses_a_mux_that_is_neither_a_servemux_nor_callable(r):
+    with pytest.raises(dmq.ConfigurationError, match="mux must be a ServeMux or a callable, got int"):
+        dmq.Worker(r, 42)
 
 
 def test_demo_runs_every_outcome(r, redis_url):

@@ -6,9 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 
-import pytest
 import redis
 
 import dmq_tools as dmq
@@ -20,8 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def spawn(url, concurrency=8, lease=30.0, sleep=0.0):
-    p = subprocess.Popen([sys.executable, "-m", "tests.worker.worker_proc", url, str(concurrency), str(lease), str(sleep)],
-                         cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "tests.worker.worker_proc", url, str(concurrency), str(lease),
+                          str(sleep)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     return p
 
@@ -99,7 +97,7 @@ def test_redis_restart_and_outage(make_redis_process):
 def test_three_processes_100k_tasks_each_once(r, redis_url, client):
     n = 100_000
     ids = []
-    for start in range(0, n, 5000):
+    for _ in range(0, n, 5000):
         ids += [i.id for i in client.enqueue_many([dmq.Task("job", None) for _ in range(5000)])]
     assert len(ids) == n
     procs = [spawn(redis_url, concurrency=16) for _ in range(3)]

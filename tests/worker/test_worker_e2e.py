@@ -37,7 +37,7 @@ def test_success_and_retained_result(start, r, client):
     plain = client.enqueue(dmq.Task("ok", {"n": 1}))
     kept = client.enqueue(dmq.Task("ok", {"n": 21}), retention=timedelta(hours=1))
     assert wait_until(lambda: r.zscore(keys.completed(Q), kept.id) is not None and not r.exists(keys.task(Q, plain.id)))
-    assert r.hget(keys.task(Q, kept.id), "result") == ('{"doubled":42,"id":"%s"}' % kept.id).encode()
+    assert r.hget(keys.task(Q, kept.id), "result") == ('{"doubled":42,"id":"' + kept.id + '"}').encode()
     assert stored(r, Q, kept.id)[0] == "completed"
     assert r.get(keys.processed_total(Q)) == b"2"
     w.stop()
@@ -312,7 +312,7 @@ def test_process_pool_kills_handler_at_deadline(start, r, client):
     assert wait_until(lambda: stored(r, Q, slow.id)[0] == "archived" and stored(r, Q, fast.id)[0] == "completed",
                       timeout=30)
     assert stored(r, Q, slow.id)[1].error_msg == "context deadline exceeded"
-    assert r.hget(keys.task(Q, fast.id), "result") == ('{"got":{"x":1},"id":"%s"}' % fast.id).encode()
+    assert r.hget(keys.task(Q, fast.id), "result") == ('{"got":{"x":1},"id":"' + fast.id + '"}').encode()
 
 
 def test_heartbeat_writes_workers_and_extends_lease(start, r, client):
