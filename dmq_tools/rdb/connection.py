@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
+from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError
 
 from ..errors import ConfigurationError, ConnectionFailedError
@@ -224,13 +227,42 @@ def _connect_topology(url: str, password: str | None, source: str, check: bool,
     return client
 
 
+#: How long connect() waits for the sentinels to agree on a healthy master while some of them
+#: answer for it (a failover in progress); with none answering it fails at once.
+FAILOVER_WAIT_S = 15.0
+
+
+def _sentinel_knows_master(client: Any) -> bool:
+    """Whether some sentinel answers and monitors this master (a wrong name fails at once)."""
+    pool = client.connection_pool
+    for sentinel in pool.sentinel_manager.sentinels:
+        kw = sentinel.connection_pool.connection_kwargs
+        probe = redis.Redis(host=kw.get("host", "localhost"), port=kw.get("port", 26379),
+                            username=kw.get("username"), password=kw.get("password"),
+                            socket_timeout=1.0, socket_connect_timeout=1.0,
+                            retry=Retry(NoBackoff(), 0))   # one quick try each, no client-side retries
+        try:
+            if probe.execute_command("SENTINEL", "get-master-addr-by-name", pool.service_name):
+                return True
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            continue
+        finally:
+            probe.close()
+    return False
+
+
 def _check_master(client: Any, where: str, secrets: list[str]) -> None:
-    try:
-        client.connection_pool.get_master_address()
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
-    else:
-        return
+    deadline = time.monotonic() + FAILOVER_WAIT_S
+    while True:
+        try:
+            client.connection_pool.get_master_address()
+            return
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass
+        if time.monotonic() >= deadline or not _sentinel_knows_master(client):
+            break
+        time.sleep(0.2)   # sentinels answer but name no master yet: a failover in progress
+    message = f"cannot connect to Redis at {where}: no sentinel answered with that master"
     client.close()
     raise ConnectionFailedError(_scrub(message, secrets)) from None
 

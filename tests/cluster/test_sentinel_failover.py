@@ -36,6 +36,17 @@ def test_sentinel_connect_and_redact(sentinels):
     assert "pw0rd" not in redact_url(secret) and "mymaster" in redact_url(secret)
 
 
+def test_a_master_name_no_sentinel_monitors_fails_without_waiting_for_a_failover(sentinels):
+    """Sentinels that answer but do not know the name: no failover to wait for (FAILOVER_WAIT_S)."""
+    from dmq_tools.rdb.connection import FAILOVER_WAIT_S
+
+    url = sentinels.url.rsplit("/", 1)[0] + "/no-such-master"
+    started = time.monotonic()
+    with pytest.raises(dmq.ConnectionFailedError, match="no sentinel answered with that master"):
+        dmq.connect(url)
+    assert time.monotonic() - started < FAILOVER_WAIT_S
+
+
 def test_wait_replicas(sentinels, r, redis_url):
     """Runs before the failover test, which leaves the set without a replica."""
     with dmq.Client(sentinels.url, wait_replicas=1) as client:
