@@ -24,10 +24,17 @@ __all__ = ["SOURCES", "Scripts", "ScriptCall", "script_names"]
 
 
 def _load_sources() -> dict[str, str]:
+    """Every script of lua/, with the functions of lua/lib/ it calls prepended (Redis scripts
+    cannot import: a helper shared by several scripts lives once, in lib/)."""
+    root = resources.files(__package__).joinpath("lua")
+    lib = {e.name[:-4]: e.read_text(encoding="utf-8") for e in root.joinpath("lib").iterdir()
+           if e.name.endswith(".lua")}
     out: dict[str, str] = {}
-    for entry in resources.files(__package__).joinpath("lua").iterdir():
+    for entry in root.iterdir():
         if entry.name.endswith(".lua"):
-            out[entry.name[:-4]] = entry.read_text(encoding="utf-8")
+            body = entry.read_text(encoding="utf-8")
+            used = [src for name, src in sorted(lib.items()) if f"{name}(" in body]
+            out[entry.name[:-4]] = "".join(used) + body
     return out
 
 

@@ -14,13 +14,7 @@
 -- Returns 1 added, -1 lock held, 0 ID exists. The hash gets no unique_key field (as asynq).
 -- Every key is checked before the first write: a key of the wrong type (a corrupt queue)
 -- refuses the whole call instead of failing halfway and leaving orphan records.
-local function refuse_wrong_type(key, want)
-    local t = redis.call("TYPE", key)["ok"]
-    if t ~= "none" and t ~= want then
-        return redis.error_reply("WRONGTYPE key " .. key .. " holds a " .. t .. ", not a " .. want
-            .. "; nothing was written")
-    end
-end
+-- refuse_wrong_type comes from lib/refuse_wrong_type.lua, prepended when the script is loaded.
 local refused = refuse_wrong_type(KEYS[2], "zset")
 refused = refused or refuse_wrong_type(KEYS[3], "set")
 refused = refused or (tonumber(ARGV[7]) > 0 and refuse_wrong_type(KEYS[5], "stream"))

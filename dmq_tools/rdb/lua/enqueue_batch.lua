@@ -14,13 +14,7 @@
 -- t=<their type> when they share one, else types=<JSON array> (readers expand it per task).
 -- Every key is checked before the first write: a key of the wrong type (a corrupt queue)
 -- refuses the whole call instead of failing halfway and leaving orphan records.
-local function refuse_wrong_type(key, want)
-    local t = redis.call("TYPE", key)["ok"]
-    if t ~= "none" and t ~= want then
-        return redis.error_reply("WRONGTYPE key " .. key .. " holds a " .. t .. ", not a " .. want
-            .. "; nothing was written")
-    end
-end
+-- refuse_wrong_type comes from lib/refuse_wrong_type.lua, prepended when the script is loaded.
 local refused = refuse_wrong_type(KEYS[1], "list")
 refused = refused or refuse_wrong_type(KEYS[2], "list")
 refused = refused or (tonumber(ARGV[2]) > 0 and refuse_wrong_type(KEYS[3], "stream"))
