@@ -20,11 +20,11 @@ from typing import Any
 
 from ._ids import new_task_id as _new_task_id
 # Client's option handling, shared as is: the same defaults, units and validation.
-from .client import _info, _plain_info, _plan_for, _request
-from .errors import ConfigurationError, DuplicateTaskError, InvalidTaskError, TaskIDConflictError
+from .client import _at_index, _info, _plain_info, _plan_for, _request, raise_first_conflict
+from .errors import ConfigurationError, InvalidTaskError
 from .models import TaskInfo
 from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
-from .rdb.producer import CONFLICT, DUPLICATE, EnqueueRequest, raise_for_code
+from .rdb.producer import EnqueueRequest, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
 __all__ = ["AsyncClient"]
@@ -105,11 +105,15 @@ class AsyncClient:
         cache: dict[int, Any] = {}
         now = self._rdb.clock.now()
         built = []
-        for t in tasks:
-            if not isinstance(t, Task):
-                raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
-            plan = _plan_for(t, call_opts, cache)
-            built.append((_request(t, plan, now), plan))
+        for i, t in enumerate(tasks):   # validate everything before anything is written
+            try:
+                if not isinstance(t, Task):
+                    raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(t).__name__}")
+                plan = _plan_for(t, call_opts, cache)
+                request = _request(t, plan, now)
+            except ConfigurationError as exc:
+                raise _at_index(exc, i, t) from None
+            built.append((request, plan))
         codes: list[Any] = []
         for start in range(0, len(built), _FLUSH_MAX):
             codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]])
@@ -118,11 +122,7 @@ class AsyncClient:
                 raise code
         infos = [_info(req, plan, now) for (req, plan), code in zip(built, codes) if code == 1]
         if on_conflict == "raise":
-            for code in codes:
-                if code in (CONFLICT, DUPLICATE):
-                    err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
-                    err.enqueued = infos
-                    raise err
+            raise_first_conflict(codes, infos)
         return infos
 
     async def ping(self) -> bool:

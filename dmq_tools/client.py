@@ -184,11 +184,7 @@ class Client:
         infos = [info for info, code in zip(built, codes) if code == 1]
         self._replicated()
         if on_conflict == "raise":
-            for code in codes:
-                if code in (CONFLICT, DUPLICATE):
-                    err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
-                    err.enqueued = infos
-                    raise err
+            raise_first_conflict(codes, infos)
         return infos
 
     def close(self) -> None:
@@ -208,6 +204,16 @@ def check_enqueue_options(task: Task, options: dict[str, Any]) -> None:
     if not isinstance(task, Task):
         raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
     _resolve(task.options.merged(TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS))
+
+
+def raise_first_conflict(codes: list[Any], enqueued: list[TaskInfo]) -> None:
+    """enqueue_many(on_conflict="raise"): the error of the batch's first ID conflict or held
+    unique lock, after the whole batch was written (`.enqueued` lists what went in)."""
+    for code in codes:
+        if code in (CONFLICT, DUPLICATE):
+            err = TaskIDConflictError() if code == CONFLICT else DuplicateTaskError()
+            err.enqueued = enqueued
+            raise err
 
 
 def _at_index(exc: ConfigurationError, index: int, task: object) -> ConfigurationError:

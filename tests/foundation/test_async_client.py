@@ -233,3 +233,20 @@ def test_a_corrupt_queue_is_a_dmq_error_naming_the_key(r, redis_url):
 
     asyncio.run(go())
     assert r.keys("asynq:{bent}:t:*") == []
+
+
+def test_enqueue_many_names_the_bad_task_and_writes_nothing(r, redis_url):
+    """As Client.enqueue_many: the whole batch is checked first; the error names the task's index."""
+
+    async def go():
+        ac = dmq.AsyncClient(redis_url)
+        try:
+            tasks = [dmq.Task("ok", {"i": i}) for i in range(5)] + [dmq.Task("bad", max_retry=2**31)]
+            with pytest.raises(ConfigurationError, match=r"^task 5 \('bad'\): ") as info:
+                await ac.enqueue_many(tasks)
+            assert info.value.index == 5
+        finally:
+            await ac.aclose()
+
+    asyncio.run(go())
+    assert r.keys("*") == []
