@@ -31,9 +31,9 @@ from typing import Any
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import redis
 
 from ..errors import ConfigurationError, MissingDependencyError
+from ..rdb.probe import socket_info
 from . import binaries
 from ._base import (
     AOF_DIR,
@@ -178,28 +178,8 @@ def _prepare_dir(path: Path) -> None:
 
 
 def _ping(sock: str, timeout: float = 1.0) -> dict[str, Any] | None:
-    """INFO server over the socket (+ `loading` while it loads its data), or None when nothing
-    answers there. INFO itself answers during loading, so the loading flag is asked for too."""
-    if not os.path.exists(sock):
-        return None
-    client = redis.Redis(unix_socket_path=sock, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.info("server")
-        pipe.info("persistence")
-        server, persistence = pipe.execute()
-        info = dict(server)
-        if str(persistence.get("loading", 0)) == "1":
-            info["loading"] = 1
-        return info
-    except redis.BusyLoadingError:
-        return {"loading": 1}
-    except (redis.AuthenticationError, redis.ResponseError):
-        return {"auth": 1}  # it answers; someone set a password on it
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        return None
-    finally:
-        client.close()
+    """INFO server over the socket (see rdb.probe.socket_info), or None when nothing answers."""
+    return socket_info(sock, timeout)
 
 
 def _server_from(path: Path, info: dict[str, Any], pid: int) -> EmbeddedServer:

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import redis
+from ..rdb.probe import socket_identity
+
 
 __all__ = ["pid_alive", "is_server_process", "process_cwd", "ask", "owns"]
 
@@ -99,17 +100,7 @@ def _same_dir(a: str, b: str | Path) -> bool:
 
 def ask(sock: str, timeout: float = 1.0) -> tuple[int, str] | None:
     """(process_id, dir) of the server answering on `sock`, or None when none answers them."""
-    if not os.path.exists(sock):
-        return None
-    client = redis.Redis(unix_socket_path=sock, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        pid = int(client.info("server")["process_id"])
-        directory = str(client.config_get("dir")["dir"])
-        return pid, directory
-    except (redis.RedisError, OSError, KeyError, ValueError, TypeError):
-        return None
-    finally:
-        client.close()
+    return socket_identity(sock, timeout)
 
 
 def owns(path: Path, pid: int, sock: str) -> bool:
