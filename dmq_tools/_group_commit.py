@@ -12,6 +12,7 @@ writing for the others forever.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from .rdb import RDB
@@ -80,7 +81,7 @@ class GroupCommit:
             del self._queue[:_BATCH_MAX]
         results: list[Any] | None = None
         try:
-            results = self._rdb.write_items(_items(batch))
+            results = self._rdb.write_items(batch_writes(batch))
         except Exception as exc:   # every task of the batch gets the error
             results = [exc] * len(batch)
         finally:
@@ -93,16 +94,22 @@ class GroupCommit:
             self._hand_on()
 
 
-def _items(batch: list[_Waiter]) -> list[EnqueueRequest | PlainTasks]:
-    """Consecutive tasks with equal options as one PlainTasks each (one enqueue_batch call)."""
+def batch_writes(entries: Iterable[Any]) -> list[EnqueueRequest | PlainTasks]:
+    """The writes of a batch in order: consecutive plain tasks (anything with .plan, .task_id,
+    .type, .payload) with equal options become one PlainTasks (one enqueue_batch call, the batch
+    encoder); an EnqueueRequest stays as it is. Shared by the group commit and AsyncClient."""
     items: list[EnqueueRequest | PlainTasks] = []
     run: PlainTasks | None = None
     run_key: tuple[Any, ...] | None = None
-    for w in batch:
-        p = w.plan
+    for entry in entries:
+        if isinstance(entry, EnqueueRequest):
+            items.append(entry)
+            run, run_key = None, None
+            continue
+        p = entry.plan
         key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
         if run is None or key != run_key:
             run, run_key = PlainTasks(*key), key
             items.append(run)
-        run.add(w.task_id, w.type, w.payload)
+        run.add(entry.task_id, entry.type, entry.payload)
     return items

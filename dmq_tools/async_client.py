@@ -20,10 +20,11 @@ from typing import Any
 
 from ._ids import new_task_id as _new_task_id
 # Client's option handling, shared as is: the same defaults, units and validation.
+from ._group_commit import batch_writes
 from .client import _at_index, _info, _plain_info, _plan_for, _request, raise_first_conflict
 from .errors import ConfigurationError, InvalidTaskError
 from .models import TaskInfo
-from .rdb.async_producer import AsyncProducer, PlainTasks, open_async_redis
+from .rdb.async_producer import AsyncProducer, open_async_redis
 from .rdb.producer import EnqueueRequest, raise_for_code
 from .task import EMPTY_OPTIONS, Task, TaskOptions
 
@@ -159,7 +160,7 @@ class AsyncClient:
             return await fut
         self._busy = True
         try:
-            codes = await self._rdb.write(_items([(entry, None)]))
+            codes = await self._rdb.write(batch_writes([entry]))
         finally:
             self._hand_off()
         return codes[0]
@@ -177,7 +178,7 @@ class AsyncClient:
                 batch = self._pending[:_FLUSH_MAX]
                 del self._pending[:_FLUSH_MAX]
                 try:
-                    codes = await self._rdb.write(_items(batch))
+                    codes = await self._rdb.write(batch_writes(entry for entry, _ in batch))
                 except Exception as exc:   # every waiter of this flush gets the error
                     for _, fut in batch:
                         if not fut.done():
@@ -205,23 +206,3 @@ class _Plain:
 
     def __init__(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> None:
         self.plan, self.task_id, self.type, self.payload = plan, task_id, task_type, payload
-
-
-def _items(batch: list[tuple[EnqueueRequest | _Plain, Any]]) -> list[EnqueueRequest | PlainTasks]:
-    """The flush's writes in order: consecutive plain tasks with equal options become one
-    PlainTasks (one enqueue_batch call, the batch encoder); the others stay requests."""
-    items: list[EnqueueRequest | PlainTasks] = []
-    run: PlainTasks | None = None
-    run_key: tuple[Any, ...] | None = None
-    for entry, _ in batch:
-        if isinstance(entry, _Plain):
-            p = entry.plan
-            key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
-            if run is None or key != run_key:
-                run, run_key = PlainTasks(*key), key
-                items.append(run)
-            run.add(entry.task_id, entry.type, entry.payload)
-        else:
-            items.append(entry)
-            run, run_key = None, None
-    return items
