@@ -295,7 +295,10 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 def used_memory(r: redis.Redis) -> int:
-    return int(r.info("memory")["used_memory"])
+    """Redis memory less client buffers and cached scripts: those swing by kilobytes between two
+    reads (a query buffer freed, a script loaded) and would drown a small batch's per-task bytes."""
+    info = r.info("memory")
+    return int(info["used_memory"]) - sum(int(info.get(k, 0)) for k in ("mem_clients_normal", "used_memory_scripts"))
 
 
 # ---------------------------------------------------------------- redis-benchmark

@@ -73,10 +73,10 @@ def test_every_notebook_is_trusted_by_post_build():
     assert list((ROOT / "notebooks").glob("*.ipynb")), "no notebooks to run on Binder"
 
 
-def test_readme_has_a_binder_badge_to_a_notebook_that_exists():
+def test_readme_tells_how_to_open_a_notebook_that_exists_on_binder():
+    # No badge: the repository has no published owner yet, and a badge to a placeholder is a dead link.
     readme = (ROOT / "README.md").read_text()
-    m = re.search(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\((https://mybinder\.org/v2/gh/[^)]+)\)",
-                  readme)
-    assert m, "README.md needs a Binder badge"
-    path = re.search(r"urlpath=lab/tree/([^&)]+)", m.group(1)).group(1)
-    assert (ROOT / path).is_file()
+    assert "mybinder.org" in readme, "README.md needs the Binder instructions"
+    path = re.search(r"lab/tree/(notebooks/[^`\s)]+\.ipynb)", readme)
+    assert path, "README.md's Binder instructions must name a notebook"
+    assert (ROOT / path.group(1)).is_file()
