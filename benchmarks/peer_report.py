@@ -187,7 +187,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"Medians of {sizes['runs']} run(s); no-op batches of {sizes['noop']:,} tasks, 1 ms sleeping tasks "
         f"{sizes['sleep']:,}, {sizes['latency']} latency samples {sizes['gap'] * 1000:.0f} ms apart; a peer "
         f"too slow to enqueue or process that many in ~{sizes.get('budget', 0):g} s gets fewer (counts below). "
-        "Every figure passed the exactly-once check (each task recorded once, none missing).",
+        "Every number shown passed the exactly-once check (each task recorded once, none missing); a cell "
+        "marked failed did not, and its note says how.",
         "",
         "| peer | enqueue 1-by-1 /s | batch enqueue /s | no-op, 1 process /s | no-op, best on 2 cores /s "
         "| 1 ms sleep, c=10 /s | idle pickup p50 / p99 ms | worker RSS MiB | Redis bytes / pending task |",
