@@ -114,6 +114,42 @@ def test_async_client_from_a_sync_cluster_client_and_errors(rc, cluster):
     assert "127.0.0.1" in str(err.value) and "s3cr3t" not in str(err.value)
 
 
+def test_sentinel_switchover_moves_the_async_client_to_the_new_master(sentinels):
+    """SENTINEL FAILOVER demotes the master to a replica, which closes its clients' connections
+    (Redis 7): the AsyncClient's kept connection is gone, and the write is retried on the
+    promoted replica (a connection that reached the demoted node would get READONLY, retried the
+    same way). Runs before the SIGKILL test below, which leaves the set without a replica."""
+    import redis
+
+    url = sentinels.url
+    old = sentinels.current_master()
+
+    async def go():
+        async with dmq.AsyncClient(url) as ac:
+            first = await ac.enqueue(dmq.Task("work", {"n": 1}), queue="default")   # its connection is kept
+            sentinel = redis.Redis(host="127.0.0.1", port=sentinels.sentinel_ports[0])
+            sentinel.execute_command("SENTINEL", "FAILOVER", sentinels.name)
+            sentinel.close()
+            demoted = redis.Redis(host=old[0], port=old[1])
+            assert wait_until(lambda: sentinels.current_master() != old and
+                              demoted.info("replication")["role"] == "slave", timeout=30), "no switchover"
+            second = await ac.enqueue(dmq.Task("work", {"n": 2}), queue="default")
+            # the next test WAITs for a replica: the demoted master must be in sync with the new one
+            assert wait_until(lambda: demoted.info("replication").get("master_link_status") == "up", timeout=30)
+            demoted.close()
+            return first, second
+
+    first, second = asyncio.run(go())
+    r = dmq.connect(url)
+    try:
+        assert r.connection_pool.get_master_address() != old
+        assert wait_until(lambda: r.llen(keys.pending("default")) == 2, timeout=10)
+        assert {m.decode() for m in r.lrange(keys.pending("default"), 0, -1)} == {first.id, second.id}
+        r.delete(keys.pending("default"))
+    finally:
+        r.close()
+
+
 def test_sentinel_enqueues_go_on_across_a_failover(sentinels):
     """One AsyncClient enqueues in a loop (concurrent producers, wait_replicas=1 before the kill);
     the master is SIGKILLed; the same client carries on against the promoted replica."""
