@@ -202,8 +202,9 @@ def open_async_topology(top: Topology, **redis_kwargs: Any) -> Any:
         return AsyncRedisCluster(startup_nodes=nodes, **common)
     sentinel_kwargs = {"socket_connect_timeout": common["socket_connect_timeout"], **top.tls_kwargs()}
     sentinel = AsyncSentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)
+    # a reset socket is a redis ConnectionError on asyncio's streams (no ConnectionResetError here)
     common.setdefault("retry", AsyncRetry(ExponentialBackoff(cap=1.0, base=0.1), 5,
-                                          supported_errors=_FAILOVER_ERRORS))
+                                          supported_errors=(RedisConnectionError, RedisTimeoutError, ReadOnlyError)))
     return sentinel.master_for(top.master, db=top.db, **common)
 
 

@@ -114,6 +114,23 @@ def test_async_client_from_a_sync_cluster_client_and_errors(rc, cluster):
     assert "127.0.0.1" in str(err.value) and "s3cr3t" not in str(err.value)
 
 
+def test_async_client_from_a_sync_sentinel_client(sentinels):
+    """A sync Sentinel-managed client gives an asyncio one of the same sentinels and master."""
+    sync = dmq.connect(sentinels.url)
+
+    async def go():
+        async with dmq.AsyncClient(sync, wait_replicas=1) as ac:
+            assert "redis+sentinel://127.0.0.1" in ac._rdb.address and "mymaster" in ac._rdb.address
+            return await ac.enqueue(dmq.Task("work", {}), queue="low")
+
+    try:
+        info = asyncio.run(go())
+        assert sync.lrange(keys.pending("low"), 0, -1) == [info.id.encode()]
+        sync.delete(keys.pending("low"))
+    finally:
+        sync.close()
+
+
 def test_sentinel_switchover_moves_the_async_client_to_the_new_master(sentinels):
     """SENTINEL FAILOVER demotes the master to a replica, which closes its clients' connections
     (Redis 7): the AsyncClient's kept connection is gone, and the write is retried on the
