@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
-from redis.exceptions import ClusterError, NoScriptError, ReadOnlyError, RedisClusterException, ResponseError
+from redis.exceptions import ClusterError, NoScriptError, RedisClusterException, ResponseError
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, ConnectionFailedError, ReplicationTimeoutError
@@ -133,10 +133,6 @@ def open_async_redis(conn: Any = None) -> tuple[Any, bool, str]:
     return aioredis.Redis.from_url(full, socket_connect_timeout=5), True, redact_url(full)
 
 
-class _Demoted(Exception):
-    """The master answered READONLY: a Sentinel failover demoted it (retried like a lost connection)."""
-
-
 class AsyncProducer:
     """Writes EnqueueRequests through one asyncio pipeline per call; a code or an error per task."""
 
@@ -200,21 +196,18 @@ class AsyncProducer:
 
     async def _run(self, commands: list[tuple[Any, ...]]) -> tuple[list[Any], bool]:
         """(replies, retried). A kept connection gone stale (Redis restarted) is retried once on
-        a new one; behind Sentinel, a lost or demoted (READONLY) master is retried with backoff
-        for up to FAILOVER_WAIT_S, each new connection asking the sentinels for the master. The
-        scripts refuse an ID that exists, so a write whose reply was lost is not made twice."""
+        a new one; behind Sentinel, a lost or demoted master (redis-py's Sentinel connection
+        reports READONLY as a ConnectionError, "The previous master is now a slave") is retried
+        with backoff for up to FAILOVER_WAIT_S, each new connection asking the sentinels for the
+        master. The scripts refuse an ID that exists, so a write whose reply was lost is not
+        made twice."""
         retried = False
         deadline = time.monotonic() + FAILOVER_WAIT_S
         delay = 0.1
         while True:
             try:
-                results = await self._execute(commands)
-                if self.sentinel and any(isinstance(r, ReadOnlyError) for r in results):
-                    if time.monotonic() >= deadline:
-                        return results, retried     # each task gets the READONLY error
-                    raise _Demoted()
-                return results, retried
-            except (*_UNREACHABLE, _Demoted):
+                return await self._execute(commands), retried
+            except _UNREACHABLE:
                 if self.sentinel:
                     if time.monotonic() >= deadline:
                         raise

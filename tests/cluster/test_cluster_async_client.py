@@ -132,10 +132,10 @@ def test_async_client_from_a_sync_sentinel_client(sentinels):
 
 
 def test_sentinel_switchover_moves_the_async_client_to_the_new_master(sentinels):
-    """SENTINEL FAILOVER demotes the master to a replica, which closes its clients' connections
-    (Redis 7): the AsyncClient's kept connection is gone, and the write is retried on the
-    promoted replica (a connection that reached the demoted node would get READONLY, retried the
-    same way). Runs before the SIGKILL test below, which leaves the set without a replica."""
+    """SENTINEL FAILOVER promotes the replica and the old master is demoted: the AsyncClient's
+    kept connection to it is answered READONLY (which redis-py's Sentinel connection reports as
+    "The previous master is now a slave"), and the write is retried on the promoted replica.
+    Runs before the SIGKILL test below, which leaves the set without a replica."""
     import redis
 
     url = sentinels.url
@@ -147,9 +147,11 @@ def test_sentinel_switchover_moves_the_async_client_to_the_new_master(sentinels)
             sentinel = redis.Redis(host="127.0.0.1", port=sentinels.sentinel_ports[0])
             sentinel.execute_command("SENTINEL", "FAILOVER", sentinels.name)
             sentinel.close()
+            assert wait_until(lambda: sentinels.current_master() != old, timeout=30), "no switchover"
+            # the sentinels demote the old master ~10 s later; do it now as they would
             demoted = redis.Redis(host=old[0], port=old[1])
-            assert wait_until(lambda: sentinels.current_master() != old and
-                              demoted.info("replication")["role"] == "slave", timeout=30), "no switchover"
+            demoted.replicaof(*sentinels.current_master())
+            assert wait_until(lambda: demoted.info("replication")["role"] == "slave", timeout=30)
             second = await ac.enqueue(dmq.Task("work", {"n": 2}), queue="default")
             # the next test WAITs for a replica: the demoted master must be in sync with the new one
             assert wait_until(lambda: demoted.info("replication").get("master_link_status") == "up", timeout=30)
