@@ -228,3 +228,32 @@ def test_sentinel_enqueues_go_on_across_a_failover(sentinels):
     print(f"\nasync sentinel failover: {len(done)} enqueued, the round at the kill waited {max(slowest):.1f} s, "
           f"lost {lost}, ran twice {len(seen.ids) - len(set(seen.ids))}")
     assert lost <= 20, f"{lost} lost: more than one round in flight at the kill"
+
+
+def test_cluster_url_and_password_from_the_environment(cluster, cluster_url, monkeypatch):
+    """REDIS_URL names the cluster and REDIS_PASSWORD applies to its nodes, as for Client; a wrong
+    password is a ConnectionFailedError that names the address, never the password."""
+    import redis
+
+    nodes = [redis.Redis(host="127.0.0.1", port=p) for p in cluster.ports]
+    for n in nodes:
+        n.config_set("requirepass", "s3cr3t-pw")
+    try:
+        monkeypatch.setenv("REDIS_URL", cluster_url)
+        monkeypatch.setenv("REDIS_PASSWORD", "s3cr3t-pw")
+
+        async def go():
+            async with dmq.AsyncClient() as ac:
+                return await asyncio.gather(*(ac.enqueue(dmq.Task("work", {}), queue=q) for q in QUEUES))
+
+        infos = asyncio.run(go())
+        assert sorted(i.queue for i in infos) == sorted(QUEUES)
+        monkeypatch.setenv("REDIS_PASSWORD", "wr0ng-pw")
+        with pytest.raises(dmq.ConnectionFailedError) as err:
+            asyncio.run(go())
+        assert "127.0.0.1" in str(err.value) and "wr0ng-pw" not in str(err.value)
+    finally:
+        for n in nodes:
+            n.execute_command("AUTH", "s3cr3t-pw")
+            n.config_set("requirepass", "")
+            n.close()

@@ -88,6 +88,16 @@ def _enqueue_both_ways(url: str, **client_kw) -> list[str]:
     return ids + asyncio.run(produce())
 
 
+def _from_sync(r) -> str:
+    """An AsyncClient made from a sync TLS client (its nodes or sentinels, certificates and
+    options reused) enqueues one task; its ID."""
+    async def go() -> str:
+        async with dmq.AsyncClient(r) as ac:
+            return (await ac.enqueue(dmq.Task("work", {"from": "sync client"}), queue="low")).id
+
+    return asyncio.run(go())
+
+
 def _process(url: str, ids: list[str]) -> list[str]:
     seen: list[str] = []
     lock = threading.Lock()
@@ -112,7 +122,7 @@ def test_tls_cluster_enqueue_and_process(tls_cluster):
     r = dmq.connect(url)
     try:
         assert len({r.get_node_from_key(keys.pending(q)).name for q in QUEUES}) >= 2
-        ids = _enqueue_both_ways(url)
+        ids = _enqueue_both_ways(url) + [_from_sync(r)]
         seen = _process(url, ids)
         assert sorted(seen) == sorted(ids), "each task exactly once"
         assert sorted(m.decode() for m in r.smembers(keys.ALL_QUEUES)) == sorted(QUEUES)
@@ -130,6 +140,7 @@ def test_tls_sentinel_enqueue_and_process(tls_sentinels):
     try:
         assert r.connection_pool.get_master_address() == tls_sentinels.current_master()
         ids = _enqueue_both_ways(url, wait_replicas=1)     # replication over TLS acknowledges
+        ids.append(_from_sync(r))
         seen = _process(url, ids)
         assert sorted(seen) == sorted(ids), "each task exactly once"
         assert r.llen(keys.pending("default")) == 0
