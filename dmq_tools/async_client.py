@@ -9,6 +9,10 @@ the next write: one pipeline (plain tasks of a queue in one `enqueue_batch` scri
 web app with 100 requests in flight makes a few round trips, not 100. Options are resolved and
 validated by `Client`'s own code before a task joins a batch, so a bad option raises in its
 caller only, and the records are byte-identical to `Client`'s (and asynq's).
+
+Redis Cluster and Sentinel URLs work as for `Client` (docs/scaling.md): on a cluster a flush
+goes to each queue's master (one pipeline per node); behind Sentinel a master switch is ridden
+out by retrying on the new master, and `wait_replicas=n` WAITs for replicas as Client's does.
 """
 
 from __future__ import annotations
@@ -35,12 +39,26 @@ _FLUSH_MAX = 1000
 
 
 class AsyncClient:
-    """Enqueues tasks from coroutines. `AsyncClient(r)` accepts a URL, a redis.asyncio.Redis, a
-    redis.Redis (its address is reused) or nothing (REDIS_URL, else the embedded server)."""
+    """Enqueues tasks from coroutines. `AsyncClient(r)` accepts a URL (also `redis+cluster://`,
+    `redis+sentinel://`), a redis.asyncio Redis or RedisCluster, a redis.Redis or RedisCluster
+    (its address is reused) or nothing (REDIS_URL, else the embedded server)."""
 
-    def __init__(self, redis: Any = None) -> None:
+    def __init__(self, redis: Any = None, *, wait_replicas: int = 0,
+                 wait_timeout: timedelta | float = timedelta(seconds=1)) -> None:
+        """`wait_replicas=n`: each write ends with a WAIT until n replicas hold it (Sentinel
+        setups, docs/scaling.md); a task fewer replicas acknowledged within `wait_timeout`
+        raises ReplicationTimeoutError (it is written on the master). Not on a cluster."""
+        if not isinstance(wait_replicas, int) or isinstance(wait_replicas, bool) or wait_replicas < 0:
+            raise ConfigurationError("wait_replicas must be an int >= 0")
+        seconds = wait_timeout.total_seconds() if isinstance(wait_timeout, timedelta) else float(wait_timeout)
+        if seconds <= 0:
+            raise ConfigurationError("wait_timeout must be positive")
         client, self._owned, address = open_async_redis(redis)
         self._rdb = AsyncProducer(client, address)
+        if wait_replicas and self._rdb.cluster:
+            raise ConfigurationError("wait_replicas needs a single master (Sentinel), not a cluster: "
+                                     "each shard replicates on its own")
+        self._wait = {"wait_replicas": wait_replicas, "wait_timeout_ms": max(int(seconds * 1000), 1)}
         self._pending: list[tuple[EnqueueRequest | _Plain, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Future[None] | None = None
         self._busy = False      # a write is in flight: new calls wait for the next flush
@@ -117,7 +135,7 @@ class AsyncClient:
             built.append((request, plan))
         codes: list[Any] = []
         for start in range(0, len(built), _FLUSH_MAX):
-            codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]])
+            codes += await self._rdb.write([req for req, _ in built[start:start + _FLUSH_MAX]], **self._wait)
         for code in codes:
             if isinstance(code, Exception):
                 raise code
@@ -160,7 +178,7 @@ class AsyncClient:
             return await fut
         self._busy = True
         try:
-            codes = await self._rdb.write(batch_writes([entry]))
+            codes = await self._rdb.write(batch_writes([entry]), **self._wait)
         finally:
             self._hand_off()
         return codes[0]
@@ -178,7 +196,7 @@ class AsyncClient:
                 batch = self._pending[:_FLUSH_MAX]
                 del self._pending[:_FLUSH_MAX]
                 try:
-                    codes = await self._rdb.write(batch_writes(entry for entry, _ in batch))
+                    codes = await self._rdb.write(batch_writes(entry for entry, _ in batch), **self._wait)
                 except Exception as exc:   # every waiter of this flush gets the error
                     for _, fut in batch:
                         if not fut.done():

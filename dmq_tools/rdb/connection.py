@@ -237,10 +237,13 @@ def _sentinel_knows_master(client: Any) -> bool:
     pool = client.connection_pool
     for sentinel in pool.sentinel_manager.sentinels:
         kw = sentinel.connection_pool.connection_kwargs
+        tls = {k: v for k, v in kw.items() if k.startswith("ssl_")}   # a TLS sentinel: the same TLS
+        if "SSL" in sentinel.connection_pool.connection_class.__name__:
+            tls["ssl"] = True
         probe = redis.Redis(host=kw.get("host", "localhost"), port=kw.get("port", 26379),
                             username=kw.get("username"), password=kw.get("password"),
                             socket_timeout=1.0, socket_connect_timeout=1.0,
-                            retry=Retry(NoBackoff(), 0))   # one quick try each, no client-side retries
+                            retry=Retry(NoBackoff(), 0), **tls)   # one quick try each, no client-side retries
         try:
             if probe.execute_command("SENTINEL", "get-master-addr-by-name", pool.service_name):
                 return True

@@ -1,7 +1,10 @@
 """Cluster and Sentinel addresses: `redis+cluster://h1:7000,h2:7001` and
-`redis+sentinel://h1:26379,h2:26380/mymaster[/db]` (TLS: `rediss+cluster://`, `rediss+sentinel://`).
+`redis+sentinel://h1:26379,h2:26380/mymaster[/db]` (TLS: `rediss+cluster://`, `rediss+sentinel://`,
+with redis-py's `ssl_*` options as query parameters, e.g. `?ssl_ca_certs=/etc/ca.pem`, applied to
+the nodes and to the sentinels alike).
 
-The clients are redis-py's own `RedisCluster` and `Sentinel(...).master_for(...)`. A Sentinel
+The clients are redis-py's own `RedisCluster` and `Sentinel(...).master_for(...)`, sync
+(`open_topology`) or asyncio (`open_async_topology`, for AsyncClient), from one parsed `Topology`. A Sentinel
 client retries a command with backoff on ConnectionError, TimeoutError and ReadOnlyError, so a
 master switch (the old master gone or demoted) is ridden out: the retry asks the sentinels for
 the new master. `connection.connect()` calls `open_topology` for these schemes.
@@ -12,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Sequence
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
@@ -24,11 +27,15 @@ from redis.sentinel import Sentinel
 
 from ..errors import ConfigurationError
 
-__all__ = ["Topology", "parse_topology", "open_topology", "is_cluster", "is_topology_url",
-           "redact_topology", "failover_retry", "CLUSTER_SCHEMES", "SENTINEL_SCHEMES"]
+__all__ = ["Topology", "parse_topology", "open_topology", "open_async_topology", "is_cluster", "is_topology_url",
+           "redact_topology", "failover_retry", "CLUSTER_SCHEMES", "SENTINEL_SCHEMES", "TLS_OPTIONS"]
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+
+#: The query parameters a rediss+ URL takes: redis-py's TLS options (as for a rediss:// URL).
+#: (Those both redis-py's sync and asyncio clients take.)
+TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname", "ssl_ciphers")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,11 @@ class Topology:
     db: int = 0
     username: str | None = None
     password: str | None = None
+    tls_options: tuple[tuple[str, Any], ...] = ()   # redis-py ssl_* keyword arguments
+
+    def tls_kwargs(self) -> dict[str, Any]:
+        """redis-py keyword arguments for TLS (nodes and sentinels alike); {} without TLS."""
+        return {"ssl": True, **dict(self.tls_options)} if self.tls else {}
 
     def address(self) -> str:
         """The address for messages: scheme, nodes, master, never the credentials."""
@@ -91,7 +103,8 @@ def parse_topology(url: str, password: str | None = None) -> Topology:
     where = redact_topology(url)
     if scheme not in CLUSTER_SCHEMES + SENTINEL_SCHEMES:
         raise ConfigurationError(f"not a cluster or sentinel URL: {where}")
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    rest, _, query = rest.split("#", 1)[0].partition("?")
+    tls_options = _tls_options(query, scheme.startswith("rediss"), where)
     username: str | None = None
     url_password: str | None = None
     if "@" in rest:
@@ -116,7 +129,29 @@ def parse_topology(url: str, password: str | None = None) -> Topology:
     elif parts and parts != ["0"]:
         raise ConfigurationError(f"a cluster has only database 0, got {path!r} in {where}")
     return Topology(kind, nodes, scheme.startswith("rediss"), master, db, username,
-                    url_password if url_password is not None else password)
+                    url_password if url_password is not None else password, tls_options)
+
+
+def _tls_options(query: str, tls: bool, where: str) -> tuple[tuple[str, Any], ...]:
+    """The ssl_* query parameters; anything else (or ssl_* without rediss+) is refused."""
+    out: list[tuple[str, Any]] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name not in TLS_OPTIONS:
+            raise ConfigurationError(f"unknown option {name!r} in {where}: a cluster or sentinel URL takes "
+                                     f"only the TLS options {', '.join(TLS_OPTIONS)}")
+        if not tls:
+            raise ConfigurationError(f"{name} needs TLS: use rediss+cluster:// or rediss+sentinel:// ({where})")
+        if name == "ssl_check_hostname":
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigurationError(f"ssl_check_hostname must be true or false in {where}")
+            out.append((name, value.lower() in ("true", "1", "yes")))
+        else:
+            out.append((name, value))
+    return tuple(out)
+
+
+#: What a master switch looks like to a client: the old master gone, or demoted (READONLY).
+_FAILOVER_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, ConnectionResetError)
 
 
 def failover_retry(attempts: int = 5) -> Retry:
@@ -124,29 +159,57 @@ def failover_retry(attempts: int = 5) -> Retry:
     connect, where each try asks the sentinels for the master again): a command gives up after
     ~15 s of failed tries, longer than a quick Sentinel failover; workers and schedulers keep
     retrying beyond that on their own."""
-    return Retry(ExponentialBackoff(cap=1.0, base=0.1), attempts,
-                 supported_errors=(RedisConnectionError, RedisTimeoutError, ReadOnlyError, ConnectionResetError))
+    return Retry(ExponentialBackoff(cap=1.0, base=0.1), attempts, supported_errors=_FAILOVER_ERRORS)
 
 
 def open_topology(top: Topology, **redis_kwargs: Any) -> Any:
-    """A RedisCluster, or a Sentinel-managed Redis bound to the current master."""
+    """A RedisCluster, or a Sentinel-managed Redis bound to the current master.
+
+    Each sentinel is asked once per lookup, without redis-py's default retries (~4 s of backoff
+    per sentinel that fails, 12 s for three refusing a certificate): the lookup moves on to the
+    next sentinel, and the master connection's own retry (failover_retry) asks them all again."""
     common: dict[str, Any] = {"socket_connect_timeout": 5, **redis_kwargs}
     if top.password is not None:
         common["password"] = top.password
     if top.username is not None:
         common["username"] = top.username
-    if top.tls:
-        common["ssl"] = True
+    common.update(top.tls_kwargs())
     if top.kind == "cluster":
         common.pop("health_check_interval", None)
         nodes = [ClusterNode(h, p) for h, p in top.nodes]
         return RedisCluster(startup_nodes=nodes, **common)
-    sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": common["socket_connect_timeout"]}
-    if top.tls:
-        sentinel_kwargs["ssl"] = True
+    sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": common["socket_connect_timeout"],
+                                       "retry": Retry(NoBackoff(), 0), **top.tls_kwargs()}
     sentinel = Sentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)
     common.setdefault("retry", failover_retry())
     common.setdefault("retry_on_error", [ReadOnlyError])
+    return sentinel.master_for(top.master, db=top.db, **common)
+
+
+def open_async_topology(top: Topology, **redis_kwargs: Any) -> Any:
+    """`open_topology` for asyncio: a redis.asyncio RedisCluster, or a Sentinel-managed
+    redis.asyncio Redis of the current master. Nothing is contacted yet (a cluster learns its
+    slots on first use). Sentinel: redis-py retries a connect with backoff (a failover), the
+    caller retries a write (AsyncProducer)."""
+    from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+    from redis.asyncio.retry import Retry as AsyncRetry
+    from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+    common: dict[str, Any] = {"socket_connect_timeout": 5, **top.tls_kwargs(), **redis_kwargs}
+    if top.password is not None:
+        common["password"] = top.password
+    if top.username is not None:
+        common["username"] = top.username
+    if top.kind == "cluster":
+        nodes = [AsyncClusterNode(h, p) for h, p in top.nodes]
+        return AsyncRedisCluster(startup_nodes=nodes, **common)
+    sentinel_kwargs = {"socket_connect_timeout": common["socket_connect_timeout"], "retry": AsyncRetry(NoBackoff(), 0),
+                       **top.tls_kwargs()}
+    sentinel = AsyncSentinel(list(top.nodes), sentinel_kwargs=sentinel_kwargs)
+    # a reset socket is a redis ConnectionError on asyncio's streams (no ConnectionResetError here)
+    common.setdefault("retry", AsyncRetry(ExponentialBackoff(cap=1.0, base=0.1), 5,
+                                          supported_errors=(RedisConnectionError, RedisTimeoutError, ReadOnlyError)))
     return sentinel.master_for(top.master, db=top.db, **common)
 
 

@@ -45,6 +45,12 @@ def test_unreachable_sentinel_from_env(monkeypatch):
     assert "redis+sentinel://127.0.0.1" in text and "REDIS_URL" in text and "hunter2" not in text
 
 
-def test_async_client_refuses_clearly():
-    with pytest.raises(ConfigurationError, match="Cluster or Sentinel"):
-        dmq.AsyncClient("redis+cluster://127.0.0.1:7000")
+def test_tls_options_in_the_query():
+    top = parse_topology("rediss+cluster://h1:7000?ssl_ca_certs=/etc/ca.pem&ssl_check_hostname=false")
+    assert top.tls_kwargs() == {"ssl": True, "ssl_ca_certs": "/etc/ca.pem", "ssl_check_hostname": False}
+    assert parse_topology("redis+sentinel://s1/m").tls_kwargs() == {}
+    with pytest.raises(ConfigurationError, match="needs TLS"):
+        parse_topology("redis+cluster://h1:7000?ssl_ca_certs=/etc/ca.pem")
+    with pytest.raises(ConfigurationError, match="unknown option 'timeout'") as err:
+        parse_topology("rediss+sentinel://:hunter2@s1/m?timeout=3")
+    assert "hunter2" not in str(err.value)

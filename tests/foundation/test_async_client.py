@@ -250,3 +250,22 @@ def test_enqueue_many_names_the_bad_task_and_writes_nothing(r, redis_url):
 
     asyncio.run(go())
     assert r.keys("*") == []
+
+
+def test_wait_replicas_on_a_server_without_replicas(r, redis_url):
+    """As Client's: the task is written on the master, the caller hears that no replica has it."""
+    async def go():
+        async with dmq.AsyncClient(redis_url, wait_replicas=1, wait_timeout=0.1) as ac:
+            with pytest.raises(dmq.ReplicationTimeoutError, match="0 of 1 replica"):
+                await ac.enqueue(dmq.Task("t", {}))
+            got = await asyncio.gather(*(ac.enqueue(dmq.Task("t", {"i": i}), queue="q2") for i in range(5)),
+                                       return_exceptions=True)
+            assert all(isinstance(g, dmq.ReplicationTimeoutError) for g in got)
+            with pytest.raises(dmq.ReplicationTimeoutError):
+                await ac.enqueue_many([dmq.Task("t", {"i": i}) for i in range(3)], queue="q3")
+
+    run(go())
+    assert (r.llen("asynq:{default}:pending"), r.llen("asynq:{q2}:pending"), r.llen("asynq:{q3}:pending")) == (1, 5, 3)
+    for bad in ({"wait_replicas": -1}, {"wait_replicas": True}, {"wait_timeout": 0}):
+        with pytest.raises(ConfigurationError):
+            dmq.AsyncClient(redis_url, **bad)

@@ -1,6 +1,8 @@
 """Start a real Redis Cluster (three masters) and a Sentinel set (master, replica, three sentinels)
 on 127.0.0.1 from the redis-server binary the tests use. Slots and topology are set by hand over
-redis-py (CLUSTER ADDSLOTSRANGE / MEET, REPLICAOF), so redis-cli is not needed."""
+redis-py (CLUSTER ADDSLOTSRANGE / MEET, REPLICAOF), so redis-cli is not needed. With `tls`
+(tests/helpers/redis_tls.py) every server, the cluster bus, replication and the sentinels speak
+TLS only."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
 from .redis_server import free_port
+from .redis_tls import TlsFiles
 
 __all__ = ["ClusterSet", "SentinelSet"]
 
@@ -36,8 +40,17 @@ def cluster_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
-def _wait_ping(port: int, proc: subprocess.Popen, what: str, timeout: float = 10.0) -> None:
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+def _client(port: int, tls: TlsFiles | None, **kw: Any) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, **(tls.client_kwargs() if tls else {}), **kw)
+
+
+def _port_args(port: int, tls: TlsFiles | None) -> list[str]:
+    return tls.server_args(port) if tls else ["--port", str(port)]
+
+
+def _wait_ping(port: int, proc: subprocess.Popen, what: str, timeout: float = 10.0,
+               tls: TlsFiles | None = None) -> None:
+    client = _client(port, tls, socket_connect_timeout=0.2)
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -71,9 +84,12 @@ class ClusterSet:
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="dmq-test-cluster-"))
     ports: list[int] = field(default_factory=list)
     procs: list[subprocess.Popen] = field(default_factory=list)
+    tls: TlsFiles | None = None
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return "rediss+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports) + self.tls.query()
         return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> ClusterSet:
@@ -88,16 +104,18 @@ class ClusterSet:
             port = cluster_port()
             node_dir = os.path.join(self.dir, str(port))
             os.makedirs(node_dir)
-            args = [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", node_dir,
+            args = [self.binary, *_port_args(port, self.tls), "--bind", "127.0.0.1", "--dir", node_dir,
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                     "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no",
                     "--protected-mode", "no", "--logfile", os.path.join(node_dir, "redis.log")]
+            if self.tls:
+                args += ["--tls-cluster", "yes"]
             proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.ports.append(port)
             self.procs.append(proc)
-            _wait_ping(port, proc, "cluster node")
+            _wait_ping(port, proc, "cluster node", tls=self.tls)
         per = 16384 // self.masters
-        nodes = [redis.Redis(host="127.0.0.1", port=p) for p in self.ports]
+        nodes = [_client(p, self.tls) for p in self.ports]
         for i, node in enumerate(nodes):
             first, last = i * per, (16383 if i == self.masters - 1 else (i + 1) * per - 1)
             node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
@@ -118,7 +136,7 @@ class ClusterSet:
 
     def flush(self) -> None:
         for p in self.ports:
-            node = redis.Redis(host="127.0.0.1", port=p)
+            node = _client(p, self.tls)
             node.flushall()
             node.close()
 
@@ -139,20 +157,24 @@ class SentinelSet:
     replica_port: int = 0
     sentinel_ports: list[int] = field(default_factory=list)
     procs: dict[int, subprocess.Popen] = field(default_factory=dict)
+    tls: TlsFiles | None = None
 
     @property
     def url(self) -> str:
-        return "redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports) + f"/{self.name}"
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+        if self.tls:
+            return f"rediss+sentinel://{hosts}/{self.name}{self.tls.query()}"
+        return f"redis+sentinel://{hosts}/{self.name}"
 
     def _server(self, port: int, extra: list[str]) -> None:
         node_dir = os.path.join(self.dir, str(port))
         os.makedirs(node_dir, exist_ok=True)
-        args = [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", node_dir, "--save", "",
+        args = [self.binary, *_port_args(port, self.tls), "--bind", "127.0.0.1", "--dir", node_dir, "--save", "",
                 "--appendonly", "no", "--protected-mode", "no", "--logfile", os.path.join(node_dir, "redis.log"),
-                *extra]
+                *extra, *(["--tls-replication", "yes"] if self.tls else [])]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs[port] = proc
-        _wait_ping(port, proc, "redis-server")
+        _wait_ping(port, proc, "redis-server", tls=self.tls)
 
     def start(self) -> SentinelSet:
         try:
@@ -168,8 +190,12 @@ class SentinelSet:
         for _ in range(3):
             port = free_port()
             conf = os.path.join(self.dir, f"sentinel-{port}.conf")
+            t = self.tls
             with open(conf, "w") as f:
-                f.write(f"port {port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.dir}\n"
+                f.write((f"port 0\ntls-port {port}\ntls-cert-file {t.cert}\ntls-key-file {t.key}\n"
+                         f"tls-ca-cert-file {t.ca}\ntls-auth-clients yes\ntls-replication yes\n" if t else
+                         f"port {port}\n") +
+                        f"bind 127.0.0.1\nprotected-mode no\ndir {self.dir}\n"
                         f"sentinel monitor {self.name} 127.0.0.1 {self.master_port} 2\n"
                         f"sentinel down-after-milliseconds {self.name} 1000\n"
                         f"sentinel failover-timeout {self.name} 5000\n"
@@ -179,16 +205,16 @@ class SentinelSet:
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.procs[port] = proc
             self.sentinel_ports.append(port)
-            _wait_ping(port, proc, "sentinel")
+            _wait_ping(port, proc, "sentinel", tls=self.tls)
         # wait until the replica is in sync and every sentinel sees it
         deadline = time.monotonic() + 30
         while True:
-            rep = redis.Redis(host="127.0.0.1", port=self.replica_port)
+            rep = _client(self.replica_port, self.tls)
             info = rep.info("replication")
             rep.close()
             seen = 0
             for p in self.sentinel_ports:
-                s = redis.Redis(host="127.0.0.1", port=p)
+                s = _client(p, self.tls)
                 try:
                     seen += bool(s.sentinel_slaves(self.name))
                 finally:
@@ -202,7 +228,7 @@ class SentinelSet:
 
     def current_master(self) -> tuple[str, int]:
         for p in self.sentinel_ports:
-            s = redis.Redis(host="127.0.0.1", port=p)
+            s = _client(p, self.tls)
             try:
                 host, port = s.sentinel_get_master_addr_by_name(self.name)
                 return (host.decode() if isinstance(host, bytes) else str(host)), int(port)
