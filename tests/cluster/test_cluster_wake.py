@@ -70,7 +70,7 @@ def test_a_task_on_any_queue_wakes_the_idle_worker(worker, cluster, cluster_url)
     with dmq.Client(cluster_url) as client:
         for i, q in enumerate(reversed(list(QUEUES))):     # one at a time, each to an idle worker
             client.enqueue(dmq.Task("w", {"i": i}), queue=q)
-            assert wait_until(lambda: (q, i) in seen, timeout=PROMPT), f"no wake-up for queue {q}"
+            assert wait_until(lambda want=(q, i): want in seen, timeout=PROMPT), f"no wake-up for queue {q}"
     assert sorted(seen) == sorted((q, i) for i, q in enumerate(reversed(list(QUEUES))))
 
 
@@ -110,7 +110,7 @@ def test_a_killed_wake_connection_is_made_again(worker, cluster, cluster_url):
     with dmq.Client(cluster_url) as client:
         for i, q in enumerate(QUEUES):
             client.enqueue(dmq.Task("w", {"i": i}), queue=q)
-            assert wait_until(lambda: (q, i) in seen, timeout=PROMPT), f"no wake-up for queue {q} after the kill"
+            assert wait_until(lambda want=(q, i): want in seen, timeout=PROMPT), f"{q}: no wake-up after the kill"
 
 
 def test_a_kill_while_the_worker_waits_loses_no_wake_up_for_long(worker, cluster, cluster_url):
