@@ -7,7 +7,9 @@ live in three different slots on its three masters. Tasks are enqueued one at a 
 over the queues, ~20 ms apart (jittered ±25 %), so the worker is idle and waiting each time. The
 payload carries the enqueue time (taken just before `Client.enqueue`); the handler prints
 `now - that time` on its stdout, read here. Both processes are on this host, so their clocks
-agree. Prints markdown; writes JSON to benchmarks/results/cluster_pickup.json.
+agree. Each setup is followed by its floor: a bare LPUSH -> BLPOP (select() in another process)
+on the same server or node, what the machine's scheduling adds to any wake-up. Prints markdown;
+writes JSON to benchmarks/results/cluster_pickup.json.
 """
 
 from __future__ import annotations
@@ -51,6 +53,45 @@ w = dmq.Worker(sys.argv[1], mux, config=WorkerConfig(concurrency=10, queues={"q0
 print("ready", flush=True)
 w.run()
 """
+
+
+FLOOR = r"""
+import redis, selectors, sys, time
+conn = redis.Redis(host="127.0.0.1", port=int(sys.argv[1])).connection_pool.make_connection()
+conn.connect()
+sel = selectors.DefaultSelector()
+sel.register(conn._sock, selectors.EVENT_READ)
+print("ready", flush=True)
+while True:
+    conn.send_command("BLPOP", "{floor}:q", 5)
+    sel.select(10)
+    now = time.time()
+    got = conn.read_response()
+    if got is None:
+        continue
+    if got[1] == b"stop":
+        break
+    print(f"lat {now - float(got[1]):.6f}", flush=True)
+"""
+
+
+def floor(port: int, samples: int, gap_ms: float) -> list[float]:
+    """The transport's own pickup, LPUSH -> a BLPOP waited on with select() in another process,
+    on the node that holds `{floor}:q`: what this machine's scheduling adds to any wake-up."""
+    import redis
+
+    r = redis.Redis(host="127.0.0.1", port=port)
+    p = subprocess.Popen([sys.executable, "-c", FLOOR, str(port)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    for _ in range(samples):
+        r.lpush("{floor}:q", repr(time.time()))
+        time.sleep(gap_ms / 1000 * (0.75 + 0.5 * random.random()))
+    r.lpush("{floor}:q", "stop")
+    out = [float(line.split()[1]) * 1000 for line in p.stdout if line.startswith("lat ")]
+    p.wait(30)
+    r.close()
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -116,13 +157,23 @@ def main() -> None:
         label = "one Redis" if setup == "one" else "3-master cluster"
         try:
             lat = pickup(server.url, args.samples, args.gap_ms)
+            if setup == "one":
+                port = server.port
+            else:
+                client = dmq.connect(server.url)
+                port = client.get_node_from_key("{floor}:q").port
+                client.close()
+            lat_floor = floor(port, args.samples, args.gap_ms)
         finally:
             server.cleanup()
-        res = {"setup": label, "samples": len(lat), "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90),
-               "p99_ms": pct(lat, 99), "mean_ms": statistics.fmean(lat), "max_ms": max(lat)}
-        results.append(res)
-        print(f"{label:18} n={res['samples']}: p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms", flush=True)
-    print(f"\n### idle pickup, enqueue -> handler ({args.gap_ms:g} ms apart, 3 queues round-robin)\n")
+        for name, values in ((label, lat), (f"{label}: floor", lat_floor)):
+            res = {"setup": name, "samples": len(values), "p50_ms": pct(values, 50), "p90_ms": pct(values, 90),
+                   "p99_ms": pct(values, 99), "mean_ms": statistics.fmean(values), "max_ms": max(values)}
+            results.append(res)
+            print(f"{name:25} n={res['samples']}: p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms",
+                  flush=True)
+    print(f"\n### idle pickup, enqueue -> handler ({args.gap_ms:g} ms apart, 3 queues round-robin; "
+          f"load average {os.getloadavg()[0]:.2f})\n")
     print("| setup | samples | p50 ms | p90 ms | p99 ms | mean ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|")
     for x in results:
         print(f"| {x['setup']} | {x['samples']} | {x['p50_ms']:.3f} | {x['p90_ms']:.3f} | {x['p99_ms']:.3f} | "

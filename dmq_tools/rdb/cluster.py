@@ -20,12 +20,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from . import keys
 from .cluster_wake import Waker
 from .guard import _wrap
 from .worker_ops import Leased, Outcome
 
 __all__ = ["ClusterRDBMixin", "Waker"]
+
+#: Error replies of a script call that did not run (the cluster client's way then runs it).
+_NOT_RUN = ("NOSCRIPT", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING")
 
 
 class ClusterRDBMixin:
@@ -74,8 +79,32 @@ class ClusterRDBMixin:
         codes = self.write_outcomes(items, worker_id) if items else []   # type: ignore[attr-defined]
         woken = self._waker().wait([q for q in queues if q not in skip_wake],
                                    min(timeout, self.max_block_seconds()))   # type: ignore[attr-defined]
-        got = self.dequeue(woken or queues, max_count, lease_seconds, worker_id, token, acked)
-        return codes, bool(woken), got
+        if not woken:
+            return codes, False, self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
+        return codes, True, self._dequeue_woken(woken, max_count, lease_seconds, worker_id, token, acked)
+
+    def _dequeue_woken(self, woken: list[str], max_count: int, lease_seconds: float, worker_id: str,
+                       token: str, acked: str) -> Leased:
+        """`dequeue` of the woken queues, each on its wake connection (idle now, to the right node)."""
+        out = Leased()
+        waker = self._waker()
+        for q in woken:
+            if len(out) >= max_count:
+                break
+            k, a = self._dequeue_args([q], max_count - len(out), lease_seconds,   # type: ignore[attr-defined]
+                                      worker_id, token, acked)
+            reply = waker.call(q, "EVALSHA", self.scripts.sha("dequeue"), len(k), *k, *a)   # type: ignore[attr-defined]
+            if reply is None or (isinstance(reply, ResponseError) and str(reply).startswith(_NOT_RUN)):
+                one = super().dequeue([q], max_count - len(out), lease_seconds,   # type: ignore[misc]
+                                      worker_id, token, acked)
+            elif isinstance(reply, ResponseError):
+                raise reply
+            else:
+                one = self._leased([q], reply)   # type: ignore[attr-defined]
+            out.extend(one)
+            out.corrupt.extend(one.corrupt)
+            out.no_wake.extend(one.no_wake)
+        return out
 
     def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
         given_back = 0

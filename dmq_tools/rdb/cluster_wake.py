@@ -20,6 +20,7 @@ wake token from the others.
 from __future__ import annotations
 
 import logging
+import select
 import selectors
 import socket
 import threading
@@ -63,6 +64,13 @@ class _Watch:
     sock: Any = None            # the socket registered with the selector
     sent_at: float = 0.0        # monotonic time the outstanding BLPOP was sent; 0 = none
     retry_at: float = 0.0       # monotonic time before which the connection is not made again
+
+
+def _readable(sock: Any) -> bool:
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 class Waker:
@@ -113,7 +121,7 @@ class Waker:
                 watch = self._watches[q] = _Watch(q, keys.wake(q))
             if watch.sent_at:
                 overdue = watch.sent_at + BLOCK_SECONDS + _OVERDUE_SECONDS
-                if now < overdue:
+                if now < overdue or _readable(watch.sock):   # a reply waits (a busy worker did not read it)
                     soonest = min(soonest, overdue)
                     continue
                 log.debug("wake connection for queue %s: no reply to BLPOP, reconnecting", q)
@@ -191,6 +199,22 @@ class Waker:
             self._client.nodes_manager.initialize()
         except _ERRORS as exc:
             log.debug("refreshing the cluster's slots: %s", exc)
+
+    def call(self, queue: str, *args: Any) -> Any:
+        """Run one command on `queue`'s wake connection, which is to the node of the queue's slot
+        and idle right after its BLPOP answered: the dequeue that follows a wake goes there, hot,
+        without the cluster client's routing. None when that connection is not idle (the caller
+        then takes the cluster client's way); an error reply is returned, not raised."""
+        with self._lock:
+            watch = self._watches.get(queue)
+            if watch is None or watch.conn is None or watch.sent_at:
+                return None
+            try:
+                _Wire.send(watch.conn, b"".join(watch.conn.pack_command(*args)), watch.direct)
+                return _Wire.read(watch.conn, watch.direct)
+            except _ERRORS:
+                self._drop(watch, time.monotonic())
+                raise
 
     # ---- interrupt and close ----
     def interrupt(self) -> None:

@@ -97,7 +97,7 @@ def test_stop_ends_the_wait_promptly(worker, cluster):
 def test_a_killed_wake_connection_is_made_again(worker, cluster, cluster_url):
     _, seen = worker
     assert wait_until(lambda: _settled(cluster), timeout=20)
-    before = {c["id"] for c in wake_clients(cluster)}
+    before = {(c["port"], c["id"]) for c in wake_clients(cluster)}     # ids are per node
     for c in wake_clients(cluster):
         node = redis.Redis(host="127.0.0.1", port=c["port"])
         try:
@@ -105,7 +105,7 @@ def test_a_killed_wake_connection_is_made_again(worker, cluster, cluster_url):
         finally:
             node.close()
     # new connections, with a BLPOP outstanding again
-    assert wait_until(lambda: _settled(cluster) and not before & {c["id"] for c in wake_clients(cluster)},
+    assert wait_until(lambda: _settled(cluster) and not before & {(c["port"], c["id"]) for c in wake_clients(cluster)},
                       timeout=20)
     with dmq.Client(cluster_url) as client:
         for i, q in enumerate(QUEUES):
@@ -128,3 +128,42 @@ def test_a_kill_while_the_worker_waits_loses_no_wake_up_for_long(worker, cluster
     with dmq.Client(cluster_url) as client:
         client.enqueue(dmq.Task("w", {"i": 99}), queue=q)
     assert wait_until(lambda: (q, 99) in seen, timeout=PROMPT)
+
+
+# ---- the Waker alone, on the cluster client ----
+
+def test_waker_wait_timeout_interrupt_and_close(rc):
+    from dmq_tools.rdb.cluster_wake import Waker
+
+    waker = Waker(rc)
+    try:
+        assert waker.wait(["wq1", "wq2"], 0.2) == []                 # nothing: the timeout
+        rc.lpush(keys.wake("wq2"), "1")
+        assert waker.wait(["wq1", "wq2"], 10) == ["wq2"]
+        threading.Timer(0.3, waker.interrupt).start()
+        started = time.monotonic()
+        assert waker.wait(["wq1", "wq2"], 30) == []                  # interrupted, not timed out
+        assert time.monotonic() - started < 10
+        # a token the outstanding BLPOP took while nobody waited goes back at close
+        rc.lpush(keys.wake("wq1"), "1")
+        assert wait_until(lambda: rc.llen(keys.wake("wq1")) == 0)
+    finally:
+        waker.close()
+    assert rc.llen(keys.wake("wq1")) == 1
+
+
+def test_waker_reads_a_reply_left_unread_past_its_deadline(rc, monkeypatch):
+    """A busy worker may not wait for a long time: the token its BLPOP took meanwhile is read at
+    the next wait, not dropped as a dead connection's."""
+    from dmq_tools.rdb import cluster_wake
+
+    monkeypatch.setattr(cluster_wake, "BLOCK_SECONDS", 1)
+    monkeypatch.setattr(cluster_wake, "_OVERDUE_SECONDS", 0.2)
+    waker = cluster_wake.Waker(rc)
+    try:
+        assert waker.wait(["wq3"], 0.05) == []
+        rc.lpush(keys.wake("wq3"), "1")
+        time.sleep(1.5)                       # past BLOCK_SECONDS + _OVERDUE_SECONDS, reply unread
+        assert waker.wait(["wq3"], 5) == ["wq3"]
+    finally:
+        waker.close()
