@@ -4,8 +4,8 @@ BLPOP cannot wait on keys of several slots, so the Waker keeps one connection pe
 node that holds the queue's slot, with a `BLPOP <wake key> <s>` outstanding on it, and the
 fetcher thread itself waits on all those sockets at once (`selectors`), plus a socket pair that
 `interrupt()` writes to. Whichever replies first names the queue to dequeue. No thread sits in
-between: an earlier design (one thread per queue setting an Event) paid a GIL hand-off on every
-wake, 1.8 ms p50 and 6-8 ms p99 (benchmarks/cluster_pickup.py).
+between: an earlier design (one thread per queue setting an Event, then a dequeue of every queue)
+gave 1.4-2.3 ms p50 pickup, this one 0.9-1.2 ms (benchmarks/cluster_pickup.py, docs/scaling.md).
 
 A BLPOP stays outstanding across waits: its reply is read at the next `wait()` (a wake that
 came while the worker was busy is then seen at once). Each connection is a plain connection of
