@@ -14,6 +14,7 @@ import redis
 import dmq_tools as dmq
 from dmq_tools.rdb import keys
 from dmq_tools.worker import ServeMux, Worker
+from tests.helpers.redis_cluster import wake_clients
 from tests.worker.conftest import fast_config, wait_until
 
 pytestmark = pytest.mark.cluster
@@ -24,18 +25,6 @@ QUEUES = {f"wq{i}": 1 for i in range(12)}
 NO_POLL = timedelta(seconds=60)
 #: How long a woken pickup may take on a loaded machine (correctness, not timing).
 PROMPT = 8.0
-
-
-def wake_clients(cluster) -> list[dict]:
-    """The wake connections (named dmq-wake:<queue>) on every node of the cluster."""
-    found = []
-    for port in cluster.ports:
-        node = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
-        try:
-            found += [{**c, "port": port} for c in node.client_list() if c.get("name", "").startswith("dmq-wake:")]
-        finally:
-            node.close()
-    return found
 
 
 @pytest.fixture

@@ -217,7 +217,7 @@ def test_connect_errors_name_the_address_not_the_password(cluster):
 def test_a_stopped_worker_on_a_shared_client_leaves_no_waker(rc, cluster):
     """The wake connections close with the worker even when the cluster client is the caller's:
     a left-over BLPOP would keep taking the wake tokens other workers wait for."""
-    from tests.cluster.test_cluster_wake import wake_clients
+    from tests.helpers.redis_cluster import wake_clients
 
     mux = ServeMux()
     mux.handle("x", lambda t: None)
