@@ -6,9 +6,10 @@ slot. What the single-server RDB does across queues in one call is split here, p
 
 - dequeue: one script call per queue in the worker's order (weighted or strict, as computed by
   the worker), until the batch is full. Each call is atomic for its queue; the batch as a whole is not.
-- wake-ups: BLPOP cannot wait on keys of several slots, so a `_Waker` keeps one daemon thread
-  per queue blocked on that queue's wake key (one connection per queue per worker process) and
-  sets an Event the fetcher waits on. Pickup stays one wake-up plus one dequeue round trip.
+- wake-ups: BLPOP cannot wait on keys of several slots, so the `Waker` (cluster_wake.py) keeps
+  one BLPOP outstanding per queue, each on its own connection to the queue's node, and the
+  fetcher waits on all those sockets at once; after a wake it dequeues the woken queue(s) only.
+  Pickup is one wake-up plus one dequeue round trip, with no thread hand-off.
 - reclaiming a lost dequeue, clearing server state: per queue / per key.
 
 The single-server path (rdb/lean.py fast path, one dequeue call for all queues) is untouched:
@@ -17,79 +18,19 @@ The single-server path (rdb/lean.py fast path, one dequeue call for all queues) 
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
-import redis
-from redis.exceptions import RedisClusterException
+from redis.exceptions import ResponseError
 
 from . import keys
+from .cluster_wake import Waker
 from .guard import _wrap
 from .worker_ops import Leased, Outcome
 
 __all__ = ["ClusterRDBMixin", "Waker"]
 
-log = logging.getLogger(__name__)
-
-#: How long one waker BLPOP blocks; also how soon a stopped waker thread exits.
-_WAKER_BLOCK_SECONDS = 1.0
-
-
-class Waker:
-    """One daemon thread per queue, blocked on its wake key; `wait()` returns when any fires.
-    `close()` ends the threads (within one BLPOP timeout); a later `watch()` starts new ones."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._event = threading.Event()
-        self._threads: dict[str, threading.Thread] = {}
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-
-    def watch(self, queues: list[str]) -> None:
-        with self._lock:
-            for q in queues:
-                if q not in self._threads:
-                    t = threading.Thread(target=self._run, args=(q, self._stop), name=f"dmq-waker-{q}",
-                                         daemon=True)
-                    self._threads[q] = t
-                    t.start()
-
-    def _run(self, queue: str, stop: threading.Event) -> None:
-        key = keys.wake(queue)
-        while not stop.is_set():
-            try:
-                got = self._client.blpop([key], timeout=_WAKER_BLOCK_SECONDS)
-            except (redis.ConnectionError, redis.TimeoutError, RedisClusterException, redis.ResponseError) as exc:
-                log.debug("waker for queue %s: %s", queue, exc)
-                stop.wait(0.5)     # the cluster is reconfiguring or the key is corrupt
-                continue
-            except Exception:  # noqa: BLE001 - a waker thread must never die silently
-                log.exception("waker for queue %s", queue)
-                stop.wait(1.0)
-                continue
-            if got:
-                self._event.set()
-                if stop.is_set():    # popped while closing: leave the token to other workers
-                    self._client.rpush(key, got[1])
-                    self._client.ltrim(key, 0, 0)
-
-    def wait(self, timeout: float) -> bool:
-        """True when woken (a token arrived, or `interrupt()`), False after `timeout`."""
-        woke = self._event.wait(max(timeout, 0.0))
-        self._event.clear()
-        return woke
-
-    def interrupt(self) -> None:
-        self._event.set()
-
-    def close(self) -> None:
-        with self._lock:
-            self._stop.set()
-            self._stop = threading.Event()
-            self._threads = {}
-        self._event.set()
+#: Error replies of a script call that did not run (the cluster client's way then runs it).
+_NOT_RUN = ("NOSCRIPT", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING")
 
 
 class ClusterRDBMixin:
@@ -126,26 +67,56 @@ class ClusterRDBMixin:
                          worker_id: str, timeout: float,
                          skip_wake: set[str] | frozenset[str] = frozenset(), token: str = "",
                          acked: str = "") -> tuple[list[bool], bool, Leased]:
-        """Write `items`, then wait for a wake token of any queue (a waker thread per queue) up to
-        `timeout`, then dequeue. Tasks already pending are taken without waiting."""
+        """Write `items`, wait up to `timeout` for a wake token of any queue (the Waker's
+        sockets, in this thread), then dequeue: only the queues whose token arrived (in the given
+        order) after a wake, every queue after the timeout (the poll for tokenless tasks).
+
+        Dequeuing just the woken queues keeps pickup at one round trip after the wake. The worker
+        waits only after a dequeue over all its queues found nothing, and every task a dmq
+        Client enqueued since carries a token, so the queues left out are empty but for tokenless
+        tasks (Go producers), which the next fetch takes: one that leased anything is not idle,
+        and dequeues over all queues in the worker's order."""
         codes = self.write_outcomes(items, worker_id) if items else []   # type: ignore[attr-defined]
+        woken = self._waker().wait([q for q in queues if q not in skip_wake],
+                                   min(timeout, self.max_block_seconds()))   # type: ignore[attr-defined]
+        if not woken:
+            return codes, False, self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
+        return codes, True, self._dequeue_woken(woken, max_count, lease_seconds, worker_id, token, acked)
+
+    def _dequeue_woken(self, woken: list[str], max_count: int, lease_seconds: float, worker_id: str,
+                       token: str, acked: str) -> Leased:
+        """`dequeue` of the woken queues, each on its wake connection (idle now, to the right node)."""
+        out = Leased()
         waker = self._waker()
-        waker.watch([q for q in queues if q not in skip_wake])
-        got = self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
-        if got:
-            return codes, False, got
-        woke = waker.wait(min(timeout, self.max_block_seconds()))   # type: ignore[attr-defined]
-        return codes, woke, self.dequeue(queues, max_count, lease_seconds, worker_id, token, acked)
+        for q in woken:
+            if len(out) >= max_count:
+                break
+            k, a = self._dequeue_args([q], max_count - len(out), lease_seconds,   # type: ignore[attr-defined]
+                                      worker_id, token, acked)
+            reply = waker.call(q, "EVALSHA", self.scripts.sha("dequeue"), len(k), *k, *a)   # type: ignore[attr-defined]
+            if reply is None or (isinstance(reply, ResponseError) and str(reply).startswith(_NOT_RUN)):
+                one = super().dequeue([q], max_count - len(out), lease_seconds,   # type: ignore[misc]
+                                      worker_id, token, acked)
+            elif isinstance(reply, ResponseError):
+                raise reply
+            else:
+                one = self._leased([q], reply)   # type: ignore[attr-defined]
+            out.extend(one)
+            out.corrupt.extend(one.corrupt)
+            out.no_wake.extend(one.no_wake)
+        return out
 
     def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
-        return sum(int(super().reclaim_dequeue([q], token, worker_id))   # type: ignore[misc]
-                   for q in queues)
+        given_back = 0
+        for q in queues:     # (not a generator expression: super() needs the method's frame)
+            given_back += int(super().reclaim_dequeue([q], token, worker_id))   # type: ignore[misc]
+        return given_back
 
     def interrupt_wait(self, worker_id: str) -> None:
         self._waker().interrupt()
 
     def stop_waiting(self) -> None:
-        """End the waker threads (a stopping worker): they must not take wake tokens any more."""
+        """Close the wake connections (a stopping worker): they must not take wake tokens any more."""
         waker: Waker | None = getattr(self, "_cluster_waker", None)
         if waker is not None:
             waker.close()

@@ -214,15 +214,18 @@ def test_connect_errors_name_the_address_not_the_password(cluster):
     client.close()
 
 
-def test_a_stopped_worker_on_a_shared_client_leaves_no_waker(rc):
-    """The waker threads end with the worker even when the cluster client is the caller's: a
-    left-over waker would keep taking the wake tokens other workers wait for."""
+def test_a_stopped_worker_on_a_shared_client_leaves_no_waker(rc, cluster):
+    """The wake connections close with the worker even when the cluster client is the caller's:
+    a left-over BLPOP would keep taking the wake tokens other workers wait for."""
+    from tests.helpers.redis_cluster import wake_clients
+
     mux = ServeMux()
     mux.handle("x", lambda t: None)
     w = Worker(rc, mux, config=fast_config(queues=QUEUES)).start()
-    assert wait_until(lambda: sum(t.name.startswith("dmq-waker-") for t in threading.enumerate()) == 3)
+    assert wait_until(lambda: sorted(c["name"] for c in wake_clients(cluster)) ==
+                      sorted(f"dmq-wake:{q}" for q in QUEUES))
     w.stop(timeout=1)
-    assert wait_until(lambda: not any(t.name.startswith("dmq-waker-") for t in threading.enumerate()), timeout=5)
+    assert wait_until(lambda: not wake_clients(cluster), timeout=5)
     assert rc.ping()          # the caller's client stays open
     with dmq.Client(rc) as client:
         client.enqueue(dmq.Task("x", {}), queue="low")

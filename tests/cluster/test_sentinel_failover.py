@@ -3,8 +3,11 @@ tasks; the sentinels promote the replica and Client, Worker and Scheduler carry 
 
 What may be lost: Redis replicates asynchronously, so writes the master acknowledged but had not
 yet sent to the replica are gone after the switch. Here every task is enqueued with WAIT (the
-replica acknowledged it) before the kill, so none may be lost; acknowledgements the old master
-took but did not replicate make tasks run again (duplicates), which the test counts and prints."""
+replica acknowledged it) before the kill, so none may be lost. What runs twice is bounded by what
+was in flight at the kill: tasks the worker held (leased, up to its capacity) whose outcome did not
+reach the new master, and tasks whose completion the old master took but had not yet replicated
+(at most the outcomes of the last acknowledgement round trips, one ack batch each). The test
+counts both and prints them (and records them as junit properties `lost` and `duplicated`)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from tests.worker.conftest import fast_config, wait_until
 
 pytestmark = pytest.mark.cluster
 
-N_TASKS = 3000
+N_TASKS = 10_000
+#: Tasks per enqueue_many call (each followed by one WAIT).
+BATCH = 1000
 
 
 def test_sentinel_connect_and_redact(sentinels):
@@ -59,7 +64,7 @@ def test_wait_replicas(sentinels, r, redis_url):
         dmq.Client(redis_url, wait_replicas=-1)
 
 
-def test_failover_while_processing(sentinels):
+def test_failover_while_processing(sentinels, record_property):
     url = sentinels.url
     seen: list[str] = []
     lock = threading.Lock()
@@ -77,14 +82,17 @@ def test_failover_while_processing(sentinels):
 
     mux.handle("job", handle)
     queues = {"critical": 2, "default": 1}
-    with dmq.Client(url, wait_replicas=1) as client:
+    with dmq.Client(url, wait_replicas=1) as client:     # each batch replicated (WAIT) before it returns
         ids = []
         for q in queues:
-            infos = client.enqueue_many([dmq.Task("job", {"i": i}) for i in range(N_TASKS // 2)], queue=q)
-            ids += [i.id for i in infos]
+            for start in range(0, N_TASKS // 2, BATCH):
+                infos = client.enqueue_many([dmq.Task("job", {"i": i}) for i in range(start, start + BATCH)],
+                                            queue=q)
+                ids += [i.id for i in infos]
+    assert len(set(ids)) == N_TASKS
     old_master = sentinels.current_master()
-    w = Worker(url, mux, config=fast_config(queues=queues, lease_duration=timedelta(seconds=3),
-                                            concurrency=4)).start()
+    cfg = fast_config(queues=queues, lease_duration=timedelta(seconds=3), concurrency=4)
+    w = Worker(url, mux, config=cfg).start()
     from dmq_tools.scheduler import Scheduler
 
     sched = Scheduler(url)
@@ -94,14 +102,14 @@ def test_failover_while_processing(sentinels):
         assert wait_until(lambda: len(seen) >= N_TASKS // 3, timeout=60)
         t_kill = time.monotonic()
         sentinels.kill_master()
+        done_at_kill = len(seen)
         assert wait_until(lambda: sentinels.current_master() != old_master, timeout=30), "no failover"
         t_promoted = time.monotonic()
         # a Client made before the switch enqueues against the new master (retry with backoff)
         with dmq.Client(url) as late:
             extra = late.enqueue(dmq.Task("job", {"late": True}), queue="default")
         ids.append(extra.id)
-        assert wait_until(lambda: set(ids) <= set(seen), timeout=90), \
-            f"{len(set(ids) - set(seen))} task(s) not processed after the failover"
+        wait_until(lambda: set(ids) <= set(seen), timeout=90)     # what is missing then is lost: counted below
         # the scheduler made before the switch keeps firing on the new master
         assert wait_until(lambda: any(t > t_promoted for t in ticks), timeout=20)
         # tasks whose outcome was lost with the old master sit in active until their lease runs
@@ -116,7 +124,11 @@ def test_failover_while_processing(sentinels):
     unique = set(seen)
     duplicates = len(seen) - len(unique)
     lost = len(set(ids) - unique)
-    print(f"\nsentinel failover: {len(ids)} tasks, promoted after {t_promoted - t_kill:.1f} s, "
-          f"lost {lost}, ran twice {duplicates}")
-    assert lost == 0
+    print(f"\nsentinel failover: {len(ids)} tasks, {done_at_kill} done at the kill, promoted after "
+          f"{t_promoted - t_kill:.1f} s, lost {lost}, ran twice {duplicates}")
+    record_property("lost", lost)
+    record_property("duplicated", duplicates)
+    assert lost == 0          # every task was WAIT-acknowledged by the replica before the kill
+    in_flight = cfg.concurrency + cfg.prefetch_count + cfg.ack_batch_size
+    assert duplicates <= in_flight, f"{duplicates} ran twice, more than were in flight ({in_flight})"
 

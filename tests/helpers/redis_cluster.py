@@ -20,7 +20,7 @@ import redis
 from .redis_server import free_port
 from .redis_tls import TlsFiles
 
-__all__ = ["ClusterSet", "SentinelSet"]
+__all__ = ["ClusterSet", "SentinelSet", "wake_clients"]
 
 
 def cluster_port() -> int:
@@ -250,3 +250,15 @@ class SentinelSet:
         for proc in self.procs.values():
             _stop(proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wake_clients(cluster: ClusterSet) -> list[dict]:
+    """A cluster worker's wake connections (named dmq-wake:<queue>) on every node, with the node's port."""
+    found = []
+    for port in cluster.ports:
+        node = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+        try:
+            found += [{**c, "port": port} for c in node.client_list() if c.get("name", "").startswith("dmq-wake:")]
+        finally:
+            node.close()
+    return found
