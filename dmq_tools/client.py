@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from . import limits
 from ._group_commit import ALONE, GroupCommit
 from ._ids import new_task_id as _new_task_id
+from ._ids import top_up_ids as _top_up_ids
 from .errors import (
     ConfigurationError,
     DuplicateTaskError,
@@ -115,8 +116,9 @@ class Client:
             try:
                 pending = rdb.start_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
                                                plan.retention_s, task.type, task_id, task.payload)
-                try:   # built while the write is on its way (see enqueue)
+                try:   # built while the write is on its way (see enqueue), as are the next IDs
                     info = _plain_info(task_id, task, plan, rdb.clock.now())
+                    _top_up_ids()
                 finally:
                     pending.finish()
             finally:
