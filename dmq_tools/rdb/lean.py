@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
+import sys
 import time
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
@@ -153,16 +155,35 @@ def _plain_io(conn: Any) -> bool:
 
 
 def _write(sock: socket.socket, data: bytes) -> None:
-    """`sock.sendall(data)` in one system call when the socket takes it all, the usual case: on
-    a socket with a timeout CPython polls before every send, a second system call per command
-    (~0.5 µs, benchmarks/README.md "Hot paths, fifth pass"). The fd is non-blocking then, so a
-    full buffer raises BlockingIOError instead of waiting: sendall, with its timeout, does the rest."""
+    """`sock.sendall(data)` in one system call, on a plain TCP / unix socket: CPython polls before
+    every send and every receive on a socket with a timeout, a second system call each time. So
+    the first write turns the socket's timeout into the kernel's own (SO_SNDTIMEO / SO_RCVTIMEO,
+    Linux) on a blocking socket: a write or read past it fails with EAGAIN, which _Wire reports
+    as redis-py's TimeoutError (benchmarks/README.md "Hot paths, fifth pass")."""
+    if _KERNEL_TIMEOUTS and sock.timeout:
+        _kernel_timeouts(sock)
     try:
         n = os.write(sock.fileno(), data)
     except BlockingIOError:
-        n = 0
+        if sock.timeout is None:
+            raise   # the kernel's send timeout passed
+        n = 0       # a non-blocking socket whose buffer is full: sendall waits, with its timeout
     if n < len(data):
         sock.sendall(memoryview(data)[n:])
+
+
+def _kernel_timeouts(sock: socket.socket) -> None:
+    """Make `sock` blocking with its timeout kept by the kernel (see _write); Linux only."""
+    timeout = sock.gettimeout()
+    assert timeout
+    whole = int(timeout)
+    tv = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    sock.settimeout(None)
+
+
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
 
 
 class _Wire:
@@ -187,7 +208,7 @@ class _Wire:
                 _write(sock, data)
             else:
                 sock.sendall(data)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):   # BlockingIOError: the kernel's timeout (see _write)
             conn.disconnect()
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as exc:
@@ -216,7 +237,7 @@ class _Wire:
                 continue
             try:
                 n = conn._sock.recv_into(parser._buffer)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):   # BlockingIOError: the kernel's timeout (see _write)
                 conn.disconnect()
                 raise RedisTimeoutError("Timeout reading from socket") from None
             except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile
