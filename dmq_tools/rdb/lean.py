@@ -17,7 +17,8 @@ On a connection whose class does not customise its I/O (plain TCP, unix socket o
 or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the connection's own hiredis
 reader directly, reading redis-py's private fields `_sock`, `_parser`, `_parser._reader` and
 `_parser._buffer` (checked by `_plain_io`; any other connection goes through
-`send_packed_command` / `read_response` unchanged). One reply gains little (a PING: within
+`send_packed_command` / `read_response` unchanged); on Linux a plain socket's timeout is moved into
+the kernel so a send and a read are one system call each (`_write`). One reply gains little (a PING: within
 noise), but a reply of many parts gains per part: without it the plain enqueue's MULTI/EXEC
 (6-7 replies) cost ~4 µs more client CPU and the worker's pipelines 12-18 % of throughput
 (benchmarks/README.md, "Hot paths, fourth pass"), so it stays. The handshake (AUTH, SELECT,
