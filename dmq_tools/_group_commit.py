@@ -43,16 +43,17 @@ class GroupCommit:
     def __init__(self, rdb: RDB) -> None:
         self._rdb = rdb
         self._lock = threading.Lock()
-        self._busy = False
+        self._busy = threading.Lock()   # held while a write is in flight (by whichever thread)
         self._queue: list[_Waiter] = []
 
     def enter(self, plan: Any, task_id: str, task_type: str, payload: bytes | None) -> Any:
         """ALONE when nothing is in flight: the caller writes its task itself, then calls
         `leave()`. Otherwise the task goes in the next batch, and its code (1, 0, -1) or error
         is returned."""
+        if self._busy.acquire(False):   # nothing in flight: no lock taken (the uncontended case)
+            return ALONE
         with self._lock:
-            if not self._busy:
-                self._busy = True
+            if self._busy.acquire(False):   # released meanwhile (released under _lock: see _hand_on)
                 return ALONE
             waiter = _Waiter(plan, task_id, task_type, payload)
             self._queue.append(waiter)
@@ -68,12 +69,12 @@ class GroupCommit:
     def _hand_on(self) -> None:
         """Wake the first queued thread as the next writer, or mark nothing in flight."""
         with self._lock:
-            if self._queue:
+            if self._queue:   # _busy stays held: the role passes to the first waiter
                 nxt = self._queue[0]
                 nxt.lead = True
                 nxt.event.set()
             else:
-                self._busy = False
+                self._busy.release()
 
     def _write_batch(self) -> None:
         with self._lock:

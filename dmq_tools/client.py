@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from . import limits
 from ._group_commit import ALONE, GroupCommit
 from ._ids import new_task_id as _new_task_id
+from ._ids import top_up_ids as _top_up_ids
 from .errors import (
     ConfigurationError,
     DuplicateTaskError,
@@ -85,6 +86,8 @@ class Client:
     # ---- public API (DESIGN.md §3) ----
     def enqueue(self, task: Task, **options: Any) -> TaskInfo:
         """Enqueue `task` now (or at process_at / process_in); returns its TaskInfo."""
+        if not options and type(task) is Task and task.options is EMPTY_OPTIONS and not task.headers:
+            return self._enqueue_plain(task, _DEFAULT_PLAN)   # the common case, without the checks below
         if not isinstance(task, Task):
             raise InvalidTaskError(f"expected a dmq_tools.Task, got {type(task).__name__}")
         plan = _plan_for(task, TaskOptions.from_kwargs(options) if options else EMPTY_OPTIONS)
@@ -106,18 +109,22 @@ class Client:
         """A task with a generated ID, pending right away, no unique lock, group or headers: the
         common case, written without the general request machinery."""
         task_id = _new_task_id()
-        code = self._commit.enter(plan, task_id, task.type, task.payload)
+        commit = self._commit
+        code = commit.enter(plan, task_id, task.type, task.payload)
         if code is ALONE:
+            rdb = self._rdb
             try:
-                pending = self._rdb.start_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
-                                                     plan.retention_s, task.type, task_id, task.payload)
-                try:   # built while the write is on its way (see enqueue)
-                    info = _plain_info(task_id, task, plan, self._rdb.clock.now())
+                pending = rdb.start_plain_task(plan.queue, plan.max_retry, plan.timeout_s, plan.deadline_s,
+                                               plan.retention_s, task.type, task_id, task.payload)
+                try:   # built while the write is on its way (see enqueue), as are the next IDs
+                    info = _plain_info(task_id, task, plan, rdb.clock.now())
+                    _top_up_ids()
                 finally:
                     pending.finish()
             finally:
-                self._commit.leave()
-            self._replicated()
+                commit.leave()
+            if self._wait[0]:
+                self._replicated()
             return info
         if code != 1:
             if isinstance(code, Exception):

@@ -17,7 +17,8 @@ On a connection whose class does not customise its I/O (plain TCP, unix socket o
 or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the connection's own hiredis
 reader directly, reading redis-py's private fields `_sock`, `_parser`, `_parser._reader` and
 `_parser._buffer` (checked by `_plain_io`; any other connection goes through
-`send_packed_command` / `read_response` unchanged). One reply gains little (a PING: within
+`send_packed_command` / `read_response` unchanged); on Linux a plain socket's timeout is moved into
+the kernel so a send and a read are one system call each (`_write`). One reply gains little (a PING: within
 noise), but a reply of many parts gains per part: without it the plain enqueue's MULTI/EXEC
 (6-7 replies) cost ~4 µs more client CPU and the worker's pipelines 12-18 % of throughput
 (benchmarks/README.md, "Hot paths, fourth pass"), so it stays. The handshake (AUTH, SELECT,
@@ -34,6 +35,9 @@ were read).
 from __future__ import annotations
 
 import os
+import socket
+import struct
+import sys
 import time
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
@@ -151,6 +155,38 @@ def _plain_io(conn: Any) -> bool:
     )
 
 
+def _write(sock: socket.socket, data: bytes) -> None:
+    """`sock.sendall(data)` in one system call, on a plain TCP / unix socket: CPython polls before
+    every send and every receive on a socket with a timeout, a second system call each time. So
+    the first write turns the socket's timeout into the kernel's own (SO_SNDTIMEO / SO_RCVTIMEO,
+    Linux) on a blocking socket: a write or read past it fails with EAGAIN, which _Wire reports
+    as redis-py's TimeoutError (benchmarks/README.md "Hot paths, fifth pass")."""
+    if _KERNEL_TIMEOUTS and sock.timeout:
+        _kernel_timeouts(sock)
+    try:
+        n = os.write(sock.fileno(), data)
+    except BlockingIOError:
+        if sock.timeout is None:
+            raise   # the kernel's send timeout passed
+        n = 0       # a non-blocking socket whose buffer is full: sendall waits, with its timeout
+    if n < len(data):
+        sock.sendall(memoryview(data)[n:])
+
+
+def _kernel_timeouts(sock: socket.socket) -> None:
+    """Make `sock` blocking with its timeout kept by the kernel (see _write); Linux only."""
+    timeout = sock.gettimeout()
+    assert timeout
+    whole = int(timeout)
+    tv = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    sock.settimeout(None)
+
+
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
+
+
 class _Wire:
     """Send and read on one connection: direct socket + hiredis reader when `_plain_io`, else
     redis-py's own methods. Errors are redis-py's (ConnectionError, TimeoutError, ResponseError)
@@ -169,8 +205,11 @@ class _Wire:
             conn.check_health()     # PING through redis-py, reconnecting a dead socket
             sock = conn._sock
         try:
-            sock.sendall(data)
-        except TimeoutError:
+            if type(sock) is socket.socket:   # plain TCP / unix: write(2) at once (see _write)
+                _write(sock, data)
+            else:
+                sock.sendall(data)
+        except (TimeoutError, BlockingIOError):   # BlockingIOError: the kernel's timeout (see _write)
             conn.disconnect()
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as exc:
@@ -199,7 +238,7 @@ class _Wire:
                 continue
             try:
                 n = conn._sock.recv_into(parser._buffer)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):   # BlockingIOError: the kernel's timeout (see _write)
                 conn.disconnect()
                 raise RedisTimeoutError("Timeout reading from socket") from None
             except (OSError, AttributeError) as exc:   # AttributeError: disconnected meanwhile

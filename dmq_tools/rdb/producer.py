@@ -4,6 +4,8 @@ add_to_group_unique, and a pipelined batch of them (asynq rdb.go, client side)."
 from __future__ import annotations
 
 import hashlib
+from time import monotonic
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,7 +15,8 @@ from redis.exceptions import ResponseError
 
 from ..errors import DuplicateTaskError, TaskIDConflictError
 from . import keys
-from .base import RDBBase
+from ..clock import SystemClock
+from .base import QUEUE_CACHE_SECONDS, RDBBase
 from .guard import CAUGHT, reraise, translates_itself
 from .lean import SLOT, AmbiguousWriteError, InFlight, PartialTransactionError, SentTransaction, resp_format
 from .records import TaskMessage
@@ -131,13 +134,14 @@ class ProducerMixin(RDBBase):
         """
         try:
             msg = encode_plain_message(queue, retry, timeout, deadline, retention, task_type, task_id, payload)
-            now_ns = self.now_ns()
-            lean = self.scripts.lean
-            if not (lean.takes_transactions and self.queue_is_known(queue)):   # the script (+ SADD) path
-                return self._start_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns))
+            now_ns = time.time_ns() if type(self.clock) is SystemClock else self.now_ns()
             maxlen = self.events_maxlen
             parts = self._plain_parts.get(queue)
-            if parts is None or parts[0] != maxlen:
+            # the queue registered within QUEUE_CACHE_SECONDS (queue_is_known, inlined: hot path)
+            if parts is None or parts[0] != maxlen or \
+                    monotonic() - self._known_queues.get(queue, -1e9) > QUEUE_CACHE_SECONDS:
+                if not (self.scripts.lean.takes_transactions and self.queue_is_known(queue)):   # script (+ SADD)
+                    return self._start_one(queue, *self._enqueue_call(queue, task_id, msg, task_type, now_ns))
                 parts = self._remember_plain_parts(queue, maxlen)
             _, fmt, count, prefix = parts
             tid = task_id.encode()
@@ -149,13 +153,13 @@ class ProducerMixin(RDBBase):
                               len(kind), kind)
             else:
                 body = fmt % (len(key), key, len(msg), msg, len(now), now, len(tid), tid)
-            plain = _PlainWrite(self, queue, task_id, msg, task_type, now_ns, maxlen)
             try:
-                plain.sent = lean.send_transaction(body, count)
+                sent = self.scripts.lean.send_transaction(body, count)
             except RedisConnectionError:   # ambiguous, or no connection of ours free
-                plain.write_again()
+                _PlainWrite(self, queue, task_id, msg, task_type, now_ns, maxlen, None).write_again()
                 return WRITTEN
-            return plain
+            # built while the write is on its way: off the round trip's critical path
+            return _PlainWrite(self, queue, task_id, msg, task_type, now_ns, maxlen, sent)
         except CAUGHT as exc:   # this hot method translates itself (see guard.translates_itself)
             reraise(self.client, exc)
             raise   # unreachable: reraise always raises
@@ -404,10 +408,9 @@ class _PlainWrite(PendingWrite):
     __slots__ = ("_rdb", "_queue", "_task_id", "_msg", "_type", "_now_ns", "_maxlen", "sent")
 
     def __init__(self, rdb: ProducerMixin, queue: str, task_id: str, msg: bytes, task_type: str,
-                 now_ns: int, maxlen: int) -> None:
+                 now_ns: int, maxlen: int, sent: SentTransaction | None) -> None:
         self._rdb, self._queue, self._task_id, self._msg = rdb, queue, task_id, msg
-        self._type, self._now_ns, self._maxlen = task_type, now_ns, maxlen
-        self.sent: SentTransaction | None = None
+        self._type, self._now_ns, self._maxlen, self.sent = task_type, now_ns, maxlen, sent
 
     def write_again(self) -> None:
         """Whether EXEC ran is unknown: write again through the script, whose ID check tells.

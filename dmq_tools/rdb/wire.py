@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from google.protobuf.message import DecodeError
@@ -17,9 +16,6 @@ __all__ = [
     "encode_task_message", "encode_plain_message", "encode_plain_messages", "decode_task_message",
     "GO_ZERO_SECONDS", "to_timestamp", "from_timestamp", "pb",
 ]
-
-#: Per-thread protobuf objects reused by encode_plain_message.
-_THREAD = threading.local()
 
 #: Go's zero time.Time (0001-01-01T00:00:00Z) as Unix seconds: asynq's "never".
 GO_ZERO_SECONDS = -62135596800
@@ -69,25 +65,46 @@ def encode_plain_message(
     queue: str, retry: int, timeout: int, deadline: int, retention: int,
     task_type: str, task_id: str, payload: bytes | None,
 ) -> bytes:
-    """The message of one fresh task with only these fields set: `encode_task_message`'s bytes.
-    Each thread reuses one protobuf object per set of shared fields (~40 % cheaper than a new one)."""
-    try:
-        cache = _THREAD.plain_messages
-    except AttributeError:
-        cache = _THREAD.plain_messages = {}
+    """The message of one fresh task with only these fields set: `encode_task_message`'s bytes,
+    written by hand (~2x cheaper than setting and serialising a reused protobuf object, on
+    Client.enqueue's critical path). Fields go in field-number order as Go and upb write them:
+    type (1), payload (2, omitted when empty), id (3), then the fields tasks of a plan share
+    (queue 4, retry 5, timeout 8, deadline 9, retention 12), serialised once by protobuf itself
+    and cached. tests/foundation/test_batch.py compares both encoders byte for byte."""
     shared = (queue, retry, timeout, deadline, retention)
-    msg: pb.TaskMessage | None = cache.get(shared)
-    if msg is None:
-        if len(cache) >= 64:
-            cache.clear()
-        msg = cache[shared] = _shared_fields(queue, retry, timeout, deadline, retention)
-    msg.type = task_type
-    msg.id = task_id
+    tail = _TAILS.get(shared)
+    if tail is None:
+        tail = _shared_tail(shared)
+    kind = task_type.encode()
+    tid = task_id.encode()
     if payload:
-        msg.payload = payload
-    else:
-        msg.ClearField("payload")
-    return msg.SerializeToString()
+        return b"\n%b%b\x12%b%b\x1a%b%b%b" % (_varint(len(kind)), kind, _varint(len(payload)), payload,
+                                             _varint(len(tid)), tid, tail)
+    return b"\n%b%b\x1a%b%b%b" % (_varint(len(kind)), kind, _varint(len(tid)), tid, tail)
+
+
+#: Serialised shared fields of plain messages (see encode_plain_message), by their values.
+_TAILS: dict[tuple[str, int, int, int, int], bytes] = {}
+_ONE_BYTE = [bytes((n,)) for n in range(128)]
+
+
+def _shared_tail(shared: tuple[str, int, int, int, int]) -> bytes:
+    if len(_TAILS) >= 256:
+        _TAILS.clear()
+    tail = _TAILS[shared] = _shared_fields(*shared).SerializeToString()
+    return tail
+
+
+def _varint(n: int) -> bytes:
+    """A length as a protobuf varint."""
+    if n < 128:
+        return _ONE_BYTE[n]
+    out = bytearray()
+    while n >= 128:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 def encode_plain_messages(

@@ -65,3 +65,28 @@ def test_a_lone_thread_writes_each_task_alone(r):
     for i in range(20):
         client.enqueue(dmq.Task("t", {"i": i}))
     assert _writes(r) == 20 and r.llen("asynq:{default}:pending") == 21
+
+
+def test_threads_on_the_default_fast_path_all_finish_and_write_each_task_once(r):
+    """Plain tasks without options take Client.enqueue's shortest path (no option checks) and the
+    group commit's lock-free claim; threads racing on it must neither strand a waiter (every
+    thread ends) nor lose or double a task."""
+    client = dmq.Client(r)
+    client.enqueue(dmq.Task("warm"))
+    results: dict[int, list] = {w: [] for w in range(24)}
+    barrier = threading.Barrier(24)
+
+    def producer(w: int) -> None:
+        barrier.wait()
+        for i in range(80):
+            results[w].append(client.enqueue(dmq.Task("t", {"w": w, "i": i})))
+
+    ts = [threading.Thread(target=producer, args=(w,)) for w in range(24)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not any(t.is_alive() for t in ts)
+    infos = [i for rs in results.values() for i in rs]
+    assert len(infos) == 24 * 80 and all(i.queue == "default" and i.max_retry == 25 for i in infos)
+    assert len({i.id for i in infos}) == 24 * 80 and r.llen("asynq:{default}:pending") == 24 * 80 + 1

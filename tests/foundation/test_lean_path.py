@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import redis
 
@@ -307,3 +309,34 @@ def test_a_reply_lost_after_exec_ran_writes_the_task_once(r, redis_url):
         assert r.llen("asynq:{default}:pending") == 3 and after.id != info.id
     finally:
         proxy.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernel socket timeouts are used on Linux only")
+def test_a_plain_socket_keeps_its_timeout_in_the_kernel_and_times_out_as_redis_py_does(make_redis_process):
+    """The direct path makes its sockets blocking with SO_RCVTIMEO / SO_SNDTIMEO set to the
+    client's timeout (one system call per send and per read, no poll first); a stalled server
+    still ends in redis-py's TimeoutError after about that timeout, and the next call reconnects."""
+    import os
+    import signal
+    import socket
+    import struct
+    import time
+
+    server = make_redis_process()
+    rdb = RDB(redis.Redis.from_url(server.url, socket_timeout=0.5))
+    lean = rdb.scripts.lean
+    assert lean.execute("PING") == b"PONG"
+    sock = lean._idle[0]._sock
+    assert sock.gettimeout() is None
+    seconds, micros = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
+    assert (seconds, micros) == (0, 500_000)
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            lean.execute("PING")
+        assert 0.4 < time.monotonic() - t0 < 5
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    assert lean.execute("PING") == b"PONG"
+    rdb.close()
