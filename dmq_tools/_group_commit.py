@@ -12,13 +12,14 @@ writing for the others forever.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .rdb import RDB
 from .rdb.producer import EnqueueRequest, PlainTasks
 
-__all__ = ["ALONE", "GroupCommit"]
+__all__ = ["ALONE", "BatchWrites", "GroupCommit", "batch_writes"]
 
 #: GroupCommit.enter's answer when the caller writes its task alone.
 ALONE = object()
@@ -82,7 +83,8 @@ class GroupCommit:
             del self._queue[:_BATCH_MAX]
         results: list[Any] | None = None
         try:
-            results = self._rdb.write_items(batch_writes(batch))
+            writes = batch_writes(batch)
+            results = writes.per_entry(self._rdb.write_items(writes.items))
         except Exception as exc:   # every task of the batch gets the error
             results = [exc] * len(batch)
         finally:
@@ -95,22 +97,45 @@ class GroupCommit:
             self._hand_on()
 
 
-def batch_writes(entries: Iterable[Any]) -> list[EnqueueRequest | PlainTasks]:
-    """The writes of a batch in order: consecutive plain tasks (anything with .plan, .task_id,
-    .type, .payload) with equal options become one PlainTasks (one enqueue_batch call, the batch
-    encoder); an EnqueueRequest stays as it is. Shared by the group commit and AsyncClient."""
+@dataclass(slots=True)
+class BatchWrites:
+    """A batch's writes and, for each per-task result they give (in item order), which entry it
+    belongs to: plain tasks are grouped out of order, so results come back permuted."""
+
+    items: list[EnqueueRequest | PlainTasks]
+    order: list[int]
+
+    def per_entry(self, results: Sequence[Any]) -> list[Any]:
+        """The results in the entries' order."""
+        out: list[Any] = [None] * len(self.order)
+        for index, result in zip(self.order, results):
+            out[index] = result
+        return out
+
+
+def batch_writes(entries: Iterable[Any]) -> BatchWrites:
+    """The writes of a batch: plain tasks (anything with .plan, .task_id, .type, .payload) with
+    equal options become one PlainTasks (one enqueue_batch call, the batch encoder) wherever they
+    sit in the batch, so producers alternating queues still get one call per queue; each queue's
+    tasks keep their order. An EnqueueRequest stays as it is. Shared by the group commit and
+    AsyncClient. The batch's calls were concurrent, so no order across queues is owed."""
     items: list[EnqueueRequest | PlainTasks] = []
-    run: PlainTasks | None = None
-    run_key: tuple[Any, ...] | None = None
-    for entry in entries:
+    members: list[list[int]] = []
+    runs: dict[tuple[Any, ...], int] = {}
+    for index, entry in enumerate(entries):
         if isinstance(entry, EnqueueRequest):
             items.append(entry)
-            run, run_key = None, None
+            members.append([index])
             continue
         p = entry.plan
         key = (p.queue, p.max_retry, p.timeout_s, p.deadline_s, p.retention_s)
-        if run is None or key != run_key:
-            run, run_key = PlainTasks(*key), key
-            items.append(run)
+        at = runs.get(key)
+        if at is None:
+            at = runs[key] = len(items)
+            items.append(PlainTasks(*key))
+            members.append([])
+        run = items[at]
+        assert isinstance(run, PlainTasks)
         run.add(entry.task_id, entry.type, entry.payload)
-    return items
+        members[at].append(index)
+    return BatchWrites(items, [index for group in members for index in group])

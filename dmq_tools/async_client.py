@@ -178,7 +178,7 @@ class AsyncClient:
             return await fut
         self._busy = True
         try:
-            codes = await self._rdb.write(batch_writes([entry]), **self._wait)
+            codes = await self._rdb.write(batch_writes([entry]).items, **self._wait)
         finally:
             self._hand_off()
         return codes[0]
@@ -196,7 +196,8 @@ class AsyncClient:
                 batch = self._pending[:_FLUSH_MAX]
                 del self._pending[:_FLUSH_MAX]
                 try:
-                    codes = await self._rdb.write(batch_writes(entry for entry, _ in batch), **self._wait)
+                    writes = batch_writes(entry for entry, _ in batch)
+                    codes = writes.per_entry(await self._rdb.write(writes.items, **self._wait))
                 except Exception as exc:   # every waiter of this flush gets the error
                     for _, fut in batch:
                         if not fut.done():

@@ -90,6 +90,29 @@ def test_concurrent_calls_share_round_trips(r, redis_url):
     assert ids[:300][::-1] == [i.id for i in infos]   # LPUSH order: the order of the calls
 
 
+def test_producers_alternating_queues_share_one_call_per_queue(r, redis_url):
+    queues = ["qa", "qb", "qc"]
+
+    async def alternating(ac):
+        await ac.enqueue(dmq.Task("warm"), queue="qa", task_id="taken-b")
+        await ac.enqueue(dmq.Task("warm"), queue="qb", task_id="taken-b")
+        r.config_resetstat()
+        calls = []
+        for i in range(300):
+            task_id = "taken-b" if i == 151 else None   # 151 % 3 == 1: a conflict in qb, mid-batch
+            calls.append(ac.enqueue(dmq.Task("t", {"i": i}), queue=queues[i % 3], task_id=task_id))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    out = run(_with(redis_url, alternating))
+    assert isinstance(out[151], TaskIDConflictError)
+    assert all(isinstance(o, dmq.TaskInfo) and o.queue == queues[i % 3] for i, o in enumerate(out) if i != 151)
+    calls = r.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert 1 <= calls <= 15, calls     # one script call per queue per flush, not one per task
+    for k, q in enumerate(queues):      # each queue's tasks in the order of their calls
+        ids = [i.decode() for i in r.lrange(f"asynq:{{{q}}}:pending", 0, -1)][::-1][1 if q != "qc" else 0:]
+        assert ids == [o.id for i, o in enumerate(out) if i % 3 == k and i != 151]
+
+
 def test_errors_stay_with_their_caller(r, redis_url):
     async def mixed(ac):
         await ac.enqueue(dmq.Task("t"), task_id="taken")
