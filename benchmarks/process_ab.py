@@ -53,10 +53,11 @@ worker.run()
 """
 
 
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of a process and its threads."""
+def _cpu_of(pid: int) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of a process and its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick
 
 
 def _switches(pid: int) -> int:
@@ -108,21 +109,21 @@ def run_once(url: str, tree: str, n: int, handler: str, profile: str | None = No
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     r.config_resetstat()
-    s0, c0, x0 = _server_cpu(r), _cpu_of(w.pid), _switches(w.pid)
+    s0, (c0, k0), x0 = _server_cpu(r), _cpu_of(w.pid), _switches(w.pid)
     t0 = time.perf_counter()
     r.delete(keys.paused(Q))
     r.lpush(keys.wake(Q), "1")
     while int(r.get(keys.processed_total(Q)) or 0) < n:
         time.sleep(0.002)
     elapsed = time.perf_counter() - t0
-    c1, s1, x1 = _cpu_of(w.pid), _server_cpu(r), _switches(w.pid)
+    (c1, k1), s1, x1 = _cpu_of(w.pid), _server_cpu(r), _switches(w.pid)
     stats = _commandstats(r)
     if spy is not None:
         spy.send_signal(signal.SIGINT)     # py-spy writes its file on SIGINT
         spy.wait(30)
     w.terminate()
     w.wait(30)
-    out = {"rate": n / elapsed, "worker_cpu_us": (c1 - c0) / n * 1e6, "redis_cpu_us": (s1 - s0) / n * 1e6,
+    out = {"rate": n / elapsed, "worker_cpu_us": (c1 - c0) / n * 1e6, "worker_sys_us": (k1 - k0) / n * 1e6, "redis_cpu_us": (s1 - s0) / n * 1e6,
            "switches": (x1 - x0) / n}
     for name, (calls, usec) in stats.items():
         out[f"{name}_us_per_task"] = usec / n
@@ -190,6 +191,7 @@ def main() -> None:
     print("|---|" + "---:|" * len(cols))
     print("| tasks/s | " + " | ".join(f"{med(c, 'rate'):,.0f}" for c in cols) + " |")
     print("| worker CPU µs/task | " + " | ".join(f"{med(c, 'worker_cpu_us'):.1f}" for c in cols) + " |")
+    print("| of it in the kernel (system calls) µs/task | " + " | ".join(f"{med(c, 'worker_sys_us'):.1f}" for c in cols) + " |")
     print("| worker context switches per task | " + " | ".join(f"{med(c, 'switches'):.2f}" for c in cols) + " |")
     print("| Redis CPU µs/task | " + " | ".join(f"{med(c, 'redis_cpu_us'):.1f}" for c in cols) + " |")
     names = sorted({k[:-len("_us_per_task")] for c in cols for r in results[c] for k in r if k.endswith("_us_per_task")})
