@@ -9,7 +9,8 @@ redis-server, on N tasks pre-enqueued with `enqueue_many` (the queue paused mean
 N. Beside the rate, per task: the worker process's CPU (user + system, /proc), the server's CPU
 (`INFO cpu`) and each command's server time (`INFO commandstats`, the dequeue and done scripts
 are EVALSHA), which move far less with the shared box than rates do. `--handler peer` runs the
-peer harness's handler (decode the JSON payload, record the id); `noop` returns at once.
+peer harness's handler (decode the JSON payload, record the id); `noop` returns at once; `sleep`
+sleeps 1 ms (a blocking handler: every thread should be busy).
 `--base` is a commit, exported with `git archive` to a temporary directory. Prints markdown.
 """
 
@@ -45,6 +46,8 @@ if handler == "peer":
         body = task.json()
         ids.append((body["id"], time.time()))
     mux.handle("bench:noop", noop)
+elif handler == "sleep":
+    mux.handle("bench:noop", lambda t: time.sleep(0.001))
 else:
     mux.handle("bench:noop", lambda t: None)
 worker = dmq.Worker(redis.Redis.from_url(url), mux, config=WorkerConfig(concurrency=int(__import__("os").environ.get("CONC", "10")), prefetch=int(__import__("os").environ["PREFETCH"]) if "PREFETCH" in __import__("os").environ else None))
@@ -137,7 +140,8 @@ def main() -> None:
     ap.add_argument("--base-tree", help="an existing directory holding the base tree")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--handler", choices=["noop", "peer"], default="peer")
+    ap.add_argument("--handler", choices=["noop", "peer", "sleep"], default="peer",
+                    help="peer: the peer harness's handler; noop: returns at once; sleep: time.sleep(1 ms)")
     ap.add_argument("--profile", choices=["py-spy"], help="record a py-spy profile of this tree's last run")
     ap.add_argument("--only-new", action="store_true", help="no base: this tree alone")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=ENV=VALUE[,ENV=VALUE]",
