@@ -1,17 +1,22 @@
 """One worker process, no-op tasks: two source trees of dmq_tools alternated round by round.
 
     python benchmarks/process_ab.py --base 59d8949 [--rounds 6] [--n 20000] [--handler peer]
-    python benchmarks/process_ab.py --base-tree /tmp/old --profile py-spy   # + a flame of ours
+    python benchmarks/process_ab.py --only-new --n 300000 --profile py-spy   # where this tree's time goes
+    python benchmarks/process_ab.py --only-new --variant c1=CONC=1,PREFETCH=19   # same capacity, one thread
 
 Each round runs the base tree's worker and this tree's worker (order alternating) on the same
 redis-server, on N tasks pre-enqueued with `enqueue_many` (the queue paused meanwhile), as
 `worker_throughput.py` does: tasks/s from the unpause until asynq's `processed` counter reaches
-N. Beside the rate, per task: the worker process's CPU (user + system, /proc), the server's CPU
-(`INFO cpu`) and each command's server time (`INFO commandstats`, the dequeue and done scripts
-are EVALSHA), which move far less with the shared box than rates do. `--handler peer` runs the
+N. Beside the rate, per task: the worker process's CPU (user + system, /proc, in 10 ms ticks: 0.5 µs
+per task at N=20,000), the server's CPU (`INFO cpu`) and each command's server time (`INFO
+commandstats`; the dequeue and done scripts are EVALSHA), which move far less with the shared box
+than rates do. `--handler peer` runs the
 peer harness's handler (decode the JSON payload, record the id); `noop` returns at once; `sleep`
 sleeps 1 ms (a blocking handler: every thread should be busy).
-`--base` is a commit, exported with `git archive` to a temporary directory. Prints markdown.
+`--base` is a commit, exported with `git archive` to a temporary directory; `--variant` runs this
+tree once more per round with environment variables its worker reads (CONC, PREFETCH). `--profile
+py-spy` records this tree's last run (GIL holder samples, raw collapsed stacks) into
+results/process_profile.txt (`pip install py-spy`). Prints markdown.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ ROOT = HERE.parent
 Q = "default"
 
 WORKER = r"""
-import sys, time
+import os, sys, time
 sys.path.insert(0, sys.argv[1])
 import redis
 import dmq_tools as dmq
@@ -50,7 +55,9 @@ elif handler == "sleep":
     mux.handle("bench:noop", lambda t: time.sleep(0.001))
 else:
     mux.handle("bench:noop", lambda t: None)
-worker = dmq.Worker(redis.Redis.from_url(url), mux, config=WorkerConfig(concurrency=int(__import__("os").environ.get("CONC", "10")), prefetch=int(__import__("os").environ["PREFETCH"]) if "PREFETCH" in __import__("os").environ else None))
+conc = int(os.environ.get("CONC", "10"))                        # --variant NAME=CONC=1,PREFETCH=19
+prefetch = int(os.environ["PREFETCH"]) if "PREFETCH" in os.environ else None
+worker = dmq.Worker(redis.Redis.from_url(url), mux, config=WorkerConfig(concurrency=conc, prefetch=prefetch))
 print("ready", flush=True)
 worker.run()
 """
@@ -108,8 +115,9 @@ def run_once(url: str, tree: str, n: int, handler: str, profile: str | None = No
     time.sleep(1.0)
     spy = None
     if profile:
-        spy = subprocess.Popen(["py-spy", "record", "-r", "250", *(["--idle"] if os.environ.get("SPY_IDLE") else ["--gil"]), "--nonblocking", "-o", profile, "-f", "raw", "--pid", str(w.pid)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        which = ["--idle"] if os.environ.get("SPY_IDLE") else ["--gil"]   # --gil: the thread holding the GIL
+        spy = subprocess.Popen(["py-spy", "record", "-r", "250", *which, "--nonblocking", "-o", profile, "-f", "raw",
+                                "--pid", str(w.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     r.config_resetstat()
     s0, (c0, k0), x0 = _server_cpu(r), _cpu_of(w.pid), _switches(w.pid)
@@ -126,8 +134,8 @@ def run_once(url: str, tree: str, n: int, handler: str, profile: str | None = No
         spy.wait(30)
     w.terminate()
     w.wait(30)
-    out = {"rate": n / elapsed, "worker_cpu_us": (c1 - c0) / n * 1e6, "worker_sys_us": (k1 - k0) / n * 1e6, "redis_cpu_us": (s1 - s0) / n * 1e6,
-           "switches": (x1 - x0) / n}
+    out = {"rate": n / elapsed, "worker_cpu_us": (c1 - c0) / n * 1e6, "worker_sys_us": (k1 - k0) / n * 1e6,
+           "redis_cpu_us": (s1 - s0) / n * 1e6, "switches": (x1 - x0) / n}
     for name, (calls, usec) in stats.items():
         out[f"{name}_us_per_task"] = usec / n
         out[f"{name}_calls"] = calls
@@ -179,7 +187,8 @@ def main() -> None:
                 res = run_once(server.url, trees[name], args.n, args.handler, prof, envs.get(name))
                 results[name].append(res)
                 print(f"round {rnd + 1} {name}: {res['rate']:,.0f}/s, worker {res['worker_cpu_us']:.1f} µs/task, "
-                      f"redis {res['redis_cpu_us']:.1f} µs/task, {res['switches']:.2f} switches/task", file=sys.stderr, flush=True)
+                      f"redis {res['redis_cpu_us']:.1f} µs/task, {res['switches']:.2f} switches/task",
+                      file=sys.stderr, flush=True)
     finally:
         server.cleanup()
         if tmp:
@@ -189,16 +198,19 @@ def main() -> None:
         vals = [r.get(key, 0.0) for r in results[name]]
         return statistics.median(vals)
 
-    print(f"\n{args.rounds} rounds of {args.n:,} no-op tasks ({args.handler} handler), one worker c=10, medians\n")
+    print(f"\n{args.rounds} rounds of {args.n:,} no-op tasks ({args.handler} handler), one worker process, medians\n")
     cols = list(trees)
     print("| measure | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))
     print("| tasks/s | " + " | ".join(f"{med(c, 'rate'):,.0f}" for c in cols) + " |")
     print("| worker CPU µs/task | " + " | ".join(f"{med(c, 'worker_cpu_us'):.1f}" for c in cols) + " |")
-    print("| of it in the kernel (system calls) µs/task | " + " | ".join(f"{med(c, 'worker_sys_us'):.1f}" for c in cols) + " |")
-    print("| worker context switches per task | " + " | ".join(f"{med(c, 'switches'):.2f}" for c in cols) + " |")
+    print("| of it in the kernel (system calls) µs/task | "
+          + " | ".join(f"{med(c, 'worker_sys_us'):.1f}" for c in cols) + " |")
+    print("| worker context switches per task | "
+          + " | ".join(f"{med(c, 'switches'):.2f}" for c in cols) + " |")
     print("| Redis CPU µs/task | " + " | ".join(f"{med(c, 'redis_cpu_us'):.1f}" for c in cols) + " |")
-    names = sorted({k[:-len("_us_per_task")] for c in cols for r in results[c] for k in r if k.endswith("_us_per_task")})
+    suffix = "_us_per_task"
+    names = sorted({k[:-len(suffix)] for c in cols for r in results[c] for k in r if k.endswith(suffix)})
     for cmd in names:
         print(f"| {cmd} µs/task (calls) | " + " | ".join(
             f"{med(c, cmd + '_us_per_task'):.2f} ({med(c, cmd + '_calls'):,.0f})" for c in cols) + " |")
