@@ -17,6 +17,8 @@
 -- worker gave up on it) leases nothing.
 -- Returns a flat array: queue index (1-based), task id, stored msg bytes, ... A paused queue is
 -- skipped (asynq). An id whose hash is gone is dropped from active/lease (never left dangling).
+-- The lease zset gets one ZADD for the queue's tasks of the call (its type checked once, before
+-- the first task is leased), not one per task: the same entries, ~0.5 µs less per task.
 -- History (dmq): one "started" entry per queue and call, ids=<JSON array>, t=<shared type> or
 -- types=<JSON array>, w=<worker id> (one XADD instead of one per task).
 -- When the batch is full and a queue still holds tasks, its wake token is pushed again so other
@@ -70,6 +72,8 @@ for i = 0, nq - 1 do
     local prefix = ARGV[7 + i]
     local mine = {}
     local types = {}
+    local leases = {}         -- score, id, ... for one ZADD (the lease key's type checked once)
+    local lease_ok = nil
     local events = maxlen
     if redis.call("EXISTS", paused) == 0 then
         while got < max do
@@ -90,12 +94,21 @@ for i = 0, nq - 1 do
                 redis.call("LREM", active, 1, id)
                 report(i, key)
             elseif msg then
-                local z = redis.pcall("ZADD", lease, ARGV[1], id)
-                if type(z) == "table" then         -- the lease key is not a sorted set: undo, skip
+                if lease_ok == nil then
+                    local lt = redis.call("TYPE", lease)["ok"]
+                    lease_ok = lt == "zset" or lt == "none"
+                end
+                if not lease_ok then               -- the lease key is not a sorted set: undo, skip
                     redis.call("LREM", active, 1, id)
                     redis.call("RPUSH", pending, id)
                     report(i, lease)
                     break
+                end
+                leases[#leases + 1] = ARGV[1]
+                leases[#leases + 1] = id
+                if #leases >= 200 then              -- at most 100 tasks per ZADD: unpack fills Lua's stack
+                    redis.call("ZADD", lease, unpack(leases))
+                    leases = {}
                 end
                 redis.call("HSET", key, "state", "active")
                 redis.call("HDEL", key, "pending_since")
@@ -110,6 +123,9 @@ for i = 0, nq - 1 do
             else
                 redis.call("LREM", active, 1, id)
             end
+        end
+        if #leases > 0 then
+            redis.call("ZADD", lease, unpack(leases))
         end
         if events > 0 and #mine > 0 then
             -- one entry for the queue's tasks of this call (as enqueue_batch's): ids, and t when
