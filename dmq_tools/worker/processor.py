@@ -91,7 +91,7 @@ class Processor(OutcomesMixin):
         self._closing = False
         self._no_respawn = False
         self.outcomes = OutcomeWriter(rdb, worker_id, config.ack_batch_size, self._lease_s,
-                                      self._inflight.get, self._forget)
+                                      self._inflight.get, self._forget, self._forget_many)
         self._pool_seq = itertools.count()
         self.reporter = CorruptReporter()          # keys of the wrong type, logged once
         self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
@@ -517,3 +517,9 @@ class Processor(OutcomesMixin):
     def _forget(self, task_id: str) -> None:
         with self._inflight_lock:
             self._inflight.pop(task_id, None)
+
+    def _forget_many(self, task_ids: list[str]) -> None:
+        inflight = self._inflight
+        with self._inflight_lock:
+            for task_id in task_ids:
+                inflight.pop(task_id, None)
