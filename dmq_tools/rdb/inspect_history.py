@@ -32,9 +32,11 @@ def _text(v: Any) -> str:
 
 
 def event_records(q: str, entry_id: Any, fields: dict[Any, Any]) -> list[EventRecord]:
-    """The events of one stream entry: one, or one per task of an `enqueue_batch` entry
-    (ids=<JSON array>, with t=<shared type> or types=<JSON array>), in the order written. An
-    entry that does not read as either is returned whole, as one event: history never fails."""
+    """The events of one stream entry: one, or one per task of a batch entry (`enqueue_batch`'s
+    "enqueued", the worker's "started" and "succeeded": ids=<JSON array>, with t=<shared type>
+    or types=<JSON array>, and ds=<JSON array> of durations for "succeeded"), in the order
+    written. An entry that does not read as either is returned whole, as one event: history
+    never fails."""
     eid = _text(entry_id)
     ms = int(eid.split("-", 1)[0])
     text = {_text(k): _text(v) for k, v in fields.items()}
@@ -43,13 +45,19 @@ def event_records(q: str, entry_id: Any, fields: dict[Any, Any]) -> list[EventRe
     try:
         ids = json.loads(text["ids"])
         kinds = [text["t"]] * len(ids) if "t" in text else json.loads(text["types"])
+        durations = json.loads(text["ds"]) if "ds" in text else None
         if not (isinstance(ids, list) and isinstance(kinds, list) and len(ids) == len(kinds)):
             raise ValueError("ids and types differ in length")
+        if durations is not None and not (isinstance(durations, list) and len(durations) == len(ids)):
+            raise ValueError("ids and ds differ in length")
     except (ValueError, KeyError, TypeError):
         return [EventRecord(q, ms, text, eid)]
-    rest = {k: v for k, v in text.items() if k not in ("e", "ids", "t", "types")}
+    rest = {k: v for k, v in text.items() if k not in ("e", "ids", "t", "types", "ds")}
     e = text.get("e", "")
-    return [EventRecord(q, ms, {"e": e, "id": str(i), "t": str(t), **rest}, eid) for i, t in zip(ids, kinds)]
+    if durations is None:
+        return [EventRecord(q, ms, {"e": e, "id": str(i), "t": str(t), **rest}, eid) for i, t in zip(ids, kinds)]
+    return [EventRecord(q, ms, {"e": e, "id": str(i), "t": str(t), "d": str(d), **rest}, eid)
+            for i, t, d in zip(ids, kinds, durations)]
 
 
 class InspectHistoryMixin(RDBBase):

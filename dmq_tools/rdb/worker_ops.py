@@ -37,6 +37,8 @@ MINUTES_TTL_SECONDS = 8 * 24 * 3600
 #: asynq's archive trims: maxArchiveSize and archivedExpirationInDays.
 ARCHIVE_MAX_SIZE = 10_000
 ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 3600
+#: (minute number, (UTC day, HHMM)) of the last `_minute_parts` call.
+_MINUTE_PARTS: tuple[int, tuple[str, str]] = (-1, ("", ""))
 #: What a loop catches to ride out an outage (the callers never import redis).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -188,9 +190,15 @@ def _duration(f: Outcome) -> str:
 class WorkerOpsMixin(RDBBase):
     # ---- small helpers ----
     def _minute_parts(self) -> tuple[str, str]:
-        """(UTC day, HHMM) of now, for the per-minute history counters."""
-        now = datetime.fromtimestamp(self.clock.time(), _UTC)
-        return now.strftime("%Y-%m-%d"), now.strftime("%H%M")
+        """(UTC day, HHMM) of now, for the per-minute history counters (formatted once a minute:
+        two strftime calls cost ~3 µs per acknowledging round trip)."""
+        global _MINUTE_PARTS
+        minute = int(self.clock.time() // 60)
+        cached = _MINUTE_PARTS            # one tuple, read once: safe across threads
+        if cached[0] != minute:
+            now = datetime.fromtimestamp(minute * 60, _UTC)
+            cached = _MINUTE_PARTS = (minute, (now.strftime("%Y-%m-%d"), now.strftime("%H%M")))
+        return cached[1]
 
     # ---- dequeue and wake-up ----
     def _dequeue_args(self, queues: list[str], max_count: int, lease_seconds: float,

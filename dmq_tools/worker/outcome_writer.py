@@ -32,9 +32,11 @@ class OutcomeWriter:
     """Buffer, flush, lease check, backlog and counts of one worker's outcomes."""
 
     def __init__(self, rdb: RDB, worker_id: str, batch_size: int, lease_s: float,
-                 lookup: Callable[[str], Running | None], forget: Callable[[str], None]) -> None:
+                 lookup: Callable[[str], Running | None], forget: Callable[[str], None],
+                 forget_many: Callable[[list[str]], None] | None = None) -> None:
         self.rdb, self.worker_id, self.batch_size, self.lease_s = rdb, worker_id, batch_size, lease_s
         self._lookup, self.forget = lookup, forget
+        self.forget_many = forget_many or self._forget_each
         self.lock = threading.Lock()        # guards pending, since, flushing
         self.pending: list[Outcome] = []     # outcomes not sent yet
         self.since = 0.0                    # monotonic time the oldest pending outcome was added
@@ -42,6 +44,10 @@ class OutcomeWriter:
         self.backlog: list[tuple[Outcome, float]] = []     # (outcome, lease end) for the syncer
         self._backlog_lock = threading.Lock()
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
+
+    def _forget_each(self, task_ids: list[str]) -> None:
+        for task_id in task_ids:
+            self.forget(task_id)
 
     # ---- the buffer ----
     def add(self, outcome: Outcome) -> None:
@@ -129,7 +135,7 @@ class OutcomeWriter:
                 log.warning("task %s (%s): not active any more (NOT FOUND); outcome dropped", f.task_id, f.kind)
             else:
                 self.count(f)
-            self.forget(f.task_id)
+        self.forget_many([f.task_id for f in todo])     # one lock round for the batch
 
     def count(self, f: Outcome) -> None:
         key = "revoked" if f.kind == _DONE and f.event == "revoked" else _COUNTER[f.kind]

@@ -65,7 +65,7 @@ class OutcomesMixin:
                     return self.failure(run, SkipRetry(
                         f"dmq: the handler's result could not be serialised ({type(result).__name__}): {exc}"))
             return Outcome(_COMPLETE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur, result=data)
-        return Outcome(_DONE, msg, msg.id, msg.queue, event="succeeded", duration_ms=dur)
+        return Outcome(_DONE, msg, msg.id, msg.queue, "succeeded", "", dur)   # positional: the hot path
 
     def failure(self, run: Running, exc: BaseException) -> Outcome:
         """asynq's handleFailedMessage: RevokeTask -> done; exhausted or SkipRetry -> archive."""

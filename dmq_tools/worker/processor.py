@@ -74,6 +74,8 @@ class Processor(OutcomesMixin):
         self._ready: collections.deque[Running] = collections.deque()
         self._load = 0                             # leased here and not finished
         self._fetching = False
+        self._waiting = 0                          # handler threads waiting in _cv for work
+        self._woken = 0                            # of them, notified and not yet awake
         self._idle = False
         self._exit = False
         self._dequeue_lock = threading.Lock()
@@ -89,7 +91,7 @@ class Processor(OutcomesMixin):
         self._closing = False
         self._no_respawn = False
         self.outcomes = OutcomeWriter(rdb, worker_id, config.ack_batch_size, self._lease_s,
-                                      self._inflight.get, self._forget)
+                                      self._inflight.get, self._forget, self._forget_many)
         self._pool_seq = itertools.count()
         self.reporter = CorruptReporter()          # keys of the wrong type, logged once
         self._tokens = itertools.count(1)          # one per dequeue call (its receipt)
@@ -185,10 +187,10 @@ class Processor(OutcomesMixin):
                 return
             if run.claimed:
                 continue
-            run.begin(self._default_timeout)
-            self._watch(run)
+            now = run.begin(self._default_timeout)
+            self._watch(run, now)
             run.executing = True
-            outcome = self._execute(run)
+            outcome = self._execute(run, now)
             run.executing = False
             if run.claim():
                 self._release_slot()
@@ -207,6 +209,8 @@ class Processor(OutcomesMixin):
                         return None
                     if self._ready:
                         run = self._ready.popleft()
+                        if self._ready:
+                            self._wake_one()     # more wait: one more thread comes (see _wake_one)
                         break
                     if not self._fetching and not self._stop_fetch.is_set():
                         self._fetching = True
@@ -217,7 +221,7 @@ class Processor(OutcomesMixin):
                         run = None
                         n = -1
                         break
-                    self._cv.wait()
+                    self._wait(None)
             if run is not None:
                 if self.outcomes.older_than(_ACK_SHARE_WINDOW):
                     self.outcomes.flush()
@@ -226,7 +230,7 @@ class Processor(OutcomesMixin):
                 self.outcomes.flush()
                 with self._cv:
                     if not (self._ready or self._exit or (not self._fetching and not self._stop_fetch.is_set())):
-                        self._cv.wait(0.05)
+                        self._wait(0.05)
                 continue
             try:
                 self._fetch(max(n, 1))
@@ -350,15 +354,37 @@ class Processor(OutcomesMixin):
             self._load += len(runs)
             self._ready.extend(runs)
             if len(runs) > 1:
-                self._cv.notify(len(runs) - 1)
+                self._wake_one()
+
+    def _wake_one(self) -> None:
+        """Wake one waiting handler thread unless a wake is already on its way (the caller
+        holds _cv). Leased tasks start threads one at a time: each thread that takes a task
+        while more wait wakes the next, so a burst of blocking handlers still has every thread
+        busy within a few wake-ups (~50-100 µs each here), while quick handlers are run by the
+        threads already awake instead of paying a wake-up, a context switch of ~5-10 µs of CPU
+        on this VM, per task (waking one thread per leased task cost 1.3-1.5 switches per no-op
+        task; this, ~0.1: benchmarks/README.md, "Hot paths, fifth pass")."""
+        if not self._woken and self._waiting:
+            self._woken = 1
+            self._cv.notify()
+
+    def _wait(self, timeout: float | None) -> None:
+        """Wait on _cv for work (the caller holds it), counted for _wake_one. Any return takes
+        the wake in flight: a timeout taking it only lets the next wake come sooner."""
+        self._waiting += 1
+        try:
+            self._cv.wait(timeout)
+        finally:
+            self._waiting -= 1
+            self._woken = 0
 
     def _release_slot(self) -> None:
         with self._cv:
             self._load -= 1
 
-    def _execute(self, run: Running) -> Outcome:
+    def _execute(self, run: Running, now: float) -> Outcome:
         task = run.task
-        if run.deadline <= time.time():
+        if run.deadline <= now:
             return self.failure(run, DeadlineExceeded())
         try:
             handler = self._mux
@@ -366,7 +392,7 @@ class Processor(OutcomesMixin):
                 result = self._run_in_child(handler, run)
             else:
                 result = handler(task)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     result = self._await(run, result)
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt must not kill the pool
             return self.failure(run, exc)
@@ -414,8 +440,8 @@ class Processor(OutcomesMixin):
     def lease_expired(self, run: Running) -> None:
         self._expire(run, "lease")
 
-    def _watch(self, run: Running) -> None:
-        if run.deadline >= time.time() + 1.0:
+    def _watch(self, run: Running, now: float) -> None:
+        if run.deadline >= now + 1.0:
             # the watcher wakes at least once a second and takes it then: soon enough, and the
             # dispatching thread (on its way to the handler) skips the lock and the heap. Under
             # load, every 1,024th does the taking, so finished runs are not held for a second.
@@ -491,3 +517,9 @@ class Processor(OutcomesMixin):
     def _forget(self, task_id: str) -> None:
         with self._inflight_lock:
             self._inflight.pop(task_id, None)
+
+    def _forget_many(self, task_ids: list[str]) -> None:
+        inflight = self._inflight
+        with self._inflight_lock:
+            for task_id in task_ids:
+                inflight.pop(task_id, None)

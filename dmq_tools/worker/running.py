@@ -15,6 +15,9 @@ __all__ = ["Running", "DeadlineExceeded", "Cancelled", "HandlerError", "error_te
            "ResultWriter", "ERROR_STORE_CAP", "ERROR_LOG_CAP", "log_line"]
 
 log = logging.getLogger(__name__)
+#: Guards every Running's claim: held for a flag check and set, so one lock for all of them
+#: (not one allocated per task).
+_CLAIM = threading.Lock()
 
 
 class DeadlineExceeded(Exception):
@@ -80,7 +83,7 @@ class Running:
     from the start of processing; until then it is not reported as a running worker."""
 
     __slots__ = ("msg", "task", "queue", "started", "started_mono", "deadline", "lease_expiry",
-                 "_lock", "claimed", "replaced", "executing", "began", "future", "child", "seq")
+                 "claimed", "replaced", "executing", "began", "future", "child", "seq")
 
     def __init__(self, msg: TaskMessage, task: Task, deadline: float, lease_expiry: float) -> None:
         self.msg = msg
@@ -90,7 +93,6 @@ class Running:
         self.started_mono = 0.0
         self.deadline = deadline
         self.lease_expiry = lease_expiry
-        self._lock = threading.Lock()
         self.claimed = False
         self.replaced = False
         self.executing = False
@@ -99,21 +101,23 @@ class Running:
         self.child: Any = None
 
     def claim(self, replace: bool = False) -> bool:
-        with self._lock:
+        with _CLAIM:
             if self.claimed:
                 return False
             self.claimed = True
             self.replaced = replace and self.executing
             return True
 
-    def begin(self, default_timeout: float) -> None:
-        """The handler starts now: asynq's deadline from now, the start time reported."""
+    def begin(self, default_timeout: float) -> float:
+        """The handler starts now: asynq's deadline from now, the start time reported (and
+        returned, for the caller's own checks)."""
         now = time.time()
         self.started = now
         self.started_mono = time.perf_counter()
         self.deadline = compute_deadline(self.msg, now, default_timeout)
         self.task._deadline = self.deadline
         self.began = True
+        return now
 
     def duration_ms(self) -> float:
         return (time.perf_counter() - self.started_mono) * 1000.0 if self.began else 0.0

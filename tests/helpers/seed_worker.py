@@ -65,4 +65,7 @@ def stored(r: Any, q: str, task_id: str) -> tuple[str | None, TaskMessage | None
 
 
 def events(r: Any, q: str) -> list[dict[str, str]]:
-    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in r.xrange(keys.events(q))]
+    """One dict per event, batch entries read per task as the inspector reads them."""
+    from dmq_tools.rdb.inspect_history import event_records
+
+    return [rec.fields for eid, fields in r.xrange(keys.events(q)) for rec in event_records(q, eid, fields)]

@@ -224,3 +224,33 @@ def test_aggregation_check_waits_for_grace(r, rdb):
     seed_group(r, message(), "g", time.time())
     assert rdb.aggregation_check(Q, "g", grace_s=60, max_delay_s=0, max_size=0) is None
     assert rdb.aggregation_check(Q, "g", grace_s=60, max_delay_s=0, max_size=1) is not None
+
+
+def test_dequeue_and_done_write_one_history_entry_per_call(r, rdb):
+    """One "started" entry per queue and dequeue call, one "succeeded" entry per done call
+    (ids, t or types, ds); the reader (and the inspector) sees one event per task."""
+    from dmq_tools.rdb.inspect_history import event_records
+
+    ms = [seed_pending(r, message("a" if i < 2 else "b")) for i in range(3)]
+    got = rdb.dequeue([Q], 10, 30, "w1")
+    assert len(got) == 3
+    codes = rdb.write_outcomes([Outcome("done", m, m.id, Q, duration_ms=1.5 + i) for i, m in enumerate(ms)], "w1")
+    assert codes == [True] * 3
+    raw = r.xrange(keys.events(Q))
+    assert len(raw) == 2
+    assert raw[0][1][b"e"] == b"started" and b"types" in raw[0][1] and raw[0][1][b"w"] == b"w1"
+    assert raw[1][1][b"e"] == b"succeeded" and b"ds" in raw[1][1]
+    ev = events(r, Q)
+    assert [(e["e"], e["id"], e["t"]) for e in ev] == (
+        [("started", m.id, m.type) for m in ms] + [("succeeded", m.id, m.type) for m in ms])
+    assert [e["d"] for e in ev[3:]] == ["1.500", "2.500", "3.500"] and all(e["w"] == "w1" for e in ev)
+    assert len(event_records(Q, *raw[1])) == 3
+
+
+def test_done_with_mixed_events_writes_one_entry_each(r, rdb):
+    a, b = seed_active(r, message()), seed_active(r, message())
+    rdb.write_outcomes([Outcome("done", a, a.id, Q, event="succeeded", duration_ms=1.0),
+                        Outcome("done", b, b.id, Q, event="revoked", duration_ms=2.0)])
+    raw = r.xrange(keys.events(Q))
+    assert [f[b"e"] for _, f in raw] == [b"succeeded", b"revoked"]
+    assert [(e["id"], e["d"]) for e in events(r, Q)] == [(a.id, "1.000"), (b.id, "2.000")]

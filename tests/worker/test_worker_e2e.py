@@ -351,3 +351,36 @@ def test_finished_runs_are_not_held_for_the_deadline_watcher(start, r, client):
     processor = w._processor
     assert len(processor._unwatched) <= 1024 + 4
     assert len(processor._heap) <= 1024 + 4 * 5
+
+
+@pytest.mark.parametrize("prefetch", [None, 0])
+def test_every_handler_thread_is_busy_with_blocking_handlers(start, r, client, prefetch):
+    """Threads are woken one at a time (Processor._wake_one); a burst of handlers that block
+    still has all `concurrency` of them running at once, and never more."""
+    conc = 6
+    barrier = threading.Barrier(conc, timeout=20)
+    lock = threading.Lock()
+    now = [0]
+    peak = [0]
+    mux = ServeMux()
+
+    @mux.handle("block")
+    def block(t):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            if t.json()["i"] < conc:
+                barrier.wait()        # raises BrokenBarrierError if the others never start
+            else:
+                time.sleep(0.01)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    start(r, mux, concurrency=conc, prefetch=prefetch)
+    infos = client.enqueue_many([dmq.Task("block", {"i": i}) for i in range(3 * conc)])
+    assert wait_until(lambda: r.get(keys.processed_total(Q)) == str(3 * conc).encode(), timeout=30)
+    assert int(r.get(keys.failed_total(Q)) or 0) == 0, "a handler gave up waiting for the others"
+    assert peak[0] == conc
+    assert not any(r.exists(keys.task(Q, i.id)) for i in infos)

@@ -14,6 +14,9 @@
 -- ARGV[7] -> task key prefix asynq:{<q>}:t:
 -- ARGV[8..] -> groups of five: task id, type, duration ms, unique key ("" = none), event name
 --              ("succeeded", or "revoked" for RevokeTask, which asynq also finishes with done)
+-- History (dmq): one entry for the call when its tasks share the event name: ids=<JSON array>,
+-- t=<shared type> or types=<JSON array>, ds=<JSON array of durations>, w (rdb/inspect_history.py
+-- reads one event per id); otherwise one entry per task (e, id, t, d, w).
 -- Returns one code per task: 1 done, 0 NOT FOUND (not active, no lease or no hash; as asynq, the
 -- steps before the failing one stay applied and nothing is counted).
 -- Corrupt state (dmq): a lease key of the wrong type fails the call before anything moves.
@@ -23,6 +26,7 @@ if lt ~= "zset" and lt ~= "none" then
 end
 local out = {}
 local n = 0
+local ids, types, ds, names = {}, {}, {}, {}
 local maxlen = tonumber(ARGV[3])
 for j = 8, #ARGV, 5 do
     local id = ARGV[j]
@@ -36,11 +40,32 @@ for j = 8, #ARGV, 5 do
             redis.call("DEL", ukey)
         end
         if maxlen > 0 then
-            redis.call("XADD", KEYS[5], "MAXLEN", "~", maxlen, "*", "e", ARGV[j + 4], "id", id,
-                "t", ARGV[j + 1], "d", ARGV[j + 2], "w", ARGV[6])
+            ids[#ids + 1] = id
+            types[#types + 1] = ARGV[j + 1]
+            ds[#ds + 1] = ARGV[j + 2]
+            names[#names + 1] = ARGV[j + 4]
         end
     end
     out[#out + 1] = code
+end
+if #ids > 0 then
+    local one, shared = true, true
+    for k = 2, #ids do
+        if names[k] ~= names[1] then one = false end
+        if types[k] ~= types[1] then shared = false end
+    end
+    if one and shared then
+        redis.call("XADD", KEYS[5], "MAXLEN", "~", maxlen, "*", "e", names[1], "ids", cjson.encode(ids),
+            "t", types[1], "ds", cjson.encode(ds), "w", ARGV[6])
+    elseif one then
+        redis.call("XADD", KEYS[5], "MAXLEN", "~", maxlen, "*", "e", names[1], "ids", cjson.encode(ids),
+            "types", cjson.encode(types), "ds", cjson.encode(ds), "w", ARGV[6])
+    else
+        for k = 1, #ids do
+            redis.call("XADD", KEYS[5], "MAXLEN", "~", maxlen, "*", "e", names[k], "id", ids[k],
+                "t", types[k], "d", ds[k], "w", ARGV[6])
+        end
+    end
 end
 if n > 0 then
     if redis.call("INCRBY", KEYS[3], n) == n then
