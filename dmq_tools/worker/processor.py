@@ -363,7 +363,7 @@ class Processor(OutcomesMixin):
         busy within a few wake-ups (~50-100 µs each here), while quick handlers are run by the
         threads already awake instead of paying a wake-up, a context switch of ~5-10 µs of CPU
         on this VM, per task (waking one thread per leased task cost 1.3-1.5 switches per no-op
-        task; this, ~0.1: benchmarks/README.md, "Hot paths, fifth pass")."""
+        task; this, ~0.1: benchmarks/README.md, "Hot paths, sixth pass")."""
         if not self._woken and self._waiting:
             self._woken = 1
             self._cv.notify()
