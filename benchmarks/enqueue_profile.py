@@ -86,13 +86,13 @@ def parts(url: str) -> list[tuple[str, float]]:
         ("`TaskInfo` of the result (in flight)", _best(lambda: C._plain_info("x", task, plan, clock.now()))),
     ]
     canned = [b"OK"] + [b"QUEUED"] * 5 + [[1, 1, b"1-1", 1, b"OK"]]
-    send, read_many = lean._Wire.send, lean._Wire.read_many
-    lean._Wire.send = staticmethod(lambda conn, data, direct: None)  # type: ignore[method-assign]
-    lean._Wire.read_many = staticmethod(lambda conn, direct, count: list(canned))  # type: ignore[method-assign]
+    send, read_many = lean.Wire.send, lean.Wire.read_many
+    lean.Wire.send = staticmethod(lambda conn, data, direct: None)  # type: ignore[method-assign]
+    lean.Wire.read_many = staticmethod(lambda conn, direct, count: list(canned))  # type: ignore[method-assign]
     try:
         out.append(("whole `enqueue` of a built Task, socket I/O stubbed", _best(lambda: client.enqueue(task))))
     finally:
-        lean._Wire.send, lean._Wire.read_many = send, read_many  # type: ignore[method-assign]
+        lean.Wire.send, lean.Wire.read_many = send, read_many  # type: ignore[method-assign]
     client.close()
     return out
 

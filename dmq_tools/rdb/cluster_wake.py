@@ -33,7 +33,7 @@ from redis.exceptions import RedisClusterException, ResponseError
 
 from . import keys
 from .corrupt import is_wrongtype
-from .lean import _plain_io, _Wire
+from .lean import plain_io, Wire
 
 __all__ = ["Waker"]
 
@@ -140,7 +140,7 @@ class Waker:
     def _send(self, watch: _Watch) -> None:
         if watch.conn is None:
             self._connect(watch)
-        _Wire.send(watch.conn, b"".join(watch.conn.pack_command("BLPOP", watch.key, BLOCK_SECONDS)), watch.direct)
+        Wire.send(watch.conn, b"".join(watch.conn.pack_command("BLPOP", watch.key, BLOCK_SECONDS)), watch.direct)
         watch.sent_at = time.monotonic()
 
     def _connect(self, watch: _Watch) -> None:
@@ -149,10 +149,10 @@ class Waker:
             raise RedisClusterException(f"no node serves the slot of {watch.key}")
         conn = self._client.get_redis_connection(node).connection_pool.make_connection()
         conn.connect()
-        direct = _plain_io(conn)
-        _Wire.send(conn, b"".join(conn.pack_commands([("CLIENT", "SETNAME", f"dmq-wake:{watch.queue}"),
+        direct = plain_io(conn)
+        Wire.send(conn, b"".join(conn.pack_commands([("CLIENT", "SETNAME", f"dmq-wake:{watch.queue}"),
                                                       ("CLIENT", "ID")])), direct)
-        _named, client_id = _Wire.read(conn, direct), _Wire.read(conn, direct)   # refused by an ACL: no name
+        _named, client_id = Wire.read(conn, direct), Wire.read(conn, direct)   # refused by an ACL: no name
         watch.conn, watch.direct, watch.node = conn, direct, node.name
         watch.client_id = client_id if isinstance(client_id, int) else 0    # 0: close just disconnects
         if conn._sock is None:      # the handshake failed and disconnected it
@@ -164,7 +164,7 @@ class Waker:
         """Read the outstanding BLPOP's reply: True when it carried a token."""
         now = time.monotonic()
         try:
-            reply = _Wire.read(watch.conn, watch.direct)
+            reply = Wire.read(watch.conn, watch.direct)
         except _ERRORS as exc:
             log.debug("wake connection for queue %s broke: %s", watch.queue, exc)
             self._drop(watch, now)
@@ -183,7 +183,7 @@ class Waker:
     def _drop(self, watch: _Watch, now: float) -> None:
         """Forget the connection (its outstanding BLPOP dies with it); reconnect after a pause."""
         if watch.sock is not None:
-            try:     # found by identity even when the socket is closed already (_Wire's errors close it)
+            try:     # found by identity even when the socket is closed already (Wire's errors close it)
                 self._selector.unregister(watch.sock)
             except (KeyError, ValueError):
                 pass
@@ -210,8 +210,8 @@ class Waker:
             if watch is None or watch.conn is None or watch.sent_at:
                 return None
             try:
-                _Wire.send(watch.conn, b"".join(watch.conn.pack_command(*args)), watch.direct)
-                return _Wire.read(watch.conn, watch.direct)
+                Wire.send(watch.conn, b"".join(watch.conn.pack_command(*args)), watch.direct)
+                return Wire.read(watch.conn, watch.direct)
             except _ERRORS:
                 self._drop(watch, time.monotonic())
                 raise
@@ -255,7 +255,7 @@ class Waker:
                 return
             self._client.get_redis_connection(node).execute_command("CLIENT", "UNBLOCK", watch.client_id)
             watch.conn._sock.settimeout(1.0)
-            got = _Wire.read(watch.conn, watch.direct)
+            got = Wire.read(watch.conn, watch.direct)
             if isinstance(got, list) and got:
                 self._client.rpush(watch.key, got[1])
                 self._client.ltrim(watch.key, 0, 0)

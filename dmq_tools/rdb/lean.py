@@ -14,9 +14,9 @@ Cluster) and Sentinel clients (whose retry with backoff follows a failover, see 
 fall back to redis-py's own calls.
 
 On a connection whose class does not customise its I/O (plain TCP, unix socket or TLS, RESP2
-or RESP3, hiredis parser), `_Wire` writes to the socket and feeds the connection's own hiredis
+or RESP3, hiredis parser), `Wire` writes to the socket and feeds the connection's own hiredis
 reader directly, reading redis-py's private fields `_sock`, `_parser`, `_parser._reader` and
-`_parser._buffer` (checked by `_plain_io`; any other connection goes through
+`_parser._buffer` (checked by `plain_io`; any other connection goes through
 `send_packed_command` / `read_response` unchanged); on Linux a plain socket's timeout is moved into
 the kernel so a send and a read are one system call each (`_write`). One reply gains little (a PING: within
 noise), but a reply of many parts gains per part: without it the plain enqueue's MULTI/EXEC
@@ -75,7 +75,7 @@ except ImportError:  # pragma: no cover - hiredis < 3.2 has no push type (RESP2 
 
 __all__ = [
     "AmbiguousWriteError", "Answered", "InFlight", "LeanExecutor", "PartialTransactionError", "SLOT", "Sent",
-    "SentTransaction", "StreamBrokenError", "resp_format",
+    "SentTransaction", "StreamBrokenError", "Wire", "plain_io", "resp_format",
 ]
 
 #: Bumped in a forked child: an executor made before the fork drops the parent's sockets
@@ -143,8 +143,8 @@ def _refusal(queued: list[Any], exec_reply: Any) -> ResponseError:
     return exec_reply if isinstance(exec_reply, ResponseError) else ResponseError(f"EXEC replied {exec_reply!r}")
 
 
-def _plain_io(conn: Any) -> bool:
-    """True when `_Wire` may talk to this connection's socket and reader directly."""
+def plain_io(conn: Any) -> bool:
+    """True when `Wire` may talk to this connection's socket and reader directly."""
     cls = type(conn)
     return (
         _HiredisParser is not None
@@ -159,7 +159,7 @@ def _write(sock: socket.socket, data: bytes) -> None:
     """`sock.sendall(data)` in one system call, on a plain TCP / unix socket: CPython polls before
     every send and every receive on a socket with a timeout, a second system call each time. So
     the first write turns the socket's timeout into the kernel's own (SO_SNDTIMEO / SO_RCVTIMEO,
-    Linux) on a blocking socket: a write or read past it fails with EAGAIN, which _Wire reports
+    Linux) on a blocking socket: a write or read past it fails with EAGAIN, which Wire reports
     as redis-py's TimeoutError (benchmarks/README.md "Hot paths, fifth pass")."""
     if _KERNEL_TIMEOUTS and sock.timeout:
         _kernel_timeouts(sock)
@@ -187,8 +187,8 @@ def _kernel_timeouts(sock: socket.socket) -> None:
 _KERNEL_TIMEOUTS = sys.platform.startswith("linux")
 
 
-class _Wire:
-    """Send and read on one connection: direct socket + hiredis reader when `_plain_io`, else
+class Wire:
+    """Send and read on one connection: direct socket + hiredis reader when `plain_io`, else
     redis-py's own methods. Errors are redis-py's (ConnectionError, TimeoutError, ResponseError)
     and a failed connection is disconnected, as redis-py does."""
 
@@ -261,7 +261,7 @@ class _Wire:
     def read_many(conn: Any, direct: bool, count: int) -> list[Any]:
         """`count` replies (see read): the first waits for the socket, the others usually sit
         in the reader's buffer already and are taken without a call per reply."""
-        read = _Wire.read
+        read = Wire.read
         replies = [read(conn, direct)]
         if not direct:
             replies += [read(conn, direct) for _ in range(count - 1)]
@@ -313,13 +313,13 @@ class Sent(InFlight):
         conn = self._conn
         try:
             try:
-                reply = _Wire.read(conn, self._direct)
+                reply = Wire.read(conn, self._direct)
             except RedisConnectionError:
                 if self._retried:
                     raise
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
-                _Wire.send(conn, self._packed, self._direct)
-                reply = _Wire.read(conn, self._direct)
+                Wire.send(conn, self._packed, self._direct)
+                reply = Wire.read(conn, self._direct)
         except BaseException:
             conn.disconnect()
             raise
@@ -345,7 +345,7 @@ class SentTransaction:
         with every reply); a broken connection leaves it unknown (AmbiguousWriteError)."""
         conn = self._conn
         try:
-            *queued, replies = _Wire.read_many(conn, self._direct, self._count + 2)   # +OK, +QUEUED each, EXEC's
+            *queued, replies = Wire.read_many(conn, self._direct, self._count + 2)   # +OK, +QUEUED each, EXEC's
         except RedisConnectionError as exc:
             conn.disconnect()
             raise AmbiguousWriteError(str(exc)) from exc
@@ -374,7 +374,7 @@ class LeanExecutor:
         if getattr(pool, "service_name", None):   # Sentinel: redis-py's calls, whose retry rides out a failover
             self._pool = None
         self._idle: list[Any] = []
-        self._direct: dict[int, bool] = {}     # id(conn) -> may _Wire use its socket directly
+        self._direct: dict[int, bool] = {}     # id(conn) -> may Wire use its socket directly
         self._forks = _FORKS[0]
         encoding = str(getattr(self._pool, "connection_kwargs", {}).get("encoding", "utf-8")).lower()
         # our commands are str/bytes/int/float tokens: hiredis packs them as redis-py would
@@ -404,7 +404,7 @@ class LeanExecutor:
                 conn = self._pool.make_connection()
             except MaxConnectionsError:
                 return None
-            self._direct[id(conn)] = _plain_io(conn)
+            self._direct[id(conn)] = plain_io(conn)
             return conn
 
     def execute(self, *args: Any) -> Any:
@@ -417,12 +417,12 @@ class LeanExecutor:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
-                _Wire.send(conn, packed, direct)
-                reply = _Wire.read(conn, direct)
+                Wire.send(conn, packed, direct)
+                reply = Wire.read(conn, direct)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket (server restarted): one fresh try, as redis-py
-                _Wire.send(conn, packed, direct)
-                reply = _Wire.read(conn, direct)
+                Wire.send(conn, packed, direct)
+                reply = Wire.read(conn, direct)
         except BaseException:
             conn.disconnect()
             raise
@@ -444,11 +444,11 @@ class LeanExecutor:
             fast = self._fast_pack
             packed = fast(args) if fast is not None else self._pack(conn, args)
             try:
-                _Wire.send(conn, packed, direct)
+                Wire.send(conn, packed, direct)
             except RedisConnectionError:
                 conn.disconnect()  # stale socket: one fresh try, as in execute
                 retried = True
-                _Wire.send(conn, packed, direct)
+                Wire.send(conn, packed, direct)
         except BaseException:
             conn.disconnect()
             self._idle.append(conn)
@@ -466,15 +466,15 @@ class LeanExecutor:
                 pipe.execute_command(*args)
             return pipe.execute(raise_on_error=False)
         direct = self._direct[id(conn)]
-        read = _Wire.read
+        read = Wire.read
         try:
             packed = self._pack_many(conn, commands)
             try:
-                _Wire.send(conn, packed, direct)
+                Wire.send(conn, packed, direct)
                 first = read(conn, direct)
             except RedisConnectionError:
                 conn.disconnect()
-                _Wire.send(conn, packed, direct)
+                Wire.send(conn, packed, direct)
                 first = read(conn, direct)
             return [first, *(read(conn, direct) for _ in range(len(commands) - 1))]
         except BaseException:
@@ -496,9 +496,9 @@ class LeanExecutor:
             sent = 0
             for chunk in chunks:
                 if chunk:
-                    _Wire.send(conn, self._pack_many(conn, chunk), direct)
+                    Wire.send(conn, self._pack_many(conn, chunk), direct)
                     sent += len(chunk)
-            read = _Wire.read
+            read = Wire.read
             for _ in range(sent):
                 replies.append(read(conn, direct))
             return replies
@@ -531,7 +531,7 @@ class LeanExecutor:
             raise RedisConnectionError("no connection available for a transaction")
         direct = self._direct[id(conn)]
         try:
-            _Wire.send(conn, _MULTI + packed + _EXEC, direct)
+            Wire.send(conn, _MULTI + packed + _EXEC, direct)
         except RedisConnectionError as exc:
             conn.disconnect()
             self._idle.append(conn)
