@@ -33,7 +33,7 @@ from ..errors import ConfigurationError, ConnectionFailedError, ReplicationTimeo
 from . import keys
 from .base import DEFAULT_EVENTS_MAXLEN
 from .guard import translate
-from .topology import Topology, is_cluster, is_topology_url, open_async_topology, parse_topology
+from .topology import Topology, is_cluster, is_sentinel, is_topology_url, open_async_topology, parse_topology
 from .connection import FAILOVER_WAIT_S, _load_dotenv, _source_url, normalize_url, redact_url
 from .lean import _hiredis_pack
 from .producer import EnqueueRequest, PlainTasks, ProducerMixin, _queue_of, codes_per_task
@@ -58,17 +58,17 @@ class _CallBuilder(ProducerMixin):
         self._queues_lock = threading.Lock()
 
 
+#: The TLS options redis.asyncio's SSLConnection takes (the sync one has a few more, OCSP).
+_ASYNC_TLS_OPTIONS = ("ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_include_verify_flags",
+                      "ssl_exclude_verify_flags", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+                      "ssl_min_version", "ssl_ciphers", "ssl_password")
+
+
 def _same_tls(kw: dict[str, Any], connection_class: type) -> dict[str, Any]:
     """The TLS keyword arguments of a sync client's connections, for an asyncio client."""
     if "SSL" not in connection_class.__name__ and not kw.get("ssl"):
         return {}
-    allowed = ("ssl_ca_certs", "ssl_ca_data", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname",
-               "ssl_keyfile", "ssl_min_version", "ssl_ciphers")
-    return {"ssl": True, **{k: kw[k] for k in allowed if kw.get(k) is not None}}
-
-
-def _credentials(kw: dict[str, Any]) -> dict[str, Any]:
-    return {k: kw[k] for k in ("password", "username") if kw.get(k) is not None}
+    return {"ssl": True, **{k: kw[k] for k in _ASYNC_TLS_OPTIONS if kw.get(k) is not None}}
 
 
 def _from_sync_topology(conn: Any) -> tuple[Any, str]:
@@ -100,7 +100,7 @@ def open_async_redis(conn: Any = None) -> tuple[Any, bool, str]:
     REDIS_PASSWORD, else the embedded server)."""
     if isinstance(conn, (aioredis.Redis, AsyncRedisCluster)):
         return conn, False, "the given asyncio Redis client"
-    if is_cluster(conn) or getattr(getattr(conn, "connection_pool", None), "service_name", None):
+    if is_cluster(conn) or is_sentinel(conn):
         client, address = _from_sync_topology(conn)
         return client, True, address
     if isinstance(conn, redis.Redis):
@@ -108,9 +108,8 @@ def open_async_redis(conn: Any = None) -> tuple[Any, bool, str]:
         common = {k: kw[k] for k in ("db", "password", "username") if kw.get(k) is not None}
         if "path" in kw:
             return aioredis.Redis(unix_socket_path=kw["path"], **common), True, f"unix://{kw['path']}"
-        tls = "SSL" in conn.connection_pool.connection_class.__name__
-        if tls:   # rediss://: the same TLS settings
-            common.update({k: v for k, v in kw.items() if k.startswith("ssl_") and v is not None}, ssl=True)
+        tls = _same_tls(kw, conn.connection_pool.connection_class)   # rediss://: the same TLS settings
+        common.update(tls)
         return (aioredis.Redis(host=kw.get("host", "localhost"), port=kw.get("port", 6379),
                                socket_connect_timeout=5, **common), True,
                 f"{'rediss' if tls else 'redis'}://{kw.get('host')}:{kw.get('port')}/{kw.get('db', 0)}")
@@ -144,7 +143,7 @@ class AsyncProducer:
         self._conn: Any = None
         self._reused = False    # the last round trip went over a connection kept from before
         self.cluster = isinstance(client, AsyncRedisCluster)
-        self.sentinel = bool(getattr(getattr(client, "connection_pool", None), "service_name", None))
+        self.sentinel = is_sentinel(client)
 
     @property
     def clock(self) -> Clock:

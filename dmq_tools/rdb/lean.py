@@ -48,6 +48,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .topology import is_sentinel
+
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 _HiredisParser: type[Any] | None
 _MORE: object
@@ -371,7 +373,7 @@ class LeanExecutor:
         self._client = client
         pool = getattr(client, "connection_pool", None)
         self._pool = pool if pool is not None and hasattr(pool, "make_connection") else None
-        if getattr(pool, "service_name", None):   # Sentinel: redis-py's calls, whose retry rides out a failover
+        if is_sentinel(client):   # Sentinel: redis-py's calls, whose retry rides out a failover
             self._pool = None
         self._idle: list[Any] = []
         self._direct: dict[int, bool] = {}     # id(conn) -> may Wire use its socket directly

@@ -27,8 +27,8 @@ from redis.sentinel import Sentinel
 
 from ..errors import ConfigurationError
 
-__all__ = ["Topology", "parse_topology", "open_topology", "open_async_topology", "is_cluster", "is_topology_url",
-           "redact_topology", "failover_retry", "CLUSTER_SCHEMES", "SENTINEL_SCHEMES", "TLS_OPTIONS"]
+__all__ = ["Topology", "parse_topology", "open_topology", "open_async_topology", "is_cluster", "is_sentinel",
+           "is_topology_url", "redact_topology", "failover_retry", "CLUSTER_SCHEMES", "SENTINEL_SCHEMES", "TLS_OPTIONS"]
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
@@ -71,6 +71,11 @@ def is_topology_url(url: str) -> bool:
 def is_cluster(client: Any) -> bool:
     """Whether `client` is a Redis Cluster client (the cluster paths of RDB apply)."""
     return isinstance(client, RedisCluster)
+
+
+def is_sentinel(client: Any) -> bool:
+    """Whether `client` (sync or asyncio) talks to a Sentinel-managed master."""
+    return bool(getattr(getattr(client, "connection_pool", None), "service_name", None))
 
 
 def _node(text: str, default_port: int, where: str) -> tuple[str, int]:
@@ -162,18 +167,24 @@ def failover_retry(attempts: int = 5) -> Retry:
     return Retry(ExponentialBackoff(cap=1.0, base=0.1), attempts, supported_errors=_FAILOVER_ERRORS)
 
 
-def open_topology(top: Topology, **redis_kwargs: Any) -> Any:
-    """A RedisCluster, or a Sentinel-managed Redis bound to the current master.
-
-    Each sentinel is asked once per lookup, without redis-py's default retries (~4 s of backoff
-    per sentinel that fails, 12 s for three refusing a certificate): the lookup moves on to the
-    next sentinel, and the master connection's own retry (failover_retry) asks them all again."""
+def _client_kwargs(top: Topology, redis_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for the nodes' (or the master's) connections, sync or asyncio alike."""
     common: dict[str, Any] = {"socket_connect_timeout": 5, **redis_kwargs}
     if top.password is not None:
         common["password"] = top.password
     if top.username is not None:
         common["username"] = top.username
     common.update(top.tls_kwargs())
+    return common
+
+
+def open_topology(top: Topology, **redis_kwargs: Any) -> Any:
+    """A RedisCluster, or a Sentinel-managed Redis bound to the current master.
+
+    Each sentinel is asked once per lookup, without redis-py's default retries (~4 s of backoff
+    per sentinel that fails, 12 s for three refusing a certificate): the lookup moves on to the
+    next sentinel, and the master connection's own retry (failover_retry) asks them all again."""
+    common = _client_kwargs(top, redis_kwargs)
     if top.kind == "cluster":
         common.pop("health_check_interval", None)
         nodes = [ClusterNode(h, p) for h, p in top.nodes]
@@ -196,11 +207,7 @@ def open_async_topology(top: Topology, **redis_kwargs: Any) -> Any:
     from redis.asyncio.retry import Retry as AsyncRetry
     from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 
-    common: dict[str, Any] = {"socket_connect_timeout": 5, **top.tls_kwargs(), **redis_kwargs}
-    if top.password is not None:
-        common["password"] = top.password
-    if top.username is not None:
-        common["username"] = top.username
+    common = _client_kwargs(top, redis_kwargs)
     if top.kind == "cluster":
         nodes = [AsyncClusterNode(h, p) for h, p in top.nodes]
         return AsyncRedisCluster(startup_nodes=nodes, **common)
