@@ -19,6 +19,7 @@ The single-server path (rdb/lean.py fast path, one dequeue call for all queues) 
 from __future__ import annotations
 
 from typing import Any
+from collections.abc import Callable
 
 from redis.exceptions import ResponseError
 
@@ -31,6 +32,19 @@ __all__ = ["ClusterRDBMixin", "Waker"]
 
 #: Error replies of a script call that did not run (the cluster client's way then runs it).
 _NOT_RUN = ("NOSCRIPT", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING")
+
+
+def _per_queue(queues: list[str], max_count: int, take: Callable[[str, int], Leased]) -> Leased:
+    """`take(queue, n)` for each queue in order until `max_count` tasks are leased, merged."""
+    out = Leased()
+    for q in queues:
+        if len(out) >= max_count:
+            break
+        one = take(q, max_count - len(out))
+        out.extend(one)
+        out.corrupt.extend(one.corrupt)
+        out.no_wake.extend(one.no_wake)
+    return out
 
 
 class ClusterRDBMixin:
@@ -47,16 +61,13 @@ class ClusterRDBMixin:
     def dequeue(self, queues: list[str], max_count: int, lease_seconds: float,
                 worker_id: str = "", token: str = "", acked: str = "") -> Leased:
         """Per queue, in the given order, until `max_count` tasks are leased."""
-        out = Leased()
-        for q in queues:
-            if len(out) >= max_count:
-                break
-            one = super().dequeue([q], max_count - len(out), lease_seconds,   # type: ignore[misc]
-                                  worker_id, token, acked)
-            out.extend(one)
-            out.corrupt.extend(one.corrupt)
-            out.no_wake.extend(one.no_wake)
-        return out
+        return _per_queue(queues, max_count, lambda q, n: self._dequeue_one(q, n, lease_seconds, worker_id,
+                                                                            token, acked))
+
+    def _dequeue_one(self, queue: str, n: int, lease_seconds: float, worker_id: str, token: str,
+                     acked: str) -> Leased:
+        """The single-server dequeue of one queue (through the cluster client's routing)."""
+        return super().dequeue([queue], n, lease_seconds, worker_id, token, acked)   # type: ignore[misc, no-any-return]
 
     def write_outcomes_and_dequeue(self, items: list[Outcome], queues: list[str], max_count: int, lease_seconds: float,
                                    worker_id: str = "", token: str = "", acked: str = "") -> tuple[list[bool], Leased]:
@@ -86,25 +97,18 @@ class ClusterRDBMixin:
     def _dequeue_woken(self, woken: list[str], max_count: int, lease_seconds: float, worker_id: str,
                        token: str, acked: str) -> Leased:
         """`dequeue` of the woken queues, each on its wake connection (idle now, to the right node)."""
-        out = Leased()
         waker = self._waker()
-        for q in woken:
-            if len(out) >= max_count:
-                break
-            k, a = self._dequeue_args([q], max_count - len(out), lease_seconds,   # type: ignore[attr-defined]
-                                      worker_id, token, acked)
+
+        def take(q: str, n: int) -> Leased:
+            k, a = self._dequeue_args([q], n, lease_seconds, worker_id, token, acked)   # type: ignore[attr-defined]
             reply = waker.call(q, "EVALSHA", self.scripts.sha("dequeue"), len(k), *k, *a)   # type: ignore[attr-defined]
             if reply is None or (isinstance(reply, ResponseError) and str(reply).startswith(_NOT_RUN)):
-                one = super().dequeue([q], max_count - len(out), lease_seconds,   # type: ignore[misc]
-                                      worker_id, token, acked)
-            elif isinstance(reply, ResponseError):
+                return self._dequeue_one(q, n, lease_seconds, worker_id, token, acked)
+            if isinstance(reply, ResponseError):
                 raise reply
-            else:
-                one = self._leased([q], reply)   # type: ignore[attr-defined]
-            out.extend(one)
-            out.corrupt.extend(one.corrupt)
-            out.no_wake.extend(one.no_wake)
-        return out
+            return self._leased([q], reply)   # type: ignore[attr-defined, no-any-return]
+
+        return _per_queue(woken, max_count, take)
 
     def reclaim_dequeue(self, queues: list[str], token: str, worker_id: str) -> int:
         given_back = 0
