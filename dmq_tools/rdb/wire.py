@@ -117,8 +117,8 @@ def encode_plain_messages(
     msg = _shared_fields(queue, retry, timeout, deadline, retention)
     out = []
     serialize = msg.SerializeToString
-    # the loop body repeats encode_plain_message's on purpose: a shared helper called per task
-    # cost 0.5 µs on 1.2 (measured), and routing single messages through here 1.3 µs on 2.3
+    # a reused protobuf object: as fast here as encode_plain_message's hand encoding inlined
+    # (~0.26 µs per task), where calling encode_plain_message per task costs ~0.36
     for task_type, task_id, payload in zip(types, ids, payloads):
         msg.type = task_type
         msg.id = task_id

@@ -33,10 +33,10 @@ class OutcomeWriter:
 
     def __init__(self, rdb: RDB, worker_id: str, batch_size: int, lease_s: float,
                  lookup: Callable[[str], Running | None], forget: Callable[[str], None],
-                 forget_many: Callable[[list[str]], None] | None = None) -> None:
+                 forget_many: Callable[[list[str]], None]) -> None:
         self.rdb, self.worker_id, self.batch_size, self.lease_s = rdb, worker_id, batch_size, lease_s
         self._lookup, self.forget = lookup, forget
-        self.forget_many = forget_many or self._forget_each
+        self.forget_many = forget_many
         self.lock = threading.Lock()        # guards pending, since, flushing
         self.pending: list[Outcome] = []     # outcomes not sent yet
         self.since = 0.0                    # monotonic time the oldest pending outcome was added
@@ -44,10 +44,6 @@ class OutcomeWriter:
         self.backlog: list[tuple[Outcome, float]] = []     # (outcome, lease end) for the syncer
         self._backlog_lock = threading.Lock()
         self.counts = {"succeeded": 0, "failed": 0, "retried": 0, "archived": 0, "revoked": 0, "requeued": 0}
-
-    def _forget_each(self, task_ids: list[str]) -> None:
-        for task_id in task_ids:
-            self.forget(task_id)
 
     # ---- the buffer ----
     def add(self, outcome: Outcome) -> None:
