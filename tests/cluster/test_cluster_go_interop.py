@@ -4,8 +4,6 @@ servers. Skipped without `go` (the programs are tests/interop/go, built once per
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 import dmq_tools as dmq
 from dmq_tools.rdb import keys
 from dmq_tools.worker import ServeMux, Worker
-from tests.interop.conftest import go_bin  # noqa: F401 - pytest fixture
+from tests.interop.conftest import go_bin, run_go_program  # noqa: F401 - go_bin: a pytest fixture
 from tests.worker.conftest import fast_config, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.interop]
@@ -26,12 +24,7 @@ def go_cluster(go_bin, cluster, cluster_url):  # noqa: F811
     nodes = ",".join(f"127.0.0.1:{p}" for p in cluster.ports)
 
     def run(program: str, *args: str, timeout: float = 60) -> list[Any]:
-        cmd = [str(go_bin / program), "-cluster", nodes, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-        if proc.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stdout}\n{proc.stderr}")
-        return lines
+        return run_go_program([str(go_bin / program), "-cluster", nodes, *args], timeout)
 
     return run
 

@@ -48,14 +48,18 @@ def go(go_bin: Path, redis_url: str):
     addr = f"{parts.hostname}:{parts.port or 6379}"
 
     def run(program: str, *args: str, db: int = 0, timeout: float = 60) -> list[Any]:
-        cmd = [str(go_bin / program), "-addr", addr, "-db", str(db), *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-        if proc.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stdout}\n{proc.stderr}")
-        return lines
+        return run_go_program([str(go_bin / program), "-addr", addr, "-db", str(db), *args], timeout)
 
     return run
+
+
+def run_go_program(cmd: list[str], timeout: float = 60) -> list[Any]:
+    """Run a built Go program; its stdout's JSON lines, or AssertionError with its output."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stdout}\n{proc.stderr}")
+    return lines
 
 
 @pytest.fixture
